@@ -1,0 +1,88 @@
+// The storage interfaces of the metrics path: how ingest writes samples (Appender) and how
+// PromQL and the HTTP API read them (Queryable / Querier). The DB (db.h) implements both over
+// the head and the on-disk blocks; tests may implement them over plain memory.
+//
+// Shapes follow Prometheus' `storage` package: an Appender batches samples and makes them
+// durable and visible on Commit; a Querier is a read view over [mint_ms, maxt_ms] (inclusive
+// bounds, milliseconds since the Unix epoch).
+//
+// Example:
+//   std::unique_ptr<Appender> app = db.NewAppender();
+//   Status st = app->Append(Labels::FromMap({{"__name__", "up"}}), now_ms, 1);
+//   RETURN_IF_ERROR(app->Commit());          // durable in the WAL when this returns
+//   ASSIGN_OR_RETURN(auto q, db.NewQuerier(now_ms - 300000, now_ms));
+//   ASSIGN_OR_RETURN(std::vector<Series> ss, q->Select(matchers, {}));
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/labels.h"
+#include "model/matcher.h"
+#include "model/sample.h"
+#include "util/status.h"
+
+namespace argus::tsdb {
+
+// A series and its samples in the queried range, in ascending timestamp order with no
+// duplicate timestamps. Stale markers are included (see IsStaleNaN); PromQL skips them.
+struct Series {
+  Labels labels;
+  std::vector<Sample> samples;
+};
+
+// Hints from the query engine; a Querier may ignore them (results must stay correct).
+struct SelectHints {
+  int64_t start_ms = 0;  // first sample time the engine needs (after lookback/range/offset)
+  int64_t end_ms = 0;
+  bool series_only = false;  // only labels are needed (e.g. /api/v1/series): samples may be empty
+};
+
+// A read view of the stored series over a fixed time range. Not thread-safe: use one per query.
+class Querier {
+ public:
+  virtual ~Querier() = default;
+  // Series matching every matcher that have at least one sample in the querier's range
+  // (or, with hints.series_only, that exist in it), sorted by labels. REQUIRES: at least one
+  // matcher. Errors: Corruption/IOError from blocks; Canceled if the query was canceled.
+  virtual Result<std::vector<Series>> Select(const std::vector<Matcher>& matchers,
+                                             const SelectHints& hints) = 0;
+  // Sorted unique label names of the series matching `matchers` (all series if empty).
+  virtual Result<std::vector<std::string>> LabelNames(const std::vector<Matcher>& matchers) = 0;
+  // Sorted unique values of label `name` over the series matching `matchers`.
+  virtual Result<std::vector<std::string>> LabelValues(std::string_view name,
+                                                       const std::vector<Matcher>& matchers) = 0;
+};
+
+class Queryable {
+ public:
+  virtual ~Queryable() = default;
+  // A Querier over [mint_ms, maxt_ms], both inclusive.
+  virtual Result<std::unique_ptr<Querier>> NewQuerier(int64_t mint_ms, int64_t maxt_ms) = 0;
+};
+
+// Collects writes and makes them durable and visible on Commit. Not thread-safe: one per
+// request. Destroying an Appender without Commit rolls back.
+class Appender {
+ public:
+  virtual ~Appender() = default;
+  // Adds one sample. Errors (the sample is skipped; the batch stays usable):
+  //   InvalidArgument  empty label set, no __name__, invalid UTF-8, duplicate names
+  //   OutOfOrder       older than the series' newest sample by more than the OOO window,
+  //                    or a different value at an existing timestamp ("duplicate sample")
+  virtual Status Append(const Labels& labels, int64_t t_ms, double v) = 0;
+  // Adds an exemplar for the series `labels` (created if missing).
+  virtual Status AppendExemplar(const Labels& labels, const Exemplar& e) = 0;
+  // Records metadata for a metric family (kept in memory and the WAL, newest wins).
+  virtual Status UpdateMetadata(const MetricMetadata& md) = 0;
+  // Writes the batch to the WAL (fsync per the DB's policy), then applies it to the head.
+  // On error nothing of the batch is visible. The Appender may not be used afterwards.
+  virtual Status Commit() = 0;
+  // Discards the batch.
+  virtual void Rollback() = 0;
+};
+
+}  // namespace argus::tsdb
