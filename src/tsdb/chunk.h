@@ -92,7 +92,9 @@ class XorIterator {
   double v_ = 0;
   uint8_t leading_ = 0;
   uint8_t trailing_ = 0;
+  bool window_set_ = false;  // a "new window" record has been read
   Status status_;
+  friend class XorChunk;     // FromBytes recovers the append state from a decode
 };
 
 }  // namespace argus::tsdb

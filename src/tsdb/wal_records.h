@@ -1,0 +1,70 @@
+// The records the metrics engine writes to its WAL (src/wal/): series, samples, exemplars and
+// metadata. Each is one WAL record whose first byte says its type; the WAL frames and
+// checksums it. The byte layout, with a worked example, is in docs/format/head.md.
+//
+//   series     0x01, then per series: uvarint ref, uvarint #labels,
+//                                     #labels x (uvarint len, name, uvarint len, value)
+//   samples    0x02, varsint base_t_ms (the first sample's time), then per sample:
+//                    uvarint ref, varsint t_ms - base_t_ms, fixed64 value bits (little-endian)
+//   exemplars  0x03, then per exemplar: uvarint ref, varsint t_ms, fixed64 value bits,
+//                    uvarint #labels, labels as in series records
+//   metadata   0x04, then per family: uvarint len, family name, u8 MetricType,
+//                    uvarint len, unit, uvarint len, help
+//
+// Example:
+//   std::string rec;
+//   EncodeSamplesRecord({{ref, t_ms, v}}, &rec);
+//   ...
+//   std::vector<RefSample> samples;
+//   RETURN_IF_ERROR(DecodeSamplesRecord(rec, &samples));
+//
+// Decoders return Corruption for a wrong type byte, truncation, bad varints or malformed
+// labels, and never read outside the given bytes. Thread-safety: stateless functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/labels.h"
+#include "model/sample.h"
+#include "util/status.h"
+
+namespace argus::tsdb {
+
+enum class WalRecordType : uint8_t { kSeries = 1, kSamples = 2, kExemplars = 3, kMetadata = 4 };
+
+struct RefSeries {
+  uint64_t ref = 0;
+  Labels labels;
+};
+
+struct RefSample {
+  uint64_t ref = 0;
+  int64_t t_ms = 0;
+  double v = 0;
+};
+
+struct RefExemplar {
+  uint64_t ref = 0;
+  Exemplar exemplar;
+};
+
+// The type of a record; Corruption if empty or of an unknown type.
+Result<WalRecordType> WalRecordTypeOf(std::string_view rec);
+
+// Each Encode* appends one whole record to `*out`.
+void EncodeSeriesRecord(const std::vector<RefSeries>& series, std::string* out);
+void EncodeSamplesRecord(const std::vector<RefSample>& samples, std::string* out);
+void EncodeExemplarsRecord(const std::vector<RefExemplar>& exemplars, std::string* out);
+void EncodeMetadataRecord(const std::vector<MetricMetadata>& metadata, std::string* out);
+
+// Each Decode* appends the entries of `rec` to `*out`; Corruption if `rec` is not a
+// well-formed record of that type (entries decoded before the fault may have been appended).
+Status DecodeSeriesRecord(std::string_view rec, std::vector<RefSeries>* out);
+Status DecodeSamplesRecord(std::string_view rec, std::vector<RefSample>* out);
+Status DecodeExemplarsRecord(std::string_view rec, std::vector<RefExemplar>* out);
+Status DecodeMetadataRecord(std::string_view rec, std::vector<MetricMetadata>* out);
+
+}  // namespace argus::tsdb
