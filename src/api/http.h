@@ -1,0 +1,48 @@
+// Transport-neutral HTTP request and response values, so the API handlers (Prometheus API,
+// push endpoints) can be tested without sockets. The server (server/http_server.h) converts
+// Boost.Beast messages to and from these.
+//
+// Example:
+//   HttpRequest req = ...;                       // from the server
+//   std::vector<std::string> m = req.Params("match[]");   // query string and form body
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace argus::api {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path without the query string, e.g. "/api/v1/query"
+  std::vector<std::pair<std::string, std::string>> params;  // query string, then form body
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;    // raw body (for a form POST, also decoded into params)
+
+  // The first value of parameter `name`, or "" if absent.
+  std::string Param(std::string_view name) const;
+  bool HasParam(std::string_view name) const;
+  // All values of `name` in order (e.g. "match[]").
+  std::vector<std::string> Params(std::string_view name) const;
+  // The header value (name lower-case), or "".
+  std::string Header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
+};
+
+// Percent-decodes `s`; '+' becomes ' ' when `plus_is_space` (form encoding).
+std::string UrlDecode(std::string_view s, bool plus_is_space);
+// Appends the pairs of an application/x-www-form-urlencoded string (or a query string).
+void ParseFormEncoded(std::string_view s, std::vector<std::pair<std::string, std::string>>* out);
+
+}  // namespace argus::api
