@@ -1,0 +1,183 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+
+namespace argus::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("listen address \"" + addr + "\" is not host:port");
+  }
+  std::string host = addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_s = addr.substr(colon + 1);
+  char* end = nullptr;
+  long port = std::strtol(port_s.c_str(), &end, 10);
+  if (port_s.empty() || *end != '\0' || port < 0 || port > 65535) {
+    return Status::InvalidArgument("listen address \"" + addr + "\" has an invalid port");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+struct HttpServer::Impl {
+  asio::io_context ioc;
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+HttpServer::HttpServer(std::string listen_address, HttpHandler handler, uint64_t max_body_bytes)
+    : address_(std::move(listen_address)),
+      handler_(std::move(handler)),
+      max_body_bytes_(max_body_bytes),
+      impl_(std::make_unique<Impl>()) {}
+
+HttpServer::~HttpServer() { Stop(0); }
+
+Status HttpServer::Start() {
+  ASSIGN_OR_RETURN(auto hp, ParseListenAddress(address_));
+  boost::system::error_code ec;
+  asio::ip::address ip = hp.first.empty() ? asio::ip::address(asio::ip::address_v6::any())
+                                          : asio::ip::make_address(hp.first, ec);
+  if (ec) return Status::InvalidArgument("listen address \"" + address_ + "\": " + ec.message());
+  tcp::endpoint ep(ip, hp.second);
+  auto acc = std::make_unique<tcp::acceptor>(impl_->ioc);
+  acc->open(ep.protocol(), ec);
+  if (!ec && ip.is_v6()) acc->set_option(asio::ip::v6_only(false), ec);
+  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IOError("listen on " + address_ + ": " + ec.message());
+  port_ = acc->local_endpoint().port();
+  impl_->acceptor = std::move(acc);
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  return Status::OK();
+}
+
+void HttpServer::AcceptLoop() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket sock(impl_->ioc);
+    impl_->acceptor->accept(sock, ec);
+    if (ec) {
+      if (stopping_) break;
+      continue;
+    }
+    int fd = sock.release(ec);
+    if (ec) continue;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ++active_;
+      fds_.insert(fd);
+    }
+    std::thread([this, fd] {
+      Serve(fd);
+      std::lock_guard<std::mutex> l(mu_);
+      --active_;
+      cv_.notify_all();
+    }).detach();
+  }
+}
+
+void HttpServer::Serve(int fd) {
+  asio::io_context ioc;
+  tcp::socket sock(ioc);
+  boost::system::error_code ec;
+  sock.assign(tcp::v6(), fd, ec);
+  if (ec) {
+    std::lock_guard<std::mutex> l(mu_);
+    fds_.erase(fd);
+    ::close(fd);
+    return;
+  }
+  // Idle connections are closed after 5 minutes without a request.
+  struct timeval tv{300, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  beast::flat_buffer buf;
+  while (!stopping_) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(max_body_bytes_);
+    parser.header_limit(1 << 20);
+    http::read(sock, buf, parser, ec);
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
+    if (ec) {
+      if (ec == http::error::body_limit) {
+        http::response<http::string_body> res{http::status::payload_too_large, 11};
+        res.set(http::field::content_type, "text/plain");
+        res.body() = "request body too large\n";
+        res.prepare_payload();
+        res.keep_alive(false);
+        http::write(sock, res, ec);
+      }
+      break;
+    }
+    auto& req = parser.get();
+    api::HttpRequest r;
+    r.method = std::string(req.method_string());
+    std::string target(req.target());
+    size_t q = target.find('?');
+    r.path = api::UrlDecode(target.substr(0, q), false);
+    if (q != std::string::npos) api::ParseFormEncoded(std::string_view(target).substr(q + 1), &r.params);
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      r.headers[name] = std::string(f.value());
+    }
+    r.body = std::move(req.body());
+    if (r.method == "POST" &&
+        r.Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+      api::ParseFormEncoded(r.body, &r.params);
+    }
+    api::HttpResponse out;
+    try {
+      out = handler_(r);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler for {} threw: {}", r.path, e.what());
+      out.status = 500;
+      out.content_type = "text/plain";
+      out.body = "internal error\n";
+    }
+    http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
+    res.set(http::field::server, "argus");
+    res.set(http::field::content_type, out.content_type);
+    for (const auto& [k, v] : out.headers) res.set(k, v);
+    res.keep_alive(req.keep_alive() && !stopping_);
+    res.body() = std::move(out.body);
+    res.prepare_payload();
+    http::write(sock, res, ec);
+    if (ec || !res.keep_alive()) break;
+  }
+  sock.shutdown(tcp::socket::shutdown_both, ec);
+  std::lock_guard<std::mutex> l(mu_);
+  fds_.erase(fd);  // before `sock` closes the descriptor, so Stop never touches a reused fd
+}
+
+void HttpServer::Stop(int64_t grace_ms) {
+  if (stopping_.exchange(true)) return;
+  if (impl_->acceptor) {
+    boost::system::error_code ec;
+    // shutdown() wakes the blocked accept(); close() alone does not on Linux.
+    ::shutdown(impl_->acceptor->native_handle(), SHUT_RDWR);
+    impl_->acceptor->close(ec);
+  }
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::unique_lock<std::mutex> l(mu_);
+  // In-flight requests get `grace_ms` to finish; then every connection is shut down (which
+  // also wakes idle keep-alive reads) and we wait for the threads, which use `this`.
+  cv_.wait_for(l, std::chrono::milliseconds(grace_ms), [this] { return active_ == 0; });
+  for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+  cv_.wait(l, [this] { return active_ == 0; });
+}
+
+}  // namespace argus::server

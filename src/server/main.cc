@@ -1,0 +1,115 @@
+// argus: the binary. `argus [flags]` runs the server; see `argus --help` and
+// docs/configuration.md for the flags, each with its default.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "ingest/scrape_config.h"
+#include "server/server.h"
+
+#ifndef ARGUS_VERSION
+#define ARGUS_VERSION "0.0.0"
+#endif
+#ifndef ARGUS_REVISION
+#define ARGUS_REVISION "unknown"
+#endif
+
+namespace {
+
+int Fail(const std::string& what) {
+  spdlog::critical("{}", what);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using argus::server::ServerOptions;
+  ServerOptions o;
+  std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";
+  CLI::App app{"Argus: metrics, logs and traces in one binary, wire-compatible with Prometheus, "
+               "Loki, Tempo and Grafana."};
+  app.set_version_flag("--version", std::string("argus ") + ARGUS_VERSION + " (revision " +
+                                        ARGUS_REVISION + ")");
+  app.add_option("--config.file", o.config_file,
+                 "Prometheus-style YAML config (default: the embedded config, which scrapes "
+                 "Argus's own /metrics)");
+  app.add_option("--storage.path", o.storage_path, "Directory for the WAL and blocks")
+      ->capture_default_str();
+  app.add_option("--web.listen-address", o.web_listen_address,
+                 "host:port for the HTTP API, remote_write, OTLP/HTTP under /otlp, /metrics")
+      ->capture_default_str();
+  app.add_option("--otlp.grpc.listen-address", o.otlp_grpc_listen_address,
+                 "host:port for OTLP/gRPC (empty disables)")
+      ->capture_default_str();
+  app.add_option("--otlp.http.listen-address", o.otlp_http_listen_address,
+                 "host:port for OTLP/HTTP (empty disables)")
+      ->capture_default_str();
+  app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--storage.tsdb.retention.time", retention_time,
+                 "How long to keep blocks (default 15d, or storage.tsdb.retention_time)");
+  app.add_option("--storage.tsdb.retention.size", retention_size,
+                 "Maximum bytes of blocks, e.g. 10GB (default 0 = unlimited)");
+  app.add_option("--storage.tsdb.out-of-order-time-window", ooo_window,
+                 "Accept samples this much older than a series' newest (default 10m)");
+  app.add_option("--storage.tsdb.wal-sync", wal_sync,
+                 "batch: acknowledge after write(2), fsync every 1s (survives kill -9); "
+                 "always: fsync before acknowledging (survives power loss)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") return Fail("unknown --log.level " + log_level);
+  spdlog::set_level(level);
+  if (!retention_time.empty()) {
+    auto d = argus::ingest::ParsePromDuration(retention_time);
+    if (!d.ok()) return Fail("--storage.tsdb.retention.time: " + d.status().message());
+    o.retention_time_ms = *d;
+  }
+  if (!retention_size.empty()) {
+    auto b = argus::ingest::ParseByteSize(retention_size);
+    if (!b.ok()) return Fail("--storage.tsdb.retention.size: " + b.status().message());
+    o.retention_size_bytes = static_cast<uint64_t>(*b);
+  }
+  if (!ooo_window.empty()) {
+    auto d = argus::ingest::ParsePromDuration(ooo_window);
+    if (!d.ok()) return Fail("--storage.tsdb.out-of-order-time-window: " + d.status().message());
+    o.ooo_window_ms = *d;
+  }
+  auto sync = argus::wal::ParseSyncPolicy(wal_sync);
+  if (!sync.ok()) return Fail("--storage.tsdb.wal-sync: " + sync.status().message());
+  o.wal_sync = *sync;
+  o.flags_json = "{\"config.file\":\"" + o.config_file + "\",\"storage.path\":\"" +
+                 o.storage_path + "\",\"web.listen-address\":\"" + o.web_listen_address + "\"}";
+
+  // Signals are taken by a dedicated thread with sigwait, so no work runs in a handler.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  argus::server::Server server(o);
+  argus::Status st = server.Start();
+  if (!st.ok()) {
+    server.Shutdown();
+    return Fail("cannot start: " + st.ToString());
+  }
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.Shutdown();
+  });
+  server.Wait();
+  if (signals.joinable()) {
+    // Shutdown may also have come from elsewhere; wake the signal thread so it can exit.
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+  }
+  return 0;
+}
