@@ -1,0 +1,195 @@
+# Shared helpers for the integration tests; source it from a bash script run with
+# `set -euo pipefail`.
+#
+# Example:
+#   source "$(dirname "$0")/lib.sh"
+#   itest_init otel_sdk            # temp dir in $ITEST_TMP, cleanup on exit
+#   need_cmd node "Node.js"        # exit 77 (CTest SKIP) if absent
+#   start_argus "$ITEST_TMP/data"  # sets ARGUS_PID, ARGUS_URL, ARGUS_PORT, ...
+#   wait_ready "$ARGUS_URL" 60
+#   check "up is 1" test "$(prom_value "$ARGUS_URL" 'up')" = 1
+#
+# Conventions: everything listens on 127.0.0.1 on ports picked by free_port; every process
+# started with start_bg is killed by cleanup (TERM, then KILL after 5 s) and its log, kept in
+# $ITEST_TMP/<name>.log, is printed (last 40 lines) when the test fails. Set ITEST_KEEP=1 to keep
+# the temp dir. The Argus binary is $ARGUS_BIN (set by tests/CMakeLists.txt).
+
+ITEST_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ITEST_PIDS=()
+ITEST_NAMES=()
+ITEST_TMP=""
+ITEST_NAME=""
+
+# itest_init NAME: creates the temp dir and installs the exit trap.
+itest_init() {
+  ITEST_NAME="$1"
+  ITEST_TMP="$(mktemp -d "${TMPDIR:-/tmp}/argus-itest-$1.XXXXXX")"
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  echo "== $ITEST_NAME: temp dir $ITEST_TMP"
+}
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+# fail MSG: prints MSG and exits 1.
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# skip MSG: prints MSG and exits 77, which tests/CMakeLists.txt declares as SKIP_RETURN_CODE.
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# need_cmd CMD WHAT: skips the test when the external program CMD is not installed.
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || skip "$2 ($1) is not installed"
+}
+
+# check DESCRIPTION CMD...: runs CMD; prints "ok" or fails the test with DESCRIPTION.
+check() {
+  local what="$1"
+  shift
+  if "$@"; then
+    echo "  ok: $what"
+  else
+    fail "$what"
+  fi
+}
+
+# free_port: prints a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() {
+  python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# start_bg NAME CMD...: runs CMD in the background with its output in $ITEST_TMP/NAME.log
+# (appended, so restarts keep one log); sets BG_PID.
+start_bg() {
+  local name="$1"
+  shift
+  "$@" >>"$ITEST_TMP/$name.log" 2>&1 &
+  BG_PID=$!
+  ITEST_PIDS+=("$BG_PID")
+  ITEST_NAMES+=("$name")
+}
+
+# stop_pid PID [SIGNAL]: sends SIGNAL (default TERM) and waits up to 20 s for PID to exit
+# (then KILLs it). Returns 0 once it is gone.
+stop_pid() {
+  local pid="$1" sig="${2:-TERM}" i
+  kill "-$sig" "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 200; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null || true
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "warning: pid $pid ignored SIG$sig for 20 s; killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  local i pid
+  trap - EXIT
+  for ((i = ${#ITEST_PIDS[@]} - 1; i >= 0; i--)); do
+    pid="${ITEST_PIDS[$i]}"
+    kill -0 "$pid" 2>/dev/null && stop_pid "$pid" TERM
+  done
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "$ITEST_TMP" ]; then
+    local f
+    for f in "$ITEST_TMP"/*.log; do
+      [ -e "$f" ] || continue
+      echo "---- last lines of $(basename "$f") ----" >&2
+      tail -n 40 "$f" >&2
+    done
+  fi
+  if [ -n "$ITEST_TMP" ]; then
+    if [ "${ITEST_KEEP:-0}" = 1 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "${ITEST_KEEP_ON_FAIL:-0}" = 1 ]; }; then
+      echo "kept $ITEST_TMP" >&2
+    else
+      rm -rf "$ITEST_TMP"
+    fi
+  fi
+  if [ "$rc" -eq 0 ]; then
+    echo "PASS: $ITEST_NAME"
+  fi
+  exit "$rc"
+}
+
+# argus_bin: prints the Argus binary path, or fails the test if it was not built.
+argus_bin() {
+  local bin="${ARGUS_BIN:-$ITEST_LIB_DIR/../../build/argus}"
+  [ -x "$bin" ] || fail "the argus binary $bin does not exist (build the 'argus' target first)"
+  echo "$bin"
+}
+
+# start_argus STORAGE_DIR [FLAGS...]: starts Argus on free ports (chosen on the first call and
+# reused on restarts, so clients can keep their URLs) with log level info. Sets ARGUS_PID,
+# ARGUS_PORT, ARGUS_URL, ARGUS_GRPC_PORT, ARGUS_HTTP_PORT, ARGUS_OTLP_HTTP_URL. Does not wait;
+# call wait_ready.
+start_argus() {
+  local storage="$1"
+  shift
+  local bin
+  bin="$(argus_bin)"
+  : "${ARGUS_PORT:=$(free_port)}"
+  : "${ARGUS_GRPC_PORT:=$(free_port)}"
+  : "${ARGUS_HTTP_PORT:=$(free_port)}"
+  ARGUS_URL="http://127.0.0.1:$ARGUS_PORT"
+  ARGUS_OTLP_HTTP_URL="http://127.0.0.1:$ARGUS_HTTP_PORT"
+  mkdir -p "$storage"
+  start_bg argus "$bin" \
+    --storage.path="$storage" \
+    --web.listen-address="127.0.0.1:$ARGUS_PORT" \
+    --otlp.grpc.listen-address="127.0.0.1:$ARGUS_GRPC_PORT" \
+    --otlp.http.listen-address="127.0.0.1:$ARGUS_HTTP_PORT" \
+    --log.level=info "$@"
+  ARGUS_PID=$BG_PID
+}
+
+# wait_ready URL [TIMEOUT_S] [PID]: waits until URL/-/ready answers 200. Fails the test on
+# timeout (default 60 s) or, if PID is given, when that process exits first.
+wait_ready() {
+  local url="$1" timeout_s="${2:-60}" pid="${3:-}"
+  local deadline=$((SECONDS + timeout_s))
+  while ((SECONDS < deadline)); do
+    if curl -fsS -o /dev/null --max-time 2 "$url/-/ready" 2>/dev/null; then
+      return 0
+    fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      fail "process $pid exited before $url/-/ready answered"
+    fi
+    sleep 0.1
+  done
+  fail "$url/-/ready did not answer 200 within ${timeout_s}s"
+}
+
+# write_argus_config FILE: a config without scrape jobs, so Argus only holds what is sent to it.
+write_argus_config() {
+  cat >"$1" <<'EOF'
+global:
+  scrape_interval: 15s
+scrape_configs: []
+EOF
+}
+
+# promq URL QUERY [TIME]: prints the JSON answer of an instant query (curl fails on HTTP errors).
+promq() {
+  local url="$1" q="$2" t="${3:-}"
+  local args=(--data-urlencode "query=$q")
+  [ -n "$t" ] && args+=(--data-urlencode "time=$t")
+  curl -fsS --max-time 30 "$url/api/v1/query" "${args[@]}"
+}
+
+# prom_value URL QUERY [TIME]: prints the value of the single sample a query returns, or fails.
+prom_value() {
+  promq "$@" | python3 "$ITEST_LIB_DIR/promapi.py" single-value
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Prometheus 2.42 scrapes node_exporter and itself every 5 s and remote-writes everything to
+# Argus; once both hold the same raw data, promtool runs the same instant and range queries
+# (tests/integration/promtool_compare.py, QUERIES) against both and the answers must be
+# identical: same series, same timestamps, values equal to a relative 1e-9.
+#
+# Needs: prometheus, promtool, prometheus-node-exporter (skips without them); $ARGUS_BIN.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+itest_init prometheus_promtool
+need_cmd prometheus "Prometheus"
+need_cmd promtool "promtool (Prometheus)"
+NODE_EXPORTER="$(command -v prometheus-node-exporter || command -v node_exporter || true)"
+[ -n "$NODE_EXPORTER" ] || skip "node_exporter (prometheus-node-exporter) is not installed"
+COMPARE=(python3 "$ITEST_LIB_DIR/promtool_compare.py")
+
+NODE_PORT=$(free_port)
+PROM_PORT=$(free_port)
+PROM_URL="http://127.0.0.1:$PROM_PORT"
+
+log "starting node_exporter on 127.0.0.1:$NODE_PORT"
+start_bg node_exporter "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$NODE_PORT" \
+  --collector.disable-defaults --collector.cpu --collector.meminfo --collector.loadavg \
+  --collector.netdev --collector.stat --collector.vmstat --collector.diskstats \
+  --collector.filesystem --collector.time
+NODE_PID=$BG_PID
+
+write_argus_config "$ITEST_TMP/argus.yml"
+start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml"
+log "starting argus on $ARGUS_URL"
+wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+
+cat >"$ITEST_TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 5s
+  scrape_timeout: 4s
+  evaluation_interval: 5s
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:$NODE_PORT']
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:$PROM_PORT']
+remote_write:
+  - url: $ARGUS_URL/api/v1/write
+    queue_config:
+      batch_send_deadline: 1s
+      max_samples_per_send: 2000
+      min_backoff: 100ms
+      max_backoff: 1s
+    metadata_config:
+      send: true
+      send_interval: 10s
+EOF
+log "starting prometheus on $PROM_URL (remote_write to argus)"
+start_bg prometheus prometheus --config.file="$ITEST_TMP/prometheus.yml" \
+  --storage.tsdb.path="$ITEST_TMP/prometheus-data" --web.listen-address="127.0.0.1:$PROM_PORT" \
+  --log.level=warn
+PROM_PID=$BG_PID
+wait_ready "$PROM_URL" 60 "$PROM_PID"
+
+log "waiting until both servers hold >= 6 scrapes of each job (about 45 s)"
+deadline=$((SECONDS + 150))
+until "${COMPARE[@]}" scrapes --ref "$PROM_URL" --argus "$ARGUS_URL" --time $(($(date +%s) - 15)) --min 6; do
+  ((SECONDS < deadline)) || fail "fewer than 6 scrapes of each job reached both servers in 150 s"
+  kill -0 "$ARGUS_PID" 2>/dev/null || fail "argus exited"
+  kill -0 "$PROM_PID" 2>/dev/null || fail "prometheus exited"
+  kill -0 "$NODE_PID" 2>/dev/null || fail "node_exporter exited"
+  sleep 2
+done
+
+T=$(( ($(date +%s) - 15) / 5 * 5 ))
+log "evaluation time T=$T ($(date -u -d "@$T" +%FT%TZ)); checking both hold the same raw data"
+"${COMPARE[@]}" sync --ref "$PROM_URL" --argus "$ARGUS_URL" --time "$T" --timeout 30 ||
+  fail "argus does not hold the samples prometheus remote-wrote"
+
+failed=$(curl -fsS "$PROM_URL/api/v1/query" --data-urlencode \
+  'query=sum(prometheus_remote_storage_samples_failed_total) + sum(prometheus_remote_storage_samples_dropped_total)' |
+  python3 "$ITEST_LIB_DIR/promapi.py" single-value)
+check "prometheus reports no failed or dropped remote_write samples (got $failed)" \
+  python3 -c "import sys; sys.exit(float('$failed') != 0)"
+
+log "comparing promtool answers: instant at T, range [T-60s, T] step 5s"
+"${COMPARE[@]}" compare --ref "$PROM_URL" --argus "$ARGUS_URL" --time "$T" \
+  --start $((T - 60)) --end "$T" --step 5s || fail "promtool answers differ (see MISMATCH lines)"
+
+log "range [T-45s, T] with a step (7s) unaligned to the scrape interval"
+"${COMPARE[@]}" compare --ref "$PROM_URL" --argus "$ARGUS_URL" --time "$T" \
+  --start $((T - 45)) --end "$T" --step 7s || fail "promtool answers differ (see MISMATCH lines)"
