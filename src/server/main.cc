@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ingest/scrape_config.h"
+#include "promql/test_runner.h"
 #include "server/server.h"
 
 #ifndef ARGUS_VERSION
@@ -27,6 +28,10 @@ int Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `argus test promql FILE...` runs Prometheus test scripts against the in-process engine.
+  if (argc >= 3 && std::string(argv[1]) == "test" && std::string(argv[2]) == "promql") {
+    return argus::promql::PromqlTestMain(std::vector<std::string>(argv + 3, argv + argc));
+  }
   using argus::server::ServerOptions;
   ServerOptions o;
   std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";

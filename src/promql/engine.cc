@@ -1,0 +1,1630 @@
+#include "promql/engine.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "promql/functions.h"
+#include "promql/lexer.h"
+#include "promql/parser.h"
+
+namespace argus::promql {
+
+std::string GoLabelsString(const Labels& ls) {
+  std::string o = "{";
+  bool first = true;
+  for (const auto& l : ls) {
+    if (!first) o += ", ";
+    first = false;
+    o += l.name + "=\"";
+    for (char c : l.value) {
+      if (c == '"' || c == '\\') o.push_back('\\');
+      if (c == '\n') {
+        o += "\\n";
+        continue;
+      }
+      o.push_back(c);
+    }
+    o += "\"";
+  }
+  return o + "}";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSameLabelset = "vector cannot contain metrics with the same labelset";
+
+// A value during evaluation: vectors and scalars are matrices of step-aligned points (a scalar
+// is one series without labels with a point at every step); range vectors hold raw points.
+struct Val {
+  ValueType type = ValueType::kNone;
+  Matrix m;
+  std::string str;
+};
+
+struct Context {
+  tsdb::Queryable* db = nullptr;
+  std::string_view query;
+  EngineOptions opts;
+  int64_t query_start = 0, query_end = 0, query_step = 0;
+  bool range_query = false;
+  std::set<std::string> warnings, infos;
+  int64_t current_samples = 0;
+  int64_t total_samples = 0;
+  int64_t peak_samples = 0;
+  Clock::time_point deadline;
+  const std::atomic<bool>* cancel = nullptr;
+
+  void Warn(const std::string& msg, int pos) {
+    warnings.insert("PromQL warning: " + msg + " (" + PositionString(query, pos) + ")");
+  }
+  void Info(const std::string& msg, int pos) {
+    infos.insert("PromQL info: " + msg + " (" + PositionString(query, pos) + ")");
+  }
+  Status CheckTime() {
+    if (cancel != nullptr && cancel->load()) return Status::Canceled("query was canceled");
+    if (Clock::now() > deadline) {
+      return Status::DeadlineExceeded("query timed out in query execution");
+    }
+    return Status::OK();
+  }
+  // Counts the samples one evaluation step holds in memory (a node's output or a window);
+  // more than max_samples at once fails the query as upstream does.
+  Status AddSamples(int64_t n) {
+    total_samples += n;
+    peak_samples = std::max(peak_samples, n);
+    if (n > opts.max_samples) {
+      return Status::ResourceExhausted(std::string(kTooManySamples));
+    }
+    return Status::OK();
+  }
+};
+
+bool ContainsSameLabelset(const Matrix& m) {
+  std::set<Labels> seen;
+  for (const auto& s : m) {
+    if (!seen.insert(s.metric).second) return true;
+  }
+  return false;
+}
+
+bool VectorContainsSameLabelset(const Vector& v) {
+  if (v.size() < 2) return false;
+  std::set<Labels> seen;
+  for (const auto& s : v) {
+    if (!seen.insert(s.metric).second) return true;
+  }
+  return false;
+}
+
+const Expr& Unparen(const Expr& e) {
+  const Expr* p = &e;
+  while (p->kind == ExprKind::kParen) p = p->child.get();
+  return *p;
+}
+
+std::string NaturalKey(const std::string& s) { return s; }
+
+// Natural order: runs of digits compare numerically.
+int NaturalCompare(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t si = i, sj = j;
+      while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i]))) ++i;
+      while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j]))) ++j;
+      std::string na = a.substr(si, i - si), nb = b.substr(sj, j - sj);
+      while (na.size() > 1 && na[0] == '0') na.erase(0, 1);
+      while (nb.size() > 1 && nb[0] == '0') nb.erase(0, 1);
+      if (na.size() != nb.size()) return na.size() < nb.size() ? -1 : 1;
+      if (na != nb) return na < nb ? -1 : 1;
+      continue;
+    }
+    if (a[i] != b[j]) return a[i] < b[j] ? -1 : 1;
+    ++i;
+    ++j;
+  }
+  if (i < a.size()) return 1;
+  if (j < b.size()) return -1;
+  return 0;
+}
+
+// Go's regexp.Expand for label_replace templates: $1, ${1}, $name, ${name}, $$.
+std::string ExpandTemplate(const std::string& tmpl, const re2::RE2& re,
+                           const std::vector<re2::StringPiece>& groups) {
+  std::string out;
+  const auto& names = re.NamedCapturingGroups();
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    char c = tmpl[i];
+    if (c != '$' || i + 1 >= tmpl.size()) {
+      out.push_back(c);
+      continue;
+    }
+    if (tmpl[i + 1] == '$') {
+      out.push_back('$');
+      ++i;
+      continue;
+    }
+    std::string name;
+    size_t j = i + 1;
+    if (tmpl[j] == '{') {
+      size_t close = tmpl.find('}', j);
+      if (close == std::string::npos) {
+        out.push_back(c);
+        continue;
+      }
+      name = tmpl.substr(j + 1, close - j - 1);
+      bool ok = !name.empty();
+      for (char n : name) {
+        if (!(std::isalnum(static_cast<unsigned char>(n)) || n == '_')) ok = false;
+      }
+      if (!ok) {
+        out.push_back(c);
+        continue;
+      }
+      i = close;
+    } else {
+      while (j < tmpl.size() && (std::isalnum(static_cast<unsigned char>(tmpl[j])) || tmpl[j] == '_')) {
+        ++j;
+      }
+      name = tmpl.substr(i + 1, j - i - 1);
+      if (name.empty()) {
+        out.push_back(c);
+        continue;
+      }
+      i = j - 1;
+    }
+    bool all_digits = std::all_of(name.begin(), name.end(),
+                                  [](char d) { return std::isdigit(static_cast<unsigned char>(d)); });
+    int idx = -1;
+    if (all_digits) {
+      idx = name.size() > 9 ? -1 : std::atoi(name.c_str());
+    } else {
+      auto it = names.find(name);
+      if (it != names.end()) idx = it->second;
+    }
+    if (idx >= 0 && static_cast<size_t>(idx) < groups.size() && groups[idx].data() != nullptr) {
+      out.append(groups[idx].data(), groups[idx].size());
+    }
+  }
+  return out;
+}
+
+Labels DropMetricName(const Labels& ls) { return ls.WithoutMetricName(); }
+
+// Signature of a series for vector matching.
+std::string MatchSignature(const Labels& ls, const VectorMatching& vm) {
+  std::string sig;
+  if (vm.on) {
+    std::vector<std::string> names = vm.labels;
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      sig += n;
+      sig.push_back('\xff');
+      sig += std::string(ls.Get(n));
+      sig.push_back('\xfe');
+    }
+  } else {
+    for (const auto& l : ls) {
+      if (l.name == kMetricNameLabel) continue;
+      if (std::find(vm.labels.begin(), vm.labels.end(), l.name) != vm.labels.end()) continue;
+      sig += l.name;
+      sig.push_back('\xff');
+      sig += l.value;
+      sig.push_back('\xfe');
+    }
+  }
+  return sig;
+}
+
+Labels MatchLabels(const Labels& ls, const VectorMatching& vm) {
+  if (vm.on) return ls.Filter(vm.labels, true);
+  std::vector<std::string> drop = vm.labels;
+  drop.push_back(std::string(kMetricNameLabel));
+  return ls.Filter(drop, false);
+}
+
+double ScalarBinop(BinaryOp op, double l, double r) {
+  switch (op) {
+    case BinaryOp::kAdd: return l + r;
+    case BinaryOp::kSub: return l - r;
+    case BinaryOp::kMul: return l * r;
+    case BinaryOp::kDiv: return l / r;
+    case BinaryOp::kPow: return std::pow(l, r);
+    case BinaryOp::kMod: return std::fmod(l, r);
+    case BinaryOp::kAtan2: return std::atan2(l, r);
+    case BinaryOp::kEql: return l == r ? 1 : 0;
+    case BinaryOp::kNeq: return l != r ? 1 : 0;
+    case BinaryOp::kGtr: return l > r ? 1 : 0;
+    case BinaryOp::kLss: return l < r ? 1 : 0;
+    case BinaryOp::kGte: return l >= r ? 1 : 0;
+    case BinaryOp::kLte: return l <= r ? 1 : 0;
+    default: return 0;
+  }
+}
+
+// vectorElemBinop: the value and whether a comparison keeps the element.
+double ElemBinop(BinaryOp op, double l, double r, bool* keep) {
+  *keep = true;
+  switch (op) {
+    case BinaryOp::kEql: *keep = l == r; return l;
+    case BinaryOp::kNeq: *keep = l != r; return l;
+    case BinaryOp::kGtr: *keep = l > r; return l;
+    case BinaryOp::kLss: *keep = l < r; return l;
+    case BinaryOp::kGte: *keep = l >= r; return l;
+    case BinaryOp::kLte: *keep = l <= r; return l;
+    default: return ScalarBinop(op, l, r);
+  }
+}
+
+bool ShouldDropMetricName(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAdd:
+    case BinaryOp::kSub:
+    case BinaryOp::kMul:
+    case BinaryOp::kDiv:
+    case BinaryOp::kMod:
+    case BinaryOp::kPow:
+    case BinaryOp::kAtan2: return true;
+    default: return false;
+  }
+}
+
+// Functions whose output keeps the input's metric name.
+bool KeepsMetricName(const std::string& f) {
+  return f == "last_over_time" || f == "first_over_time" || f == "sort" || f == "sort_desc" ||
+         f == "sort_by_label" || f == "sort_by_label_desc" || f == "label_replace" ||
+         f == "label_join" || f == "info";
+}
+
+class Evaluator {
+ public:
+  Evaluator(Context* ctx, int64_t start, int64_t end, int64_t interval)
+      : ctx_(ctx), start_(start), end_(end), interval_(interval) {}
+
+  Result<Val> Eval(const Expr& e) {
+    RETURN_IF_ERROR(ctx_->CheckTime());
+    switch (e.kind) {
+      case ExprKind::kNumber: {
+        Val v;
+        v.type = ValueType::kScalar;
+        v.m.push_back(ConstSeries(e.number));
+        return v;
+      }
+      case ExprKind::kString: {
+        Val v;
+        v.type = ValueType::kString;
+        v.str = e.str;
+        return v;
+      }
+      case ExprKind::kParen: return Eval(*e.child);
+      case ExprKind::kUnary: {
+        ASSIGN_OR_RETURN(Val v, Eval(*e.child));
+        if (e.un_minus) {
+          for (auto& s : v.m) {
+            for (auto& p : s.points) p.f = -p.f;
+            if (v.type == ValueType::kVector) DropName(&s.metric, &s.drop_name);
+          }
+          if (v.type == ValueType::kVector && !ctx_->opts.delayed_name_removal &&
+              ContainsSameLabelset(v.m)) {
+            return Status::InvalidArgument(kSameLabelset);
+          }
+        }
+        return v;
+      }
+      case ExprKind::kVectorSelector: {
+        Val v;
+        v.type = ValueType::kVector;
+        ASSIGN_OR_RETURN(v.m, VectorSelector(e, false));
+        return v;
+      }
+      case ExprKind::kMatrixSelector:
+      case ExprKind::kSubquery: {
+        // Only at the top of an instant query (start == end): the raw points of the window.
+        ASSIGN_OR_RETURN(Matrix raw, RangeSource(e));
+        Val v;
+        v.type = ValueType::kMatrix;
+        RangeWindow w = Window(e);
+        int64_t ref = RefTime(w, start_);
+        for (auto& s : raw) {
+          Series out;
+          out.metric = s.metric;
+          out.drop_name = s.drop_name;
+          for (const auto& p : s.points) {
+            if (p.t_ms > ref - w.range_ms && p.t_ms <= ref) out.points.push_back(p);
+          }
+          if (!out.points.empty()) v.m.push_back(std::move(out));
+        }
+        return v;
+      }
+      case ExprKind::kCall: return Call(e);
+      case ExprKind::kAggregate: return Aggregate(e);
+      case ExprKind::kBinary: return Binary(e);
+    }
+    return Status::Internal("unknown expression kind");
+  }
+
+ private:
+  struct RangeWindow {
+    int64_t range_ms = 0;
+    int64_t offset_ms = 0;
+    AtKind at = AtKind::kNone;
+    int64_t at_ms = 0;
+  };
+
+  int64_t NumSteps() const { return (end_ - start_) / interval_ + 1; }
+
+  Series ConstSeries(double v) const {
+    Series s;
+    s.points.reserve(static_cast<size_t>(NumSteps()));
+    for (int64_t ts = start_; ts <= end_; ts += interval_) s.points.push_back({ts, v});
+    return s;
+  }
+
+  void DropName(Labels* ls, bool* flag) const {
+    if (ctx_->opts.delayed_name_removal) {
+      *flag = true;
+    } else {
+      *ls = ls->WithoutMetricName();
+    }
+  }
+
+  int64_t ResolveMs(int64_t fixed, const std::unique_ptr<DurationExpr>& expr, int64_t range_ms) const {
+    if (!expr) return fixed;
+    double step_s = static_cast<double>(ctx_->query_step) / 1000.0;
+    double range_s = static_cast<double>(ctx_->query_end - ctx_->query_start) / 1000.0;
+    (void)range_ms;
+    return static_cast<int64_t>(std::llround(expr->Eval(step_s, range_s) * 1000));
+  }
+
+  int64_t AtTime(AtKind at, int64_t at_ms) const {
+    switch (at) {
+      case AtKind::kStart: return ctx_->query_start;
+      case AtKind::kEnd: return ctx_->query_end;
+      default: return at_ms;
+    }
+  }
+
+  int64_t RefTime(const RangeWindow& w, int64_t ts) const {
+    return (w.at != AtKind::kNone ? AtTime(w.at, w.at_ms) : ts) - w.offset_ms;
+  }
+
+  // The window of a matrix selector or subquery.
+  RangeWindow Window(const Expr& e) const {
+    RangeWindow w;
+    const Expr& mods = e.kind == ExprKind::kMatrixSelector ? *e.child : e;
+    w.range_ms = ResolveMs(e.range_ms, e.range_expr, 0);
+    w.offset_ms = ResolveMs(mods.offset_ms, mods.offset_expr, 0);
+    w.at = mods.at;
+    w.at_ms = mods.at_ms;
+    return w;
+  }
+
+  Result<std::vector<tsdb::Series>> Select(const std::vector<Matcher>& ms, int64_t mint,
+                                           int64_t maxt) {
+    ASSIGN_OR_RETURN(auto q, ctx_->db->NewQuerier(mint, maxt));
+    tsdb::SelectHints hints{mint, maxt, false};
+    return q->Select(ms, hints);
+  }
+
+  // Instant vector selector: the newest sample in (ref - lookback, ref] at each step.
+  // With `raw_times` the point value is the sample's own timestamp in seconds (timestamp()).
+  Result<Matrix> VectorSelector(const Expr& e, bool raw_times) {
+    int64_t offset = ResolveMs(e.offset_ms, e.offset_expr, 0);
+    RangeWindow w;
+    w.offset_ms = offset;
+    w.at = e.at;
+    w.at_ms = e.at_ms;
+    int64_t first_ref = RefTime(w, start_), last_ref = RefTime(w, end_);
+    int64_t lookback = ctx_->opts.lookback_delta_ms;
+    ASSIGN_OR_RETURN(auto series, Select(e.matchers, first_ref - lookback + 1, last_ref));
+    Matrix out;
+    int64_t total = 0;
+    for (auto& s : series) {
+      Series o;
+      o.metric = std::move(s.labels);
+      size_t idx = 0;
+      const auto& smp = s.samples;
+      for (int64_t ts = start_; ts <= end_; ts += interval_) {
+        int64_t ref = RefTime(w, ts);
+        // Advance to the last sample with t <= ref.
+        while (idx < smp.size() && smp[idx].t_ms <= ref) ++idx;
+        if (idx == 0) continue;
+        const Sample& last = smp[idx - 1];
+        if (last.t_ms <= ref - lookback) continue;
+        if (IsStaleNaN(last.v)) continue;
+        o.points.push_back({ts, raw_times ? static_cast<double>(last.t_ms) / 1000.0 : last.v});
+        // An @ selector is the same at every step; idx stays valid since ref is constant.
+      }
+      if (!o.points.empty()) {
+        total += static_cast<int64_t>(o.points.size());
+        out.push_back(std::move(o));
+      }
+    }
+    RETURN_IF_ERROR(ctx_->AddSamples(total));
+    return out;
+  }
+
+  // The raw points a matrix selector or subquery provides over the whole evaluation range.
+  Result<Matrix> RangeSource(const Expr& e) {
+    RangeWindow w = Window(e);
+    int64_t first_ref = RefTime(w, start_), last_ref = RefTime(w, end_);
+    if (e.kind == ExprKind::kMatrixSelector) {
+      ASSIGN_OR_RETURN(auto series, Select(e.child->matchers, first_ref - w.range_ms + 1, last_ref));
+      Matrix out;
+      int64_t total = 0;
+      for (auto& s : series) {
+        Series o;
+        o.metric = std::move(s.labels);
+        for (const auto& smp : s.samples) {
+          if (IsStaleNaN(smp.v)) continue;
+          if (smp.t_ms <= first_ref - w.range_ms || smp.t_ms > last_ref) continue;
+          o.points.push_back({smp.t_ms, smp.v});
+        }
+        total += static_cast<int64_t>(o.points.size());
+        if (!o.points.empty()) out.push_back(std::move(o));
+      }
+      RETURN_IF_ERROR(ctx_->AddSamples(total));
+      return out;
+    }
+    // Subquery: evaluate the inner expression on its own aligned grid.
+    int64_t step = e.has_step ? ResolveMs(e.step_ms, e.step_expr, 0) : ctx_->opts.default_eval_interval_ms;
+    if (step <= 0) return Status::InvalidArgument("subquery step must be greater than 0");
+    int64_t lo = first_ref - w.range_ms;
+    int64_t sub_start = step * (lo / step);
+    if (sub_start <= lo) sub_start += step;
+    int64_t sub_end = last_ref;
+    Matrix out;
+    if (sub_start > sub_end) return out;
+    Evaluator sub(ctx_, sub_start, sub_end, step);
+    ASSIGN_OR_RETURN(Val v, sub.Eval(*e.child));
+    if (v.type == ValueType::kScalar) {
+      // Not reachable after type checking (subqueries take instant vectors).
+      return Status::InvalidArgument("subquery is only allowed on instant vector");
+    }
+    return std::move(v.m);
+  }
+
+  // Collects, for step ts, the elements of a step-aligned matrix; `cursor` keeps positions.
+  static void VectorAt(const Matrix& m, std::vector<size_t>* cursor, int64_t ts, Vector* out) {
+    out->clear();
+    if (cursor->size() != m.size()) cursor->assign(m.size(), 0);
+    for (size_t i = 0; i < m.size(); ++i) {
+      const auto& pts = m[i].points;
+      size_t& c = (*cursor)[i];
+      while (c < pts.size() && pts[c].t_ms < ts) ++c;
+      if (c < pts.size() && pts[c].t_ms == ts) {
+        out->push_back({m[i].metric, ts, pts[c].f, m[i].drop_name});
+      }
+    }
+  }
+
+  using StepFn = std::function<Status(const std::vector<Vector>& args, int64_t ts, Vector* out)>;
+
+  // Prometheus' rangeEval: evaluates `f` at every step over the step-aligned inputs and
+  // gathers the outputs into series.
+  Result<Matrix> RangeEval(const std::vector<const Val*>& args, const StepFn& f) {
+    std::vector<std::vector<size_t>> cursors(args.size());
+    std::vector<Vector> vecs(args.size());
+    std::unordered_map<uint64_t, size_t> index;
+    std::vector<int64_t> last_ts;
+    Matrix out;
+    Vector res;
+    bool instant = start_ == end_;
+    for (int64_t ts = start_; ts <= end_; ts += interval_) {
+      RETURN_IF_ERROR(ctx_->CheckTime());
+      for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == nullptr) continue;
+        VectorAt(args[i]->m, &cursors[i], ts, &vecs[i]);
+      }
+      res.clear();
+      RETURN_IF_ERROR(f(vecs, ts, &res));
+      if (instant) {
+        if (!ctx_->opts.delayed_name_removal && VectorContainsSameLabelset(res)) {
+          return Status::InvalidArgument(kSameLabelset);
+        }
+        for (auto& s : res) {
+          Series o;
+          o.metric = std::move(s.metric);
+          o.drop_name = s.drop_name;
+          o.points.push_back({ts, s.f});
+          out.push_back(std::move(o));
+        }
+        RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(out.size())));
+        return out;
+      }
+      for (auto& s : res) {
+        uint64_t h = s.metric.Hash();
+        auto it = index.find(h);
+        if (it == index.end()) {
+          index.emplace(h, out.size());
+          Series o;
+          o.metric = std::move(s.metric);
+          o.drop_name = s.drop_name;
+          o.points.push_back({ts, s.f});
+          out.push_back(std::move(o));
+          last_ts.push_back(ts);
+        } else {
+          if (last_ts[it->second] == ts) return Status::InvalidArgument(kSameLabelset);
+          last_ts[it->second] = ts;
+          out[it->second].points.push_back({ts, s.f});
+        }
+      }
+      RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(res.size())));
+    }
+    return out;
+  }
+
+  // ---- binary operators ----
+
+  Result<Val> Binary(const Expr& e) {
+    ASSIGN_OR_RETURN(Val lhs, Eval(*e.lhs));
+    ASSIGN_OR_RETURN(Val rhs, Eval(*e.rhs));
+    Val v;
+    bool ls = lhs.type == ValueType::kScalar, rs = rhs.type == ValueType::kScalar;
+    v.type = ls && rs ? ValueType::kScalar : ValueType::kVector;
+    bool delayed = ctx_->opts.delayed_name_removal;
+    if (ls && rs) {
+      ASSIGN_OR_RETURN(v.m, RangeEval({&lhs, &rhs}, [&](const std::vector<Vector>& a, int64_t ts,
+                                                          Vector* out) {
+        out->push_back({Labels(), ts, ScalarBinop(e.bin_op, a[0][0].f, a[1][0].f), false});
+        return Status::OK();
+      }));
+      return v;
+    }
+    if (ls || rs) {
+      bool swap = ls;  // scalar on the left
+      ASSIGN_OR_RETURN(v.m, RangeEval({&lhs, &rhs}, [&](const std::vector<Vector>& a, int64_t ts,
+                                                          Vector* out) {
+        const Vector& vec = swap ? a[1] : a[0];
+        double sc = swap ? a[0][0].f : a[1][0].f;
+        for (const auto& s : vec) {
+          double l = s.f, r = sc;
+          if (swap) std::swap(l, r);
+          bool keep;
+          double val = ElemBinop(e.bin_op, l, r, &keep);
+          if (IsComparison(e.bin_op) && swap) val = r;
+          if (e.return_bool) {
+            val = keep ? 1 : 0;
+            keep = true;
+          }
+          if (!keep) continue;
+          InstantSample o{s.metric, ts, val, s.drop_name};
+          if (ShouldDropMetricName(e.bin_op) || e.return_bool) {
+            if (delayed) {
+              o.drop_name = true;
+            } else {
+              o.metric = o.metric.WithoutMetricName();
+            }
+          }
+          out->push_back(std::move(o));
+        }
+        return Status::OK();
+      }));
+      return v;
+    }
+    // vector op vector
+    ASSIGN_OR_RETURN(v.m, RangeEval({&lhs, &rhs}, [&](const std::vector<Vector>& a, int64_t ts,
+                                                        Vector* out) {
+      return VectorBinop(e, a[0], a[1], ts, out);
+    }));
+    return v;
+  }
+
+  Status VectorBinop(const Expr& e, const Vector& lhs_in, const Vector& rhs_in, int64_t ts,
+                     Vector* out) {
+    const VectorMatching& vm = e.matching;
+    bool delayed = ctx_->opts.delayed_name_removal;
+    if (e.bin_op == BinaryOp::kAnd) {
+      std::set<std::string> rsigs;
+      for (const auto& s : rhs_in) rsigs.insert(MatchSignature(s.metric, vm));
+      for (const auto& s : lhs_in) {
+        if (rsigs.count(MatchSignature(s.metric, vm))) out->push_back(s);
+      }
+      return Status::OK();
+    }
+    if (e.bin_op == BinaryOp::kUnless) {
+      std::set<std::string> rsigs;
+      for (const auto& s : rhs_in) rsigs.insert(MatchSignature(s.metric, vm));
+      for (const auto& s : lhs_in) {
+        if (!rsigs.count(MatchSignature(s.metric, vm))) out->push_back(s);
+      }
+      return Status::OK();
+    }
+    if (e.bin_op == BinaryOp::kOr) {
+      std::set<std::string> lsigs;
+      for (const auto& s : lhs_in) {
+        lsigs.insert(MatchSignature(s.metric, vm));
+        out->push_back(s);
+      }
+      for (const auto& s : rhs_in) {
+        if (!lsigs.count(MatchSignature(s.metric, vm))) out->push_back(s);
+      }
+      return Status::OK();
+    }
+    if (lhs_in.empty() || rhs_in.empty()) return Status::OK();
+    const Vector* lhs = &lhs_in;
+    const Vector* rhs = &rhs_in;
+    if (vm.card == Cardinality::kOneToMany) std::swap(lhs, rhs);
+    std::unordered_map<std::string, const InstantSample*> right;
+    for (const auto& rs : *rhs) {
+      std::string sig = MatchSignature(rs.metric, vm);
+      auto it = right.find(sig);
+      if (it != right.end()) {
+        std::string side = vm.card == Cardinality::kOneToMany ? "left" : "right";
+        return Status::InvalidArgument(
+            "found duplicate series for the match group " + GoLabelsString(MatchLabels(rs.metric, vm)) +
+            " on the " + side + " hand-side of the operation: [" + GoLabelsString(it->second->metric) +
+            ", " + GoLabelsString(rs.metric) +
+            "];many-to-many matching not allowed: matching labels must be unique on one side");
+      }
+      right.emplace(std::move(sig), &rs);
+    }
+    std::unordered_map<std::string, std::set<Labels>> matched;
+    for (const auto& ls : *lhs) {
+      std::string sig = MatchSignature(ls.metric, vm);
+      auto it = right.find(sig);
+      if (it == right.end()) continue;
+      const InstantSample& rs = *it->second;
+      double fl = ls.f, fr = rs.f;
+      if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
+      bool keep;
+      double val = ElemBinop(e.bin_op, fl, fr, &keep);
+      if (e.return_bool) {
+        val = keep ? 1 : 0;
+      } else if (!keep) {
+        continue;
+      }
+      // resultMetric
+      LabelsBuilder lb(ls.metric);
+      bool drop = ShouldDropMetricName(e.bin_op) || e.return_bool;
+      if (drop && !delayed) lb.Del(kMetricNameLabel);
+      if (vm.card == Cardinality::kOneToOne) {
+        if (vm.on) {
+          for (const auto& l : ls.metric) {
+            if (std::find(vm.labels.begin(), vm.labels.end(), l.name) == vm.labels.end()) {
+              lb.Del(l.name);
+            }
+          }
+        } else {
+          for (const auto& n : vm.labels) lb.Del(n);
+        }
+      }
+      for (const auto& n : vm.include) {
+        std::string_view v = rs.metric.Get(n);
+        if (!v.empty()) {
+          lb.Set(n, v);
+        } else {
+          lb.Del(n);
+        }
+      }
+      Labels metric = lb.Build();
+      auto mit = matched.find(sig);
+      if (vm.card == Cardinality::kOneToOne) {
+        if (mit != matched.end()) {
+          return Status::InvalidArgument(
+              "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+        }
+        matched[sig];
+      } else {
+        auto& set = matched[sig];
+        if (!set.insert(metric).second) {
+          return Status::InvalidArgument(
+              "multiple matches for labels: grouping labels must ensure unique matches");
+        }
+      }
+      bool dn = delayed && (drop || (vm.card == Cardinality::kOneToMany ? rs.drop_name : ls.drop_name));
+      out->push_back({std::move(metric), ts, val, dn});
+    }
+    return Status::OK();
+  }
+
+  // ---- aggregations ----
+
+  Result<Val> Aggregate(const Expr& e) {
+    Val param;
+    bool has_param = e.param != nullptr;
+    std::string count_label;
+    if (has_param) {
+      ASSIGN_OR_RETURN(param, Eval(*e.param));
+      if (e.agg_op == AggregateOp::kCountValues) {
+        count_label = param.str;
+        if (!IsValidUtf8(count_label) || count_label.empty()) {
+          return Status::InvalidArgument("invalid label name \"" + count_label + "\"");
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(Val child, Eval(*e.child));
+    Val v;
+    v.type = ValueType::kVector;
+    const Val* pp = (has_param && param.type == ValueType::kScalar) ? &param : nullptr;
+    ASSIGN_OR_RETURN(v.m, RangeEval({&child, pp}, [&](const std::vector<Vector>& a, int64_t ts,
+                                                        Vector* out) {
+      double p = pp != nullptr && !a[1].empty() ? a[1][0].f : 0;
+      return AggregateStep(e, a[0], p, count_label, ts, out);
+    }));
+    return v;
+  }
+
+  Labels GroupLabels(const Expr& e, const Labels& ls) const {
+    if (e.without) {
+      std::vector<std::string> drop = e.grouping;
+      drop.push_back(std::string(kMetricNameLabel));
+      return ls.Filter(drop, false);
+    }
+    return ls.Filter(e.grouping, true);
+  }
+
+  Status AggregateStep(const Expr& e, const Vector& in, double param,
+                       const std::string& count_label, int64_t ts, Vector* out) {
+    AggregateOp op = e.agg_op;
+    struct Group {
+      Labels labels;
+      double value = 0, mean = 0, c = 0, count = 0;
+      bool incremental = false;
+      std::vector<size_t> members;  // indices into `in` (topk/bottomk/limitk/quantile)
+      std::vector<double> values;
+    };
+    std::vector<Group> groups;
+    std::unordered_map<uint64_t, size_t> index;
+    auto group_of = [&](const InstantSample& s, bool* fresh) -> Group& {
+      Labels gl = GroupLabels(e, s.metric);
+      uint64_t h = gl.Hash();
+      auto it = index.find(h);
+      *fresh = it == index.end();
+      if (*fresh) {
+        index.emplace(h, groups.size());
+        groups.push_back(Group{});
+        groups.back().labels = std::move(gl);
+        return groups.back();
+      }
+      return groups[it->second];
+    };
+
+    if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk || op == AggregateOp::kLimitk) {
+      if (std::isnan(param)) return Status::InvalidArgument("Parameter value is NaN");
+      int64_t k;
+      if (param >= 9.2e18) {
+        k = std::numeric_limits<int64_t>::max();
+      } else if (param <= -9.2e18) {
+        k = std::numeric_limits<int64_t>::min();
+      } else {
+        k = static_cast<int64_t>(param);
+      }
+      if (k < 1) return Status::OK();
+      for (size_t i = 0; i < in.size(); ++i) {
+        bool fresh;
+        group_of(in[i], &fresh).members.push_back(i);
+      }
+      for (auto& g : groups) {
+        std::vector<size_t> sel = g.members;
+        if (op != AggregateOp::kLimitk) {
+          bool top = op == AggregateOp::kTopk;
+          std::stable_sort(sel.begin(), sel.end(), [&](size_t x, size_t y) {
+            double a = in[x].f, b = in[y].f;
+            if (std::isnan(a)) return false;
+            if (std::isnan(b)) return true;
+            return top ? a > b : a < b;
+          });
+        }
+        if (static_cast<int64_t>(sel.size()) > k) sel.resize(static_cast<size_t>(k));
+        for (size_t i : sel) out->push_back(in[i]);
+      }
+      return Status::OK();
+    }
+    if (op == AggregateOp::kLimitRatio) {
+      if (std::isnan(param)) return Status::InvalidArgument("Ratio value is NaN");
+      double ratio = param;
+      if (ratio < -1 || ratio > 1) {
+        double capped = ratio < -1 ? -1 : 1;
+        ctx_->Warn("ratio value should be between -1 and 1, got " + FormatFloatGo(ratio) +
+                       ", capping to " + FormatFloatGo(capped),
+                   e.param->pos);
+        ratio = capped;
+      }
+      for (const auto& s : in) {
+        double r = static_cast<double>(s.metric.Hash()) / 18446744073709551615.0;
+        bool keep = ratio >= 0 ? r < ratio : r >= 1 + ratio;
+        if (keep) out->push_back(s);
+      }
+      return Status::OK();
+    }
+    if (op == AggregateOp::kCountValues) {
+      std::map<std::pair<Labels, std::string>, double> counts;
+      std::vector<std::pair<Labels, std::string>> order;
+      for (const auto& s : in) {
+        Labels gl = GroupLabels(e, s.metric);
+        std::string val = FormatFloatGo(s.f);
+        auto key = std::make_pair(gl, val);
+        auto it = counts.find(key);
+        if (it == counts.end()) {
+          counts.emplace(key, 1);
+          order.push_back(key);
+        } else {
+          it->second++;
+        }
+      }
+      for (const auto& key : order) {
+        LabelsBuilder lb(key.first);
+        lb.Set(count_label, key.second);
+        out->push_back({lb.Build(), ts, counts[key], false});
+      }
+      return Status::OK();
+    }
+    if (op == AggregateOp::kQuantile && (std::isnan(param) || param < 0 || param > 1)) {
+      ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(param),
+                 e.param->pos);
+    }
+    for (const auto& s : in) {
+      bool fresh;
+      Group& g = group_of(s, &fresh);
+      double f = s.f;
+      if (fresh) {
+        g.value = f;
+        g.mean = f;
+        g.count = 1;
+        switch (op) {
+          case AggregateOp::kStddev:
+          case AggregateOp::kStdvar:
+            g.value = (std::isnan(f) || std::isinf(f)) ? std::nan("") : 0;
+            break;
+          case AggregateOp::kQuantile: g.values.push_back(f); break;
+          case AggregateOp::kGroup: g.value = 1; break;
+          default: break;
+        }
+        continue;
+      }
+      switch (op) {
+        case AggregateOp::kSum: g.value = KahanSumInc(f, g.value, &g.c); break;
+        case AggregateOp::kAvg: {
+          g.count++;
+          if (g.incremental) {
+            if (std::isinf(g.mean)) {
+              if (std::isinf(f) && (g.mean > 0) == (f > 0)) break;
+              if (!std::isinf(f) && !std::isnan(f)) break;
+            }
+            double cur = g.mean + g.c;
+            g.mean = KahanSumInc(f / g.count - cur / g.count, g.mean, &g.c);
+            break;
+          }
+          double nc = g.c;
+          double nv = KahanSumInc(f, g.value, &nc);
+          if (!std::isinf(nv)) {
+            g.value = nv;
+            g.c = nc;
+            break;
+          }
+          g.incremental = true;
+          g.mean = g.value / (g.count - 1);
+          g.c /= (g.count - 1);
+          double q = (g.count - 1) / g.count;
+          double qc = q * g.c;
+          g.mean = KahanSumInc(f / g.count, q * g.mean, &qc);
+          g.c = qc;
+          break;
+        }
+        case AggregateOp::kCount: g.count++; break;
+        case AggregateOp::kGroup: break;
+        case AggregateOp::kMax:
+          if (g.value < f || std::isnan(g.value)) g.value = f;
+          break;
+        case AggregateOp::kMin:
+          if (g.value > f || std::isnan(g.value)) g.value = f;
+          break;
+        case AggregateOp::kStddev:
+        case AggregateOp::kStdvar: {
+          g.count++;
+          double delta = f - g.mean;
+          g.mean += delta / g.count;
+          g.value += delta * (f - g.mean);
+          break;
+        }
+        case AggregateOp::kQuantile: g.values.push_back(f); break;
+        default: break;
+      }
+    }
+    for (auto& g : groups) {
+      double v = g.value;
+      switch (op) {
+        case AggregateOp::kSum: v = g.value + g.c; break;
+        case AggregateOp::kAvg:
+          v = g.incremental ? g.mean + g.c : g.value / g.count + g.c / g.count;
+          break;
+        case AggregateOp::kCount: v = g.count; break;
+        case AggregateOp::kStdvar: v = g.value / g.count; break;
+        case AggregateOp::kStddev: v = std::sqrt(g.value / g.count); break;
+        case AggregateOp::kQuantile: v = Quantile(param, g.values); break;
+        default: break;
+      }
+      out->push_back({std::move(g.labels), ts, v, false});
+    }
+    return Status::OK();
+  }
+
+  // ---- function calls ----
+
+  Result<Val> Call(const Expr& e) {
+    const std::string& f = e.func;
+    if (ctx_->range_query && (f == "sort" || f == "sort_desc" || f == "sort_by_label" ||
+                              f == "sort_by_label_desc")) {
+      ctx_->Warn("sort is ineffective for range queries since results are always ordered by labels",
+                 e.pos);
+    }
+    int matrix_arg = -1;
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      if (e.args[i]->type() == ValueType::kMatrix) matrix_arg = static_cast<int>(i);
+    }
+    if (matrix_arg >= 0) return RangeFunction(e, static_cast<size_t>(matrix_arg));
+    Val v;
+    v.type = f == "scalar" || f == "time" || f == "pi" ? ValueType::kScalar : ValueType::kVector;
+    if (f == "time" || f == "pi") {
+      Series s = ConstSeries(0);
+      for (auto& p : s.points) p.f = f == "pi" ? M_PI : static_cast<double>(p.t_ms) / 1000.0;
+      v.m.push_back(std::move(s));
+      return v;
+    }
+    if (f == "timestamp") {
+      const Expr& arg = Unparen(*e.args[0]);
+      Val in;
+      in.type = ValueType::kVector;
+      if (arg.kind == ExprKind::kVectorSelector) {
+        ASSIGN_OR_RETURN(in.m, VectorSelector(arg, true));
+      } else {
+        ASSIGN_OR_RETURN(in, Eval(arg));
+        for (auto& s : in.m) {
+          for (auto& p : s.points) p.f = static_cast<double>(p.t_ms) / 1000.0;
+        }
+      }
+      for (auto& s : in.m) DropName(&s.metric, &s.drop_name);
+      if (!ctx_->opts.delayed_name_removal && ContainsSameLabelset(in.m)) {
+        return Status::InvalidArgument(kSameLabelset);
+      }
+      return in;
+    }
+    std::vector<Val> args(e.args.size());
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      ASSIGN_OR_RETURN(args[i], Eval(*e.args[i]));
+    }
+    std::vector<const Val*> ptrs;
+    for (const auto& a : args) ptrs.push_back(a.type == ValueType::kString ? nullptr : &a);
+    bool is_date = f == "day_of_month" || f == "day_of_week" || f == "day_of_year" ||
+                   f == "days_in_month" || f == "hour" || f == "minute" || f == "month" ||
+                   f == "year";
+    if (f == "label_replace") return LabelReplace(e, args);
+    if (f == "label_join") return LabelJoin(e, args);
+    if (f == "histogram_quantile" || f == "histogram_fraction") return HistogramFunc(e, args, ptrs);
+    bool delayed = ctx_->opts.delayed_name_removal;
+    bool keep_name = KeepsMetricName(f);
+    ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
+                                                Vector* out) -> Status {
+      if (f == "vector") {
+        out->push_back({Labels(), ts, a[0][0].f, false});
+        return Status::OK();
+      }
+      if (f == "scalar") {
+        out->push_back({Labels(), ts, a[0].size() == 1 ? a[0][0].f : std::nan(""), false});
+        return Status::OK();
+      }
+      if (f == "absent") {
+        if (!a[0].empty()) return Status::OK();
+        out->push_back({AbsentLabels(*e.args[0]), ts, 1, false});
+        return Status::OK();
+      }
+      if (is_date && a.empty()) {
+        double t = static_cast<double>(ts) / 1000.0;
+        out->push_back({Labels(), ts, DateFunc(f, t), false});
+        return Status::OK();
+      }
+      if (f == "sort" || f == "sort_desc" || f == "sort_by_label" || f == "sort_by_label_desc") {
+        *out = a[0];
+        SortVector(e, args, out);
+        return Status::OK();
+      }
+      double p1 = a.size() > 1 && !a[1].empty() ? a[1][0].f : 0;
+      double p2 = a.size() > 2 && !a[2].empty() ? a[2][0].f : 0;
+      if (f == "clamp" && p2 < p1) return Status::OK();
+      for (const auto& s : a[0]) {
+        double x = s.f, r = 0;
+        if (is_date) {
+          r = DateFunc(f, x);
+        } else if (f == "abs") { r = std::fabs(x);
+        } else if (f == "ceil") { r = std::ceil(x);
+        } else if (f == "floor") { r = std::floor(x);
+        } else if (f == "exp") { r = std::exp(x);
+        } else if (f == "sqrt") { r = std::sqrt(x);
+        } else if (f == "ln") { r = std::log(x);
+        } else if (f == "log2") { r = std::log2(x);
+        } else if (f == "log10") { r = std::log10(x);
+        } else if (f == "sgn") { r = x > 0 ? 1 : x < 0 ? -1 : x;
+        } else if (f == "acos") { r = std::acos(x);
+        } else if (f == "acosh") { r = std::acosh(x);
+        } else if (f == "asin") { r = std::asin(x);
+        } else if (f == "asinh") { r = std::asinh(x);
+        } else if (f == "atan") { r = std::atan(x);
+        } else if (f == "atanh") { r = std::atanh(x);
+        } else if (f == "cos") { r = std::cos(x);
+        } else if (f == "cosh") { r = std::cosh(x);
+        } else if (f == "sin") { r = std::sin(x);
+        } else if (f == "sinh") { r = std::sinh(x);
+        } else if (f == "tan") { r = std::tan(x);
+        } else if (f == "tanh") { r = std::tanh(x);
+        } else if (f == "deg") { r = x * 180 / M_PI;
+        } else if (f == "rad") { r = x * M_PI / 180;
+        } else if (f == "clamp") { r = std::max(p1, std::min(p2, x));
+        } else if (f == "clamp_max") { r = std::min(p1, x);
+        } else if (f == "clamp_min") { r = std::max(p1, x);
+        } else if (f == "round") {
+          double to = a.size() > 1 ? p1 : 1;
+          double inv = 1.0 / to;
+          r = std::floor(x * inv + 0.5) / inv;
+        } else if (f == "histogram_count" || f == "histogram_sum" || f == "histogram_avg" ||
+                   f == "histogram_stddev" || f == "histogram_stdvar") {
+          continue;  // native histograms only: float samples are ignored
+        } else if (f == "info") {
+          r = x;
+        } else {
+          return Status::Unimplemented("function " + f + " is not implemented");
+        }
+        if (f == "clamp" || f == "clamp_max" || f == "clamp_min") {
+          if (std::isnan(x)) r = x;
+          if ((f == "clamp" || f == "clamp_max") && std::isnan(p1 + (f == "clamp" ? p2 : 0))) r = std::nan("");
+          if (f == "clamp_min" && std::isnan(p1)) r = std::nan("");
+          if (f == "clamp_max" && std::isnan(p1)) r = std::nan("");
+          if (f == "clamp" && (std::isnan(p1) || std::isnan(p2))) r = std::nan("");
+        }
+        InstantSample o{s.metric, ts, r, s.drop_name};
+        if (!keep_name) {
+          if (delayed) {
+            o.drop_name = true;
+          } else {
+            o.metric = o.metric.WithoutMetricName();
+          }
+        }
+        out->push_back(std::move(o));
+      }
+      return Status::OK();
+    }));
+    return v;
+  }
+
+  static double DateFunc(const std::string& f, double t) {
+    if (std::isnan(t) || std::isinf(t)) return std::nan("");
+    time_t tt = static_cast<time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    if (f == "day_of_month") return tm.tm_mday;
+    if (f == "day_of_week") return tm.tm_wday;
+    if (f == "day_of_year") return tm.tm_yday + 1;
+    if (f == "hour") return tm.tm_hour;
+    if (f == "minute") return tm.tm_min;
+    if (f == "month") return tm.tm_mon + 1;
+    if (f == "year") return tm.tm_year + 1900;
+    if (f == "days_in_month") {
+      static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+      int y = tm.tm_year + 1900;
+      bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+      return tm.tm_mon == 1 && leap ? 29 : kDays[tm.tm_mon];
+    }
+    return std::nan("");
+  }
+
+  void SortVector(const Expr& e, const std::vector<Val>& args, Vector* v) const {
+    const std::string& f = e.func;
+    if (f == "sort") {
+      std::stable_sort(v->begin(), v->end(), [](const InstantSample& a, const InstantSample& b) {
+        if (std::isnan(a.f)) return false;
+        if (std::isnan(b.f)) return true;
+        return a.f < b.f;
+      });
+    } else if (f == "sort_desc") {
+      std::stable_sort(v->begin(), v->end(), [](const InstantSample& a, const InstantSample& b) {
+        if (std::isnan(a.f)) return false;
+        if (std::isnan(b.f)) return true;
+        return a.f > b.f;
+      });
+    } else {
+      std::vector<std::string> names;
+      for (size_t i = 1; i < args.size(); ++i) names.push_back(args[i].str);
+      bool desc = f == "sort_by_label_desc";
+      std::stable_sort(v->begin(), v->end(), [&](const InstantSample& a, const InstantSample& b) {
+        for (const auto& n : names) {
+          std::string x(a.metric.Get(n)), y(b.metric.Get(n));
+          int c = NaturalCompare(x, y);
+          if (c != 0) return desc ? c > 0 : c < 0;
+        }
+        return desc ? b.metric < a.metric : a.metric < b.metric;
+      });
+    }
+  }
+
+  static Labels AbsentLabels(const Expr& arg_in) {
+    const Expr& arg = Unparen(arg_in);
+    const Expr* vs = nullptr;
+    if (arg.kind == ExprKind::kVectorSelector) vs = &arg;
+    if (arg.kind == ExprKind::kMatrixSelector) vs = arg.child.get();
+    if (arg.kind == ExprKind::kSubquery) return Labels();
+    if (vs == nullptr) return Labels();
+    std::map<std::string, std::string> eq;
+    std::set<std::string> dup;
+    for (const auto& m : vs->matchers) {
+      if (m.name() == kMetricNameLabel) continue;
+      if (m.type() == MatchType::kEqual) {
+        if (eq.count(m.name())) dup.insert(m.name());
+        eq[m.name()] = m.value();
+      }
+    }
+    std::vector<Label> ls;
+    for (const auto& [n, val] : eq) {
+      if (!dup.count(n) && !val.empty()) ls.push_back({n, val});
+    }
+    return Labels::FromSorted(std::move(ls));
+  }
+
+  Result<Val> LabelReplace(const Expr& e, std::vector<Val>& args) {
+    const std::string &dst = args[1].str, &repl = args[2].str, &src = args[3].str,
+                      &regex = args[4].str;
+    re2::RE2 re("^(?s:" + regex + ")$", re2::RE2::Quiet);
+    if (!re.ok()) {
+      return Status::InvalidArgument("invalid regular expression in label_replace(): " + regex);
+    }
+    if (!IsValidUtf8(dst) || dst.empty()) {
+      return Status::InvalidArgument("invalid destination label name in label_replace(): " + dst);
+    }
+    Val v;
+    v.type = ValueType::kVector;
+    int ngroups = re.NumberOfCapturingGroups() + 1;
+    std::vector<re2::StringPiece> groups(static_cast<size_t>(ngroups));
+    for (auto& s : args[0].m) {
+      std::string val(s.metric.Get(src));
+      if (re.Match(val, 0, val.size(), re2::RE2::UNANCHORED, groups.data(), ngroups)) {
+        std::string res = ExpandTemplate(repl, re, groups);
+        LabelsBuilder lb(s.metric);
+        lb.Set(dst, res);
+        s.metric = lb.Build();
+        if (dst == kMetricNameLabel) s.drop_name = false;
+      }
+      v.m.push_back(std::move(s));
+    }
+    RETURN_IF_ERROR(CheckStepCollisions(v.m));
+    return v;
+  }
+
+  Result<Val> LabelJoin(const Expr& e, std::vector<Val>& args) {
+    (void)e;
+    const std::string &dst = args[1].str, &sep = args[2].str;
+    if (!IsValidUtf8(dst) || dst.empty()) {
+      return Status::InvalidArgument("invalid destination label name in label_join(): " + dst);
+    }
+    Val v;
+    v.type = ValueType::kVector;
+    for (auto& s : args[0].m) {
+      std::string joined;
+      for (size_t i = 3; i < args.size(); ++i) {
+        if (i > 3) joined += sep;
+        joined += std::string(s.metric.Get(args[i].str));
+      }
+      LabelsBuilder lb(s.metric);
+      lb.Set(dst, joined);
+      s.metric = lb.Build();
+      if (dst == kMetricNameLabel) s.drop_name = false;
+      v.m.push_back(std::move(s));
+    }
+    RETURN_IF_ERROR(CheckStepCollisions(v.m));
+    return v;
+  }
+
+  // Series that now share a label set collide if they have points at the same step.
+  Status CheckStepCollisions(Matrix& m) {
+    std::map<Labels, size_t> seen;
+    Matrix merged;
+    for (auto& s : m) {
+      auto it = seen.find(s.metric);
+      if (it == seen.end()) {
+        seen.emplace(s.metric, merged.size());
+        merged.push_back(std::move(s));
+        continue;
+      }
+      Series& t = merged[it->second];
+      std::vector<Point> pts;
+      size_t i = 0, j = 0;
+      while (i < t.points.size() || j < s.points.size()) {
+        if (j == s.points.size() || (i < t.points.size() && t.points[i].t_ms < s.points[j].t_ms)) {
+          pts.push_back(t.points[i++]);
+        } else if (i == t.points.size() || s.points[j].t_ms < t.points[i].t_ms) {
+          pts.push_back(s.points[j++]);
+        } else {
+          return Status::InvalidArgument(kSameLabelset);
+        }
+      }
+      t.points = std::move(pts);
+    }
+    m = std::move(merged);
+    return Status::OK();
+  }
+
+  Result<Val> HistogramFunc(const Expr& e, std::vector<Val>& args, std::vector<const Val*>& ptrs) {
+    bool quantile = e.func == "histogram_quantile";
+    size_t vec_arg = quantile ? 1 : 2;
+    Val v;
+    v.type = ValueType::kVector;
+    bool warned_q = false;
+    ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
+                                                Vector* out) -> Status {
+      double q = a[0][0].f;
+      double upper = quantile ? 0 : a[1][0].f;
+      if (quantile && (std::isnan(q) || q < 0 || q > 1) && !warned_q) {
+        ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(q), e.args[0]->pos);
+        warned_q = true;
+      }
+      struct G {
+        Labels labels;
+        std::vector<Bucket> buckets;
+        std::string name;
+      };
+      std::vector<G> groups;
+      std::map<Labels, size_t> idx;
+      for (const auto& s : a[vec_arg]) {
+        std::string le(s.metric.Get("le"));
+        double ub;
+        if (!ParseNumber(le, &ub)) {
+          ctx_->Warn("bucket label \"le\" is missing or has a malformed value of \"" + le +
+                         "\" for metric name \"" + std::string(s.metric.MetricName()) + "\"",
+                     e.args[vec_arg]->pos);
+          continue;
+        }
+        Labels key = s.metric.Filter({"le", std::string(kMetricNameLabel)}, false);
+        auto it = idx.find(key);
+        if (it == idx.end()) {
+          it = idx.emplace(key, groups.size()).first;
+          groups.push_back(G{key, {}, std::string(s.metric.MetricName())});
+        }
+        groups[it->second].buckets.push_back({ub, s.f});
+      }
+      for (auto& g : groups) {
+        double r;
+        if (quantile) {
+          bool forced, fixed;
+          r = BucketQuantile(q, g.buckets, &forced, &fixed);
+          if (forced) {
+            ctx_->Info("input to histogram_quantile needed to be fixed for monotonicity (see "
+                       "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
+                       "for metric name \"" + g.name + "\"",
+                       e.args[1]->pos);
+          }
+        } else {
+          r = BucketFraction(q, upper, g.buckets);
+        }
+        out->push_back({g.labels, ts, r, false});
+      }
+      return Status::OK();
+    }));
+    return v;
+  }
+
+  // Functions over a range vector: the window (ref - range, ref] of each series at each step.
+  Result<Val> RangeFunction(const Expr& e, size_t matrix_arg) {
+    const std::string& f = e.func;
+    std::vector<Val> others(e.args.size());
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      if (i == matrix_arg) continue;
+      ASSIGN_OR_RETURN(others[i], Eval(*e.args[i]));
+    }
+    const Expr& marg = Unparen(*e.args[matrix_arg]);
+    ASSIGN_OR_RETURN(Matrix src, RangeSource(marg));
+    RangeWindow w = Window(marg);
+    Val v;
+    v.type = ValueType::kVector;
+    bool delayed = ctx_->opts.delayed_name_removal;
+    bool keep_name = KeepsMetricName(f);
+    int64_t steps = NumSteps();
+    auto scalar_at = [&](size_t arg, int64_t step) {
+      const auto& pts = others[arg].m[0].points;
+      return pts[static_cast<size_t>(step)].f;
+    };
+    if (f == "double_exponential_smoothing") {
+      for (int64_t st = 0; st < steps; ++st) {
+        double sf = scalar_at(1, st), tf = scalar_at(2, st);
+        if (!(sf > 0 && sf < 1)) {
+          return Status::InvalidArgument("invalid smoothing factor. Expected: 0 < sf < 1, got: " +
+                                         FormatFloatGo(sf));
+        }
+        if (!(tf > 0 && tf < 1)) {
+          return Status::InvalidArgument("invalid trend factor. Expected: 0 < tf < 1, got: " +
+                                         FormatFloatGo(tf));
+        }
+      }
+    }
+    if (f == "quantile_over_time") {
+      std::set<double> warned;
+      for (int64_t st = 0; st < steps; ++st) {
+        double q = scalar_at(0, st);
+        if ((std::isnan(q) || q < 0 || q > 1) && !src.empty()) {
+          ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(q),
+                     e.args[0]->pos);
+          break;
+        }
+      }
+    }
+    if (f == "absent_over_time") {
+      Series out;
+      out.metric = AbsentLabels(marg);
+      std::vector<size_t> lo(src.size(), 0);
+      int64_t step = 0;
+      for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
+        int64_t ref = RefTime(w, ts);
+        bool any = false;
+        for (size_t i = 0; i < src.size() && !any; ++i) {
+          for (const auto& p : src[i].points) {
+            if (p.t_ms > ref - w.range_ms && p.t_ms <= ref) {
+              any = true;
+              break;
+            }
+          }
+        }
+        if (!any) out.points.push_back({ts, 1});
+      }
+      if (!out.points.empty()) v.m.push_back(std::move(out));
+      return v;
+    }
+    std::vector<Point> window;
+    for (auto& s : src) {
+      Series out;
+      out.metric = s.metric;
+      out.drop_name = s.drop_name;
+      if (!keep_name) DropName(&out.metric, &out.drop_name);
+      size_t lo = 0, hi = 0;
+      int64_t step = 0;
+      for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
+        RETURN_IF_ERROR(ctx_->CheckTime());
+        int64_t ref = RefTime(w, ts);
+        int64_t mint = ref - w.range_ms;
+        if (w.at != AtKind::kNone) {
+          lo = 0;
+          hi = 0;
+        }
+        while (lo < s.points.size() && s.points[lo].t_ms <= mint) ++lo;
+        if (hi < lo) hi = lo;
+        while (hi < s.points.size() && s.points[hi].t_ms <= ref) ++hi;
+        if (hi <= lo) continue;
+        window.assign(s.points.begin() + static_cast<long>(lo), s.points.begin() + static_cast<long>(hi));
+        std::optional<double> r = RangeKernel(f, window, mint, ref, ts, others, step);
+        if (r.has_value()) out.points.push_back({ts, *r});
+      }
+      if (out.points.empty()) continue;
+      if (f == "rate" || f == "increase") {
+        std::string name(s.metric.MetricName());
+        auto ends = [&](const char* suf) {
+          size_t n = std::strlen(suf);
+          return name.size() >= n && name.compare(name.size() - n, n, suf) == 0;
+        };
+        if (!name.empty() && !ends("_total") && !ends("_sum") && !ends("_count") && !ends("_bucket")) {
+          ctx_->Info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"" +
+                         name + "\"",
+                     e.args[matrix_arg]->pos);
+        }
+      }
+      RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(out.points.size())));
+      v.m.push_back(std::move(out));
+    }
+    if (!delayed && ContainsSameLabelset(v.m)) return Status::InvalidArgument(kSameLabelset);
+    return v;
+  }
+
+  std::optional<double> RangeKernel(const std::string& f, const std::vector<Point>& pts,
+                                    int64_t mint, int64_t maxt, int64_t ts,
+                                    const std::vector<Val>& others, int64_t step) {
+    auto scalar = [&](size_t arg) { return others[arg].m[0].points[static_cast<size_t>(step)].f; };
+    if (f == "rate") return ExtrapolatedRate(pts, mint, maxt, true, true);
+    if (f == "increase") return ExtrapolatedRate(pts, mint, maxt, true, false);
+    if (f == "delta") return ExtrapolatedRate(pts, mint, maxt, false, false);
+    if (f == "irate") return InstantValue(pts, true);
+    if (f == "idelta") return InstantValue(pts, false);
+    if (f == "count_over_time") return static_cast<double>(pts.size());
+    if (f == "present_over_time") return 1.0;
+    if (f == "last_over_time") return pts.back().f;
+    if (f == "first_over_time") return pts.front().f;
+    if (f == "ts_of_last_over_time") return static_cast<double>(pts.back().t_ms) / 1000;
+    if (f == "ts_of_first_over_time") return static_cast<double>(pts.front().t_ms) / 1000;
+    if (f == "sum_over_time") {
+      double sum = 0, c = 0;
+      for (const auto& p : pts) sum = KahanSumInc(p.f, sum, &c);
+      if (std::isinf(sum)) return sum;
+      return sum + c;
+    }
+    if (f == "avg_over_time") return AvgOverTime(pts);
+    if (f == "max_over_time" || f == "ts_of_max_over_time") {
+      double m = pts[0].f;
+      int64_t t = pts[0].t_ms;
+      for (const auto& p : pts) {
+        if (p.f > m || std::isnan(m)) {
+          m = p.f;
+          t = p.t_ms;
+        } else if (p.f == m) {
+          t = p.t_ms;
+        }
+      }
+      return f == "max_over_time" ? m : static_cast<double>(t) / 1000;
+    }
+    if (f == "min_over_time" || f == "ts_of_min_over_time") {
+      double m = pts[0].f;
+      int64_t t = pts[0].t_ms;
+      for (const auto& p : pts) {
+        if (p.f < m || std::isnan(m)) {
+          m = p.f;
+          t = p.t_ms;
+        } else if (p.f == m) {
+          t = p.t_ms;
+        }
+      }
+      return f == "min_over_time" ? m : static_cast<double>(t) / 1000;
+    }
+    if (f == "stdvar_over_time") return StdvarOverTime(pts);
+    if (f == "stddev_over_time") return std::sqrt(StdvarOverTime(pts));
+    if (f == "quantile_over_time") {
+      std::vector<double> vals;
+      for (const auto& p : pts) vals.push_back(p.f);
+      return Quantile(scalar(0), vals);
+    }
+    if (f == "mad_over_time") {
+      std::vector<double> vals;
+      for (const auto& p : pts) vals.push_back(p.f);
+      double med = Quantile(0.5, vals);
+      std::vector<double> dev;
+      for (double x : vals) dev.push_back(std::fabs(x - med));
+      return Quantile(0.5, dev);
+    }
+    if (f == "changes" || f == "resets") {
+      double n = 0;
+      double prev = pts[0].f;
+      for (size_t i = 1; i < pts.size(); ++i) {
+        double cur = pts[i].f;
+        if (f == "changes") {
+          if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) n++;
+        } else if (cur < prev) {
+          n++;
+        }
+        prev = cur;
+      }
+      return n;
+    }
+    if (f == "deriv") {
+      if (pts.size() < 2) return std::nullopt;
+      double slope, intercept;
+      LinearRegression(pts, pts[0].t_ms, &slope, &intercept);
+      return slope;
+    }
+    if (f == "predict_linear") {
+      if (pts.size() < 2) return std::nullopt;
+      double slope, intercept;
+      LinearRegression(pts, ts, &slope, &intercept);
+      return intercept + slope * scalar(1);
+    }
+    if (f == "double_exponential_smoothing") {
+      if (pts.size() < 2) return std::nullopt;
+      double sf = scalar(1), tf = scalar(2);
+      double s0 = 0, s1 = pts[0].f, b = pts[1].f - pts[0].f;
+      for (size_t i = 1; i < pts.size(); ++i) {
+        double x = sf * pts[i].f;
+        if (i - 1 != 0) b = tf * (s1 - s0) + (1 - tf) * b;
+        double y = (1 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+      }
+      return s1;
+    }
+    return std::nullopt;
+  }
+
+  Context* ctx_;
+  int64_t start_, end_, interval_;
+};
+
+// Removes __name__ from series marked drop_name (delayed name removal) and checks collisions.
+Status CleanupNames(Matrix* m, bool delayed) {
+  if (!delayed) return Status::OK();
+  for (auto& s : *m) {
+    if (s.drop_name) s.metric = s.metric.WithoutMetricName();
+    s.drop_name = false;
+  }
+  if (ContainsSameLabelset(*m)) return Status::InvalidArgument(kSameLabelset);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<QueryResult> Engine::InstantQuery(tsdb::Queryable* db, const Expr& expr,
+                                         std::string_view query, int64_t t_ms,
+                                         const QueryOptions& qo) {
+  return Exec(db, expr, query, t_ms, t_ms, 1, true, qo);
+}
+
+Result<QueryResult> Engine::RangeQuery(tsdb::Queryable* db, const Expr& expr,
+                                       std::string_view query, int64_t start_ms, int64_t end_ms,
+                                       int64_t step_ms, const QueryOptions& qo) {
+  if (step_ms <= 0) return Status::InvalidArgument("zero or negative query resolution step widths are not accepted. Try a positive integer");
+  if (end_ms < start_ms) return Status::InvalidArgument("end timestamp must not be before start time");
+  ValueType t = expr.type();
+  if (t != ValueType::kScalar && t != ValueType::kVector) {
+    return Status::InvalidArgument("invalid expression type \"" +
+                                   std::string(DocumentedType(t)) +
+                                   "\" for range query, must be Scalar or instant Vector");
+  }
+  return Exec(db, expr, query, start_ms, end_ms, step_ms, false, qo);
+}
+
+Result<QueryResult> Engine::Exec(tsdb::Queryable* db, const Expr& expr, std::string_view query,
+                                 int64_t start_ms, int64_t end_ms, int64_t step_ms, bool instant,
+                                 const QueryOptions& qo) {
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return running_ < std::max(1, opts_.max_concurrency); });
+    ++running_;
+  }
+  struct Release {
+    Engine* e;
+    ~Release() {
+      std::lock_guard<std::mutex> l(e->mu_);
+      --e->running_;
+      e->cv_.notify_one();
+    }
+  } release{this};
+
+  Context ctx;
+  ctx.db = db;
+  ctx.query = query;
+  ctx.opts = opts_;
+  ctx.query_start = start_ms;
+  ctx.query_end = end_ms;
+  ctx.query_step = instant ? 0 : step_ms;
+  ctx.range_query = !instant && start_ms != end_ms;
+  ctx.cancel = qo.cancel;
+  int64_t timeout = qo.timeout_ms > 0 ? std::min(qo.timeout_ms, opts_.timeout_ms) : opts_.timeout_ms;
+  if (qo.timeout_ms > 0 && opts_.timeout_ms <= 0) timeout = qo.timeout_ms;
+  ctx.deadline = Clock::now() + std::chrono::milliseconds(timeout > 0 ? timeout : (1LL << 40));
+
+  Evaluator ev(&ctx, start_ms, end_ms, step_ms);
+  ASSIGN_OR_RETURN(Val v, ev.Eval(expr));
+  QueryResult r;
+  r.t_ms = start_ms;
+  if (v.type == ValueType::kVector || v.type == ValueType::kMatrix) {
+    RETURN_IF_ERROR(CleanupNames(&v.m, opts_.delayed_name_removal));
+  }
+  if (instant) {
+    r.type = v.type;
+    switch (v.type) {
+      case ValueType::kScalar: r.scalar = v.m[0].points[0].f; break;
+      case ValueType::kString: r.str = v.str; break;
+      case ValueType::kVector:
+        for (auto& s : v.m) r.vector.push_back({std::move(s.metric), s.points[0].t_ms, s.points[0].f, false});
+        break;
+      case ValueType::kMatrix:
+        r.matrix = std::move(v.m);
+        std::sort(r.matrix.begin(), r.matrix.end(),
+                  [](const Series& a, const Series& b) { return a.metric < b.metric; });
+        break;
+      default: break;
+    }
+  } else {
+    r.type = ValueType::kMatrix;
+    r.matrix = std::move(v.m);
+    std::sort(r.matrix.begin(), r.matrix.end(),
+              [](const Series& a, const Series& b) { return a.metric < b.metric; });
+  }
+  r.warnings.assign(ctx.warnings.begin(), ctx.warnings.end());
+  r.infos.assign(ctx.infos.begin(), ctx.infos.end());
+  r.total_samples = ctx.total_samples;
+  r.peak_samples = ctx.peak_samples;
+  return r;
+}
+
+}  // namespace argus::promql

@@ -1,0 +1,308 @@
+#include "promql/functions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+namespace argus::promql {
+
+double KahanSumInc(double inc, double sum, double* c) {
+  double t = sum + inc;
+  if (std::isinf(t)) {
+    *c = 0;
+  } else if (std::fabs(sum) >= std::fabs(inc)) {
+    *c += (sum - t) + inc;
+  } else {
+    *c += (inc - t) + sum;
+  }
+  return t;
+}
+
+std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+                                       int64_t range_end_ms, bool is_counter, bool is_rate) {
+  if (pts.size() < 2) return std::nullopt;
+  size_t n1 = pts.size() - 1;
+  int64_t first_t = pts[0].t_ms, last_t = pts[n1].t_ms;
+  double result = pts[n1].f - pts[0].f;
+  if (is_counter) {
+    double prev = pts[0].f;
+    for (size_t i = 1; i < pts.size(); ++i) {
+      if (pts[i].f < prev) result += prev;
+      prev = pts[i].f;
+    }
+  }
+  double duration_to_start = static_cast<double>(first_t - range_start_ms) / 1000;
+  double duration_to_end = static_cast<double>(range_end_ms - last_t) / 1000;
+  double sampled = static_cast<double>(last_t - first_t) / 1000;
+  double avg_between = sampled / static_cast<double>(n1);
+  double threshold = avg_between * 1.1;
+  double extrapolate_to = sampled;
+  if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
+  if (is_counter && result > 0 && pts[0].f >= 0) {
+    double duration_to_zero = sampled * (pts[0].f / result);
+    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+  }
+  extrapolate_to += duration_to_start;
+  if (duration_to_end >= threshold) duration_to_end = avg_between / 2;
+  extrapolate_to += duration_to_end;
+  double factor = extrapolate_to / sampled;
+  if (is_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000;
+  return result * factor;
+}
+
+std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate) {
+  if (pts.size() < 2) return std::nullopt;
+  const Point& last = pts[pts.size() - 1];
+  const Point& prev = pts[pts.size() - 2];
+  double v = (is_rate && last.f < prev.f) ? last.f : last.f - prev.f;
+  int64_t interval = last.t_ms - prev.t_ms;
+  if (interval == 0) return std::nullopt;
+  if (is_rate) v /= static_cast<double>(interval) / 1000;
+  return v;
+}
+
+void LinearRegression(const std::vector<Point>& pts, int64_t intercept_ms, double* slope,
+                      double* intercept) {
+  double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0,
+         c_x2 = 0;
+  double init_y = pts[0].f;
+  bool const_y = true;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    if (const_y && i > 0 && pts[i].f != init_y) const_y = false;
+    n += 1;
+    double x = static_cast<double>(pts[i].t_ms - intercept_ms) / 1e3;
+    sum_x = KahanSumInc(x, sum_x, &c_x);
+    sum_y = KahanSumInc(pts[i].f, sum_y, &c_y);
+    sum_xy = KahanSumInc(x * pts[i].f, sum_xy, &c_xy);
+    sum_x2 = KahanSumInc(x * x, sum_x2, &c_x2);
+  }
+  if (const_y) {
+    if (std::isinf(init_y)) {
+      *slope = std::nan("");
+      *intercept = std::nan("");
+    } else {
+      *slope = 0;
+      *intercept = init_y;
+    }
+    return;
+  }
+  sum_x += c_x;
+  sum_y += c_y;
+  sum_xy += c_xy;
+  sum_x2 += c_x2;
+  double cov_xy = sum_xy - sum_x * sum_y / n;
+  double var_x = sum_x2 - sum_x * sum_x / n;
+  *slope = cov_xy / var_x;
+  *intercept = sum_y / n - *slope * sum_x / n;
+}
+
+double Quantile(double q, std::vector<double> values) {
+  if (values.empty() || std::isnan(q)) return std::nan("");
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  std::sort(values.begin(), values.end(), [](double a, double b) {
+    if (std::isnan(a)) return !std::isnan(b);
+    if (std::isnan(b)) return false;
+    return a < b;
+  });
+  double n = static_cast<double>(values.size());
+  double rank = q * (n - 1);
+  double lower = std::max(0.0, std::floor(rank));
+  double upper = std::min(n - 1, lower + 1);
+  double weight = rank - std::floor(rank);
+  return values[static_cast<size_t>(lower)] * (1 - weight) +
+         values[static_cast<size_t>(upper)] * weight;
+}
+
+double AvgOverTime(const std::vector<Point>& pts) {
+  double sum = 0, mean = 0, count = 0, c = 0;
+  bool incremental = false;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    double f = pts[i].f;
+    count = static_cast<double>(i + 1);
+    if (!incremental) {
+      double nc = c;
+      double ns = KahanSumInc(f, sum, &nc);
+      if (!std::isinf(ns)) {
+        sum = ns;
+        c = nc;
+        continue;
+      }
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= (count - 1);
+    }
+    if (std::isinf(mean)) {
+      if (std::isinf(f) && (mean > 0) == (f > 0)) continue;
+      if (!std::isinf(f) && !std::isnan(f)) continue;
+    }
+    double q = (count - 1) / count;
+    double nc = q * c;
+    mean = KahanSumInc(f / count, q * mean, &nc);
+    c = nc;
+  }
+  if (incremental) return mean + c;
+  return sum / count + c / count;
+}
+
+double StdvarOverTime(const std::vector<Point>& pts) {
+  double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
+  for (const auto& p : pts) {
+    count++;
+    double delta = p.f - (mean + c_mean);
+    mean = KahanSumInc(delta / count, mean, &c_mean);
+    aux = KahanSumInc(delta * (p.f - (mean + c_mean)), aux, &c_aux);
+  }
+  return (aux + c_aux) / count;
+}
+
+namespace {
+
+bool AlmostEqual(double a, double b, double epsilon) {
+  if (a == b) return true;
+  double abs_sum = std::fabs(a) + std::fabs(b);
+  double diff = std::fabs(a - b);
+  constexpr double kMinNormal = 2.2250738585072014e-308;
+  if (a == 0 || b == 0 || abs_sum < kMinNormal) return diff < epsilon * kMinNormal;
+  return diff / std::min(abs_sum, std::numeric_limits<double>::max()) < epsilon;
+}
+
+void SortAndCoalesce(std::vector<Bucket>* b) {
+  std::stable_sort(b->begin(), b->end(),
+                   [](const Bucket& x, const Bucket& y) { return x.upper_bound < y.upper_bound; });
+  std::vector<Bucket> out;
+  for (const auto& x : *b) {
+    if (!out.empty() && out.back().upper_bound == x.upper_bound) {
+      out.back().count += x.count;
+    } else {
+      out.push_back(x);
+    }
+  }
+  *b = std::move(out);
+}
+
+void EnsureMonotonic(std::vector<Bucket>* b, bool* forced, bool* fixed) {
+  double prev = (*b)[0].count;
+  for (size_t i = 1; i < b->size(); ++i) {
+    double curr = (*b)[i].count;
+    if (curr == prev) continue;
+    if (AlmostEqual(prev, curr, 1e-12)) {
+      (*b)[i].count = prev;
+      *fixed = true;
+      continue;
+    }
+    if (curr < prev) {
+      (*b)[i].count = prev;
+      *forced = true;
+      continue;
+    }
+    prev = curr;
+  }
+}
+
+}  // namespace
+
+double BucketQuantile(double q, std::vector<Bucket> buckets, bool* forced_monotonic,
+                      bool* fixed_precision) {
+  *forced_monotonic = false;
+  *fixed_precision = false;
+  if (std::isnan(q)) return std::nan("");
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  if (buckets.empty()) return std::nan("");
+  SortAndCoalesce(&buckets);
+  if (!std::isinf(buckets.back().upper_bound) || buckets.back().upper_bound < 0) {
+    return std::nan("");
+  }
+  EnsureMonotonic(&buckets, forced_monotonic, fixed_precision);
+  if (buckets.size() < 2) return std::nan("");
+  double observations = buckets.back().count;
+  if (observations == 0) return std::nan("");
+  double rank = q * observations;
+  size_t b = 0;
+  while (b < buckets.size() - 1 && !(buckets[b].count >= rank)) ++b;
+  if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper_bound;
+  if (b == 0 && buckets[0].upper_bound <= 0) return buckets[0].upper_bound;
+  double start = 0, end = buckets[b].upper_bound, count = buckets[b].count;
+  if (b > 0) {
+    start = buckets[b - 1].upper_bound;
+    count -= buckets[b - 1].count;
+    rank -= buckets[b - 1].count;
+  }
+  return start + (end - start) * (rank / count);
+}
+
+double BucketFraction(double lower, double upper, std::vector<Bucket> buckets) {
+  if (buckets.empty()) return std::nan("");
+  SortAndCoalesce(&buckets);
+  if (!std::isinf(buckets.back().upper_bound) || buckets.back().upper_bound < 0) {
+    return std::nan("");
+  }
+  bool forced = false, fixed = false;
+  EnsureMonotonic(&buckets, &forced, &fixed);
+  double total = buckets.back().count;
+  if (total == 0 || std::isnan(lower) || std::isnan(upper)) return std::nan("");
+  if (lower >= upper) return 0;
+  // Interpolates linearly within the bucket containing v (like BucketQuantile's inverse).
+  auto rank = [&](double v) {
+    if (std::isinf(v) && v < 0) return 0.0;
+    double prev_ub = 0, prev_count = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      double ub = buckets[i].upper_bound, c = buckets[i].count;
+      if (v <= ub) {
+        if (std::isinf(ub)) return prev_count;
+        double lo = (i == 0 && ub > 0) ? 0 : prev_ub;
+        if (i == 0 && ub <= 0) return v == ub ? c : 0.0;
+        if (v <= lo) return prev_count;
+        return prev_count + (c - prev_count) * (v - lo) / (ub - lo);
+      }
+      prev_ub = ub;
+      prev_count = c;
+    }
+    return total;
+  };
+  double u = std::isinf(upper) && upper > 0 ? total : rank(upper);
+  return (u - rank(lower)) / total;
+}
+
+std::string FormatFloatGo(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[512];
+  int prec = 1;
+  for (; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  // buf holds the shortest round-tripping mantissa/exponent; print it without exponent.
+  std::string s = buf;
+  size_t epos = s.find('e');
+  int exp = std::atoi(s.c_str() + epos + 1);
+  std::string mant = s.substr(0, epos);
+  bool neg = mant[0] == '-';
+  if (neg) mant = mant.substr(1);
+  std::string digits;
+  for (char c : mant) {
+    if (c != '.') digits.push_back(c);
+  }
+  // value = 0.d1d2d3... * 10^(exp+1)
+  int point = exp + 1;
+  std::string out;
+  if (point <= 0) {
+    out = "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  } else if (static_cast<size_t>(point) >= digits.size()) {
+    out = digits + std::string(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    out = digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+  }
+  if (out.find('.') != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  if (out.empty()) out = "0";
+  return (neg ? "-" : "") + out;
+}
+
+}  // namespace argus::promql

@@ -1,0 +1,57 @@
+// The numeric kernels of PromQL's functions and aggregations (Prometheus promql/functions.go,
+// quantile.go, aggregation in engine.go), separate from the evaluator's stepping so each can
+// be tested on plain points: Kahan-Neumaier summation, the rate extrapolation, linear
+// regression, Holt's double exponential smoothing, quantiles and classic-bucket
+// histogram_quantile with upstream's monotonicity fixes.
+//
+// Example:
+//   std::optional<double> r = ExtrapolatedRate(points, range_start_ms, range_end_ms,
+//                                              /*counter=*/true, /*rate=*/true);
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "promql/value.h"
+
+namespace argus::promql {
+
+// Kahan-Neumaier increment: returns the new sum; `c` accumulates the compensation.
+double KahanSumInc(double inc, double sum, double* c);
+
+// rate()/increase()/delta(): extrapolated difference over (range_start, range_end].
+// nullopt when fewer than two points.
+std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+                                       int64_t range_end_ms, bool is_counter, bool is_rate);
+// irate()/idelta(): from the last two points. nullopt when fewer than two points.
+std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate);
+// Least squares slope and intercept, x in seconds relative to intercept_ms.
+void LinearRegression(const std::vector<Point>& pts, int64_t intercept_ms, double* slope,
+                      double* intercept);
+// Prometheus' quantile over values (q<0 -> -Inf, q>1 -> +Inf, NaN q -> NaN).
+double Quantile(double q, std::vector<double> values);
+
+// The mean of values with Kahan summation, switching to an incremental mean on overflow.
+double AvgOverTime(const std::vector<Point>& pts);
+// Population variance with Kahan summation.
+double StdvarOverTime(const std::vector<Point>& pts);
+
+struct Bucket {
+  double upper_bound;
+  double count;
+};
+// Classic-bucket quantile (BucketQuantile). Sets *forced_monotonic when bucket counts had to
+// be fixed up (upstream's info annotation), *fixed_precision for tiny float differences.
+double BucketQuantile(double q, std::vector<Bucket> buckets, bool* forced_monotonic,
+                      bool* fixed_precision);
+// The fraction of observations between lower and upper (classic buckets, histogram_fraction).
+double BucketFraction(double lower, double upper, std::vector<Bucket> buckets);
+
+// Go's strconv.FormatFloat(v, 'f', -1, 64) ("NaN", "+Inf", "-Inf" for the specials).
+std::string FormatFloatGo(double v);
+
+}  // namespace argus::promql

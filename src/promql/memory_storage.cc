@@ -1,0 +1,75 @@
+#include "promql/memory_storage.h"
+
+#include <algorithm>
+#include <set>
+
+namespace argus::promql {
+
+namespace {
+
+class MemoryQuerier : public tsdb::Querier {
+ public:
+  MemoryQuerier(const std::map<Labels, std::vector<Sample>>* series, int64_t mint, int64_t maxt)
+      : series_(series), mint_(mint), maxt_(maxt) {}
+
+  Result<std::vector<tsdb::Series>> Select(const std::vector<Matcher>& matchers,
+                                           const tsdb::SelectHints& hints) override {
+    std::vector<tsdb::Series> out;
+    for (const auto& [ls, samples] : *series_) {
+      if (!MatchesAll(matchers, ls)) continue;
+      tsdb::Series s;
+      s.labels = ls;
+      auto lo = std::lower_bound(samples.begin(), samples.end(), mint_,
+                                 [](const Sample& a, int64_t t) { return a.t_ms < t; });
+      for (auto it = lo; it != samples.end() && it->t_ms <= maxt_; ++it) s.samples.push_back(*it);
+      if (s.samples.empty() && !hints.series_only) continue;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  Result<std::vector<std::string>> LabelNames(const std::vector<Matcher>& matchers) override {
+    std::set<std::string> names;
+    for (const auto& [ls, samples] : *series_) {
+      if (!matchers.empty() && !MatchesAll(matchers, ls)) continue;
+      for (const auto& l : ls) names.insert(l.name);
+    }
+    return std::vector<std::string>(names.begin(), names.end());
+  }
+
+  Result<std::vector<std::string>> LabelValues(std::string_view name,
+                                               const std::vector<Matcher>& matchers) override {
+    std::set<std::string> values;
+    for (const auto& [ls, samples] : *series_) {
+      if (!matchers.empty() && !MatchesAll(matchers, ls)) continue;
+      std::string_view v = ls.Get(name);
+      if (!v.empty()) values.insert(std::string(v));
+    }
+    return std::vector<std::string>(values.begin(), values.end());
+  }
+
+ private:
+  const std::map<Labels, std::vector<Sample>>* series_;
+  int64_t mint_, maxt_;
+};
+
+}  // namespace
+
+void MemoryStorage::Add(const Labels& labels, const std::vector<Sample>& samples) {
+  auto& dst = series_[labels];
+  for (const auto& s : samples) {
+    auto it = std::lower_bound(dst.begin(), dst.end(), s.t_ms,
+                               [](const Sample& a, int64_t t) { return a.t_ms < t; });
+    if (it != dst.end() && it->t_ms == s.t_ms) {
+      *it = s;
+    } else {
+      dst.insert(it, s);
+    }
+  }
+}
+
+Result<std::unique_ptr<tsdb::Querier>> MemoryStorage::NewQuerier(int64_t mint_ms, int64_t maxt_ms) {
+  return std::unique_ptr<tsdb::Querier>(new MemoryQuerier(&series_, mint_ms, maxt_ms));
+}
+
+}  // namespace argus::promql

@@ -1,0 +1,35 @@
+// An in-memory tsdb::Queryable for the test-script runner and unit tests: series kept in a
+// sorted map, samples in timestamp order. Not a store: no WAL, no limits.
+//
+// Example:
+//   MemoryStorage st;
+//   st.Add(Labels::FromMap({{"__name__", "up"}}), {{0, 1}, {15000, 1}});
+//   Engine engine({});
+//   auto r = engine.InstantQuery(&st, *expr, "up", 15000);
+//
+// Thread-safety: Add must not run concurrently with queries; queries may run concurrently.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "tsdb/storage.h"
+
+namespace argus::promql {
+
+class MemoryStorage : public tsdb::Queryable {
+ public:
+  // Appends samples to the series `labels` (created if missing); keeps timestamps sorted and
+  // unique (a later sample at the same time replaces the earlier one).
+  void Add(const Labels& labels, const std::vector<Sample>& samples);
+  void Clear() { series_.clear(); }
+  size_t NumSeries() const { return series_.size(); }
+
+  Result<std::unique_ptr<tsdb::Querier>> NewQuerier(int64_t mint_ms, int64_t maxt_ms) override;
+
+ private:
+  std::map<Labels, std::vector<Sample>> series_;
+};
+
+}  // namespace argus::promql

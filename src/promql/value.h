@@ -1,0 +1,69 @@
+// The values a PromQL evaluation produces (Prometheus promql/value.go): points, instant
+// vectors, range-vector matrices, scalars and strings, plus the annotations (warnings and
+// infos) a query collects.
+//
+// Native histograms: a Point carries a float today. The seam for native histograms is
+// `Point::h` (to be added as `std::shared_ptr<const FloatHistogram>` once model/histogram.h
+// lands): functions and operators test `IsHistogram()` and treat float and histogram points
+// as Prometheus does; nothing else in the engine assumes points are floats.
+//
+// Example:
+//   Vector v = result.vector;                 // instant query
+//   for (const auto& s : v) printf("%s %g\n", s.metric.ToString().c_str(), s.f);
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/labels.h"
+#include "promql/ast.h"
+
+namespace argus::promql {
+
+// One value of a series at a time (milliseconds since the epoch).
+struct Point {
+  int64_t t_ms = 0;
+  double f = 0;
+  // Histogram seam: `std::shared_ptr<const FloatHistogram> h;` joins here.
+  bool IsHistogram() const { return false; }
+};
+
+// One element of an instant vector. `drop_name` marks a sample whose __name__ must be removed
+// when the query ends (Prometheus 3's delayed name removal).
+struct InstantSample {
+  Labels metric;
+  int64_t t_ms = 0;
+  double f = 0;
+  bool drop_name = false;
+};
+using Vector = std::vector<InstantSample>;
+
+// A series of points (a range vector element, or one output series of a range query).
+struct Series {
+  Labels metric;
+  std::vector<Point> points;
+  bool drop_name = false;
+};
+using Matrix = std::vector<Series>;
+
+// The result of a query: `type` says which member holds it.
+struct QueryResult {
+  ValueType type = ValueType::kNone;
+  Vector vector;     // kVector
+  Matrix matrix;     // kMatrix (range queries, and instant queries of range vectors)
+  double scalar = 0; // kScalar
+  std::string str;   // kString
+  int64_t t_ms = 0;  // evaluation time of scalar/string results
+  std::vector<std::string> warnings;  // "PromQL warning: ... (1:6)"
+  std::vector<std::string> infos;     // "PromQL info: ... (1:6)"
+  int64_t total_samples = 0;          // samples loaded (query stats)
+  int64_t peak_samples = 0;
+};
+
+// Go's labels.Labels.String(): {a="b", c="d"} (also for __name__).
+std::string GoLabelsString(const Labels& ls);
+
+}  // namespace argus::promql
