@@ -255,7 +255,11 @@ ValueType Expr::type() const {
     case ExprKind::kSubquery: return ValueType::kMatrix;
     case ExprKind::kCall: {
       // Avoid a dependency on the function table: the few scalar-returning functions.
-      if (func == "time" || func == "pi" || func == "scalar") return ValueType::kScalar;
+      if (func == "time" || func == "pi" || func == "scalar" || func == "step" ||
+          func == "range" || func == "start" || func == "end" || func == "min_of" ||
+          func == "max_of") {
+        return ValueType::kScalar;
+      }
       return ValueType::kVector;
     }
     case ExprKind::kAggregate: return ValueType::kVector;

@@ -113,8 +113,6 @@ const Expr& Unparen(const Expr& e) {
   return *p;
 }
 
-std::string NaturalKey(const std::string& s) { return s; }
-
 // Natural order: runs of digits compare numerically.
 int NaturalCompare(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;
@@ -200,7 +198,36 @@ std::string ExpandTemplate(const std::string& tmpl, const re2::RE2& re,
   return out;
 }
 
-Labels DropMetricName(const Labels& ls) { return ls.WithoutMetricName(); }
+// Series that share a label set collide if they have points at the same step.
+Status MergeSameLabelsets(Matrix* mp) {
+Matrix& m = *mp;
+  std::map<Labels, size_t> seen;
+  Matrix merged;
+  for (auto& s : m) {
+    auto it = seen.find(s.metric);
+    if (it == seen.end()) {
+      seen.emplace(s.metric, merged.size());
+      merged.push_back(std::move(s));
+      continue;
+    }
+    Series& t = merged[it->second];
+    std::vector<Point> pts;
+    size_t i = 0, j = 0;
+    while (i < t.points.size() || j < s.points.size()) {
+      if (j == s.points.size() || (i < t.points.size() && t.points[i].t_ms < s.points[j].t_ms)) {
+        pts.push_back(t.points[i++]);
+      } else if (i == t.points.size() || s.points[j].t_ms < t.points[i].t_ms) {
+        pts.push_back(s.points[j++]);
+      } else {
+        return Status::InvalidArgument(kSameLabelset);
+      }
+    }
+    t.points = std::move(pts);
+  }
+  m = std::move(merged);
+  return Status::OK();
+}
+
 
 // Signature of a series for vector matching.
 std::string MatchSignature(const Labels& ls, const VectorMatching& vm) {
@@ -315,9 +342,8 @@ class Evaluator {
             for (auto& p : s.points) p.f = -p.f;
             if (v.type == ValueType::kVector) DropName(&s.metric, &s.drop_name);
           }
-          if (v.type == ValueType::kVector && !ctx_->opts.delayed_name_removal &&
-              ContainsSameLabelset(v.m)) {
-            return Status::InvalidArgument(kSameLabelset);
+          if (v.type == ValueType::kVector && !ctx_->opts.delayed_name_removal) {
+            RETURN_IF_ERROR(MergeSameLabelsets(&v.m));
           }
         }
         return v;
@@ -682,8 +708,7 @@ class Evaluator {
       double val = ElemBinop(e.bin_op, fl, fr, &keep);
       if (e.return_bool) {
         val = keep ? 1 : 0;
-      } else if (!keep) {
-        continue;
+        keep = true;
       }
       // resultMetric
       LabelsBuilder lb(ls.metric);
@@ -723,6 +748,7 @@ class Evaluator {
               "multiple matches for labels: grouping labels must ensure unique matches");
         }
       }
+      if (!keep) continue;
       bool dn = delayed && (drop || (vm.card == Cardinality::kOneToMany ? rs.drop_name : ls.drop_name));
       out->push_back({std::move(metric), ts, val, dn});
     }
@@ -966,10 +992,24 @@ class Evaluator {
     }
     if (matrix_arg >= 0) return RangeFunction(e, static_cast<size_t>(matrix_arg));
     Val v;
-    v.type = f == "scalar" || f == "time" || f == "pi" ? ValueType::kScalar : ValueType::kVector;
-    if (f == "time" || f == "pi") {
+    v.type = e.type();
+    if (f == "time" || f == "pi" || f == "step" || f == "range" || f == "start" || f == "end") {
       Series s = ConstSeries(0);
-      for (auto& p : s.points) p.f = f == "pi" ? M_PI : static_cast<double>(p.t_ms) / 1000.0;
+      for (auto& p : s.points) {
+        if (f == "pi") {
+          p.f = M_PI;
+        } else if (f == "time") {
+          p.f = static_cast<double>(p.t_ms) / 1000.0;
+        } else if (f == "step") {
+          p.f = static_cast<double>(ctx_->query_step) / 1000.0;
+        } else if (f == "range") {
+          p.f = static_cast<double>(ctx_->query_end - ctx_->query_start) / 1000.0;
+        } else if (f == "start") {
+          p.f = static_cast<double>(ctx_->query_start) / 1000.0;
+        } else {
+          p.f = static_cast<double>(ctx_->query_end) / 1000.0;
+        }
+      }
       v.m.push_back(std::move(s));
       return v;
     }
@@ -1007,6 +1047,14 @@ class Evaluator {
     bool keep_name = KeepsMetricName(f);
     ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
                                                 Vector* out) -> Status {
+      if (f == "min_of" || f == "max_of") {
+        double x = a[0][0].f, y = a[1][0].f;
+        double r = std::isnan(x) || std::isnan(y) ? std::nan("")
+                   : f == "min_of"                  ? std::min(x, y)
+                                                    : std::max(x, y);
+        out->push_back({Labels(), ts, r, false});
+        return Status::OK();
+      }
       if (f == "vector") {
         out->push_back({Labels(), ts, a[0][0].f, false});
         return Status::OK();
@@ -1223,34 +1271,7 @@ class Evaluator {
     return v;
   }
 
-  // Series that now share a label set collide if they have points at the same step.
-  Status CheckStepCollisions(Matrix& m) {
-    std::map<Labels, size_t> seen;
-    Matrix merged;
-    for (auto& s : m) {
-      auto it = seen.find(s.metric);
-      if (it == seen.end()) {
-        seen.emplace(s.metric, merged.size());
-        merged.push_back(std::move(s));
-        continue;
-      }
-      Series& t = merged[it->second];
-      std::vector<Point> pts;
-      size_t i = 0, j = 0;
-      while (i < t.points.size() || j < s.points.size()) {
-        if (j == s.points.size() || (i < t.points.size() && t.points[i].t_ms < s.points[j].t_ms)) {
-          pts.push_back(t.points[i++]);
-        } else if (i == t.points.size() || s.points[j].t_ms < t.points[i].t_ms) {
-          pts.push_back(s.points[j++]);
-        } else {
-          return Status::InvalidArgument(kSameLabelset);
-        }
-      }
-      t.points = std::move(pts);
-    }
-    m = std::move(merged);
-    return Status::OK();
-  }
+  Status CheckStepCollisions(Matrix& m) { return MergeSameLabelsets(&m); }
 
   Result<Val> HistogramFunc(const Expr& e, std::vector<Val>& args, std::vector<const Val*>& ptrs) {
     bool quantile = e.func == "histogram_quantile";
@@ -1536,8 +1557,7 @@ Status CleanupNames(Matrix* m, bool delayed) {
     if (s.drop_name) s.metric = s.metric.WithoutMetricName();
     s.drop_name = false;
   }
-  if (ContainsSameLabelset(*m)) return Status::InvalidArgument(kSameLabelset);
-  return Status::OK();
+  return MergeSameLabelsets(m);
 }
 
 }  // namespace

@@ -47,6 +47,13 @@ const std::map<std::string, FunctionSignature, std::less<>>& Functions() {
         VT::kVector);
     add("label_join", {VT::kVector, VT::kString, VT::kString, VT::kString}, -1, VT::kVector);
     add("pi", {}, 0, VT::kScalar);
+    // Prometheus 3's experimental query-shape functions (also usable in durations).
+    add("step", {}, 0, VT::kScalar);
+    add("range", {}, 0, VT::kScalar);
+    add("start", {}, 0, VT::kScalar);
+    add("end", {}, 0, VT::kScalar);
+    add("min_of", {VT::kScalar, VT::kScalar}, 0, VT::kScalar);
+    add("max_of", {VT::kScalar, VT::kScalar}, 0, VT::kScalar);
     add("time", {}, 0, VT::kScalar);
     add("predict_linear", {VT::kMatrix, VT::kScalar}, 0, VT::kVector);
     add("quantile_over_time", {VT::kScalar, VT::kMatrix}, 0, VT::kVector);
@@ -353,6 +360,12 @@ class Parser {
       case TokenKind::kIgnoring:
       case TokenKind::kGroupLeft:
       case TokenKind::kGroupRight: {
+        if ((t.kind == TokenKind::kStart || t.kind == TokenKind::kEnd) &&
+            lx_.Peek().kind == TokenKind::kLeftParen) {
+          Token named = t;
+          named.text = t.kind == TokenKind::kStart ? "start" : "end";
+          return ParseCall(named);
+        }
         if (t.kind != TokenKind::kIdentifier && t.kind != TokenKind::kMetricIdentifier &&
             lx_.Peek().kind != TokenKind::kLeftBrace) {
           Fail(t, "unexpected <" + t.text + ">");

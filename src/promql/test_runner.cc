@@ -80,6 +80,7 @@ bool SplitSeriesLine(const std::string& line, std::string* sel, std::string* val
 }
 
 Result<Labels> SelectorLabels(const std::string& sel) {
+  if (Trim(sel) == "{}") return Labels();
   ASSIGN_OR_RETURN(std::vector<Matcher> ms, ParseMetricSelector(sel));
   std::vector<Label> ls;
   for (const auto& m : ms) {
@@ -353,7 +354,8 @@ void SetAt(Expr* e, int64_t t, bool* unsafe) {
   if (e->kind == ExprKind::kCall) {
     static const std::set<std::string> kUnsafe = {"days_in_month", "day_of_month", "day_of_week",
                                                   "day_of_year", "hour", "minute", "month", "year",
-                                                  "predict_linear", "time", "timestamp"};
+                                                  "predict_linear", "time", "timestamp", "step", "range",
+                                                  "start", "end"};
     if (kUnsafe.count(e->func)) *unsafe = true;
   }
   if (e->kind == ExprKind::kVectorSelector && e->at == AtKind::kNone) {
@@ -609,7 +611,10 @@ class ScriptRunner {
     std::string err = Check(c, r, "", true);
     if (!err.empty()) return err;
     bool matrix_or_string = c.range_vector || c.expect_string.has_value();
-    bool uses_range = c.query.find("range()") != std::string::npos;
+    bool uses_range = false;
+    for (const char* fn : {"range()", "step()", "start()", "end()"}) {
+      if (c.query.find(fn) != std::string::npos) uses_range = true;
+    }
     // Range mode: the query from t-1m to t+1m must give the same sample at t.
     auto range_check = [&](const Expr& e, int64_t t, const std::string& label) -> std::string {
       if (c.fail || matrix_or_string || uses_range || c.ordered) return "";
