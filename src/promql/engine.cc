@@ -90,6 +90,29 @@ struct Context {
   }
 };
 
+// Go's %q: escapes invalid UTF-8 bytes as \xNN.
+std::string GoQuote(const std::string& s) {
+  std::string o = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      if (n > 0 && i + n <= s.size() && IsValidUtf8(s.substr(i, n))) {
+        o.append(s, i, n);
+        i += n - 1;
+        continue;
+      }
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+      continue;
+    }
+    if (c == '"' || c == '\\') o.push_back('\\');
+    o.push_back(static_cast<char>(c));
+  }
+  return o + "\"";
+}
+
 bool ContainsSameLabelset(const Matrix& m) {
   std::set<Labels> seen;
   for (const auto& s : m) {
@@ -766,7 +789,7 @@ class Evaluator {
       if (e.agg_op == AggregateOp::kCountValues) {
         count_label = param.str;
         if (!IsValidUtf8(count_label) || count_label.empty()) {
-          return Status::InvalidArgument("invalid label name \"" + count_label + "\"");
+          return Status::InvalidArgument("invalid label name " + GoQuote(count_label));
         }
       }
     }
@@ -866,12 +889,12 @@ class Evaluator {
       return Status::OK();
     }
     if (op == AggregateOp::kCountValues) {
-      std::map<std::pair<Labels, std::string>, double> counts;
-      std::vector<std::pair<Labels, std::string>> order;
+      std::map<Labels, double> counts;
+      std::vector<Labels> order;
       for (const auto& s : in) {
-        Labels gl = GroupLabels(e, s.metric);
-        std::string val = FormatFloatGo(s.f);
-        auto key = std::make_pair(gl, val);
+        LabelsBuilder lb(GroupLabels(e, s.metric));
+        lb.Set(count_label, FormatFloatGo(s.f));
+        Labels key = lb.Build();
         auto it = counts.find(key);
         if (it == counts.end()) {
           counts.emplace(key, 1);
@@ -880,11 +903,7 @@ class Evaluator {
           it->second++;
         }
       }
-      for (const auto& key : order) {
-        LabelsBuilder lb(key.first);
-        lb.Set(count_label, key.second);
-        out->push_back({lb.Build(), ts, counts[key], false});
-      }
+      for (const auto& key : order) out->push_back({key, ts, counts[key], false});
       return Status::OK();
     }
     if (op == AggregateOp::kQuantile && (std::isnan(param) || param < 0 || param > 1)) {
@@ -1203,13 +1222,12 @@ class Evaluator {
     if (arg.kind == ExprKind::kSubquery) return Labels();
     if (vs == nullptr) return Labels();
     std::map<std::string, std::string> eq;
+    std::map<std::string, int> seen;
     std::set<std::string> dup;
     for (const auto& m : vs->matchers) {
       if (m.name() == kMetricNameLabel) continue;
-      if (m.type() == MatchType::kEqual) {
-        if (eq.count(m.name())) dup.insert(m.name());
-        eq[m.name()] = m.value();
-      }
+      if (++seen[m.name()] > 1) dup.insert(m.name());
+      if (m.type() == MatchType::kEqual) eq[m.name()] = m.value();
     }
     std::vector<Label> ls;
     for (const auto& [n, val] : eq) {
@@ -1498,7 +1516,10 @@ class Evaluator {
     }
     if (f == "mad_over_time") {
       std::vector<double> vals;
-      for (const auto& p : pts) vals.push_back(p.f);
+      for (const auto& p : pts) {
+        if (std::isnan(p.f)) return std::nan("");
+        vals.push_back(p.f);
+      }
       double med = Quantile(0.5, vals);
       std::vector<double> dev;
       for (double x : vals) dev.push_back(std::fabs(x - med));

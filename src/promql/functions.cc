@@ -131,8 +131,8 @@ double AvgOverTime(const std::vector<Point>& pts) {
         continue;
       }
       incremental = true;
-      mean = sum / (count - 1);
-      c /= (count - 1);
+      mean = count > 1 ? sum / (count - 1) : 0;
+      c = count > 1 ? c / (count - 1) : 0;
     }
     if (std::isinf(mean)) {
       if (std::isinf(f) && (mean > 0) == (f > 0)) continue;

@@ -112,8 +112,7 @@ Status ExpandValues(const std::string& text, std::vector<SeriesValue>* out) {
     size_t x = tok.rfind('x');
     bool repeat = x != std::string::npos && x + 1 < tok.size() && x > 0 &&
                   std::all_of(tok.begin() + static_cast<long>(x) + 1, tok.end(),
-                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-                  !(x == 1 && tok[0] == '0');
+                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (!repeat) {
       double v;
       if (!ParseValueNumber(tok, &v)) return Status::InvalidArgument("bad value \"" + tok + "\"");
@@ -428,6 +427,7 @@ class ScriptRunner {
       if (lower == "clear") {
         storage_.Clear();
         hist_names_.clear();
+        hist_series_.clear();
         continue;
       }
       size_t end = i + 1;
@@ -451,7 +451,8 @@ class ScriptRunner {
             bool histograms) {
     res_.failed++;
     if (histograms) res_.failed_histograms++;
-    out_ << "FAIL " << name_ << ":" << line << ": " << query << "\n    " << why << "\n";
+    out_ << "FAIL " << name_ << ":" << line << ": " << query
+         << (histograms ? "  [needs native histograms]" : "") << "\n    " << why << "\n";
     if (!detail.empty()) out_ << detail << "\n";
   }
 
@@ -472,6 +473,7 @@ class ScriptRunner {
       }
       if (spec->histogram) {
         hist_names_.insert(std::string(spec->labels.MetricName()));
+        hist_series_.push_back(spec->labels);
         continue;
       }
       if (nhcb) {
@@ -491,12 +493,29 @@ class ScriptRunner {
     }
   }
 
+  // Whether the case needs native histograms: its expectations contain one, or one of its
+  // selectors matches a histogram series that was loaded (and skipped).
   bool UsesHistograms(const EvalCmd& c) const {
     if (c.histograms) return true;
     for (const auto& n : hist_names_) {
       if (!n.empty() && c.query.find(n) != std::string::npos) return true;
     }
-    return false;
+    auto e = ParseExpr(c.query);
+    if (!e.ok()) return false;
+    bool found = false;
+    std::function<void(const Expr&)> walk = [&](const Expr& n) {
+      if (n.kind == ExprKind::kVectorSelector) {
+        for (const auto& h : hist_series_) {
+          if (MatchesAll(n.matchers, h)) found = true;
+        }
+      }
+      for (const auto* ch : {n.lhs.get(), n.rhs.get(), n.child.get(), n.param.get()}) {
+        if (ch) walk(*ch);
+      }
+      for (const auto& a : n.args) walk(*a);
+    };
+    walk(**e);
+    return found;
   }
 
   void Eval(int line, const std::string& cmd, const std::vector<std::string>& body) {
@@ -687,6 +706,7 @@ class ScriptRunner {
   MemoryStorage storage_;
   std::unique_ptr<Engine> engine_;
   std::set<std::string> hist_names_;
+  std::vector<Labels> hist_series_;
   PromqlFileResult res_;
 };
 
