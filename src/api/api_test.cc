@@ -128,5 +128,94 @@ TEST_F(ApiDbTest, SeriesLabelsAndValues) {
   EXPECT_NE(r.body.find("\"version\":\"0.1.0\""), std::string::npos);
 }
 
+TEST_F(ApiDbTest, InstantQuery) {
+  auto r = Get("/api/v1/query", {{"query", "sum(up)"}, {"time", "2"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+            "[{\"metric\":{},\"value\":[2,\"1\"]}]}}");
+  r = Get("/api/v1/query", {{"query", "up{job=\"a\"}"}, {"time", "1.5"}});
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+            "[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"value\":[1.5,\"1\"]}]}}");
+  r = Get("/api/v1/query", {{"query", "1 + 1"}, {"time", "10"}});
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[10,\"2\"]}}");
+  r = Get("/api/v1/query", {{"query", "\"hi\""}, {"time", "10"}});
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[10,\"hi\"]}}");
+  r = Get("/api/v1/query", {{"query", "up[5m]"}, {"time", "2"}, {"limit", "1"}});
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":"
+            "[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"values\":[[1,\"1\"]]}]},"
+            "\"warnings\":[\"results truncated due to limit\"]}");
+  r = Get("/api/v1/query", {{"query", "up"}, {"time", "2"}, {"stats", "all"}});
+  EXPECT_NE(r.body.find("\"totalQueryableSamples\":2"), std::string::npos) << r.body;
+}
+
+TEST_F(ApiDbTest, RangeQuery) {
+  auto r = Get("/api/v1/query_range",
+               {{"query", "up * 2"}, {"start", "1"}, {"end", "31"}, {"step", "15s"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+            "{\"metric\":{\"job\":\"a\"},\"values\":[[1,\"2\"],[16,\"2\"],[31,\"2\"]]},"
+            "{\"metric\":{\"job\":\"b\"},\"values\":[[1,\"0\"],[16,\"0\"],[31,\"0\"]]}]}}");
+  r = Get("/api/v1/query_range", {{"query", "up"}, {"start", "1"}, {"end", "0"}, {"step", "1"}});
+  EXPECT_EQ(r.status, 400);
+  r = Get("/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "1"}, {"step", "0"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("zero or negative query resolution step widths are not accepted"),
+            std::string::npos);
+  r = Get("/api/v1/query_range", {{"query", "up[1m]"}, {"start", "0"}, {"end", "1"}, {"step", "1"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("invalid expression type \\\"range vector\\\" for range query"),
+            std::string::npos);
+  r = Get("/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("exceeded maximum resolution of 11,000 points"), std::string::npos);
+}
+
+TEST_F(ApiDbTest, QueryErrors) {
+  auto r = Get("/api/v1/query", {{"query", "sum(up"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
+            "\\\"query\\\": 1:7: parse error: unclosed left parenthesis\"}");
+  r = Get("/api/v1/query", {{"query", ""}});
+  EXPECT_NE(r.body.find("no expression found in input"), std::string::npos);
+  r = Get("/api/v1/query", {{"query", "up"}, {"time", "x"}});
+  EXPECT_EQ(r.status, 400);
+  // A runtime error is an execution error (422).
+  r = Get("/api/v1/query", {{"query", "up + on() up"}, {"time", "2"}});
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body.find("\"errorType\":\"execution\""), std::string::npos);
+  EXPECT_NE(r.body.find("many-to-many matching not allowed"), std::string::npos);
+}
+
+TEST_F(ApiDbTest, SampleLimit) {
+  promql::EngineOptions o;
+  o.max_samples = 1;
+  promql::Engine engine(o);
+  PrometheusApi api(db_.get(), BuildInfo{}, &engine);
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/api/v1/query";
+  req.params = {{"query", "up"}, {"time", "2"}};
+  HttpResponse resp;
+  ASSERT_TRUE(api.Handle(req, &resp));
+  EXPECT_EQ(resp.status, 422);
+  EXPECT_NE(resp.body.find("query processing would load too many samples into memory in query execution"),
+            std::string::npos);
+}
+
+TEST_F(ApiDbTest, FormatQuery) {
+  auto r = Get("/api/v1/format_query", {{"query", "sum(rate(x[300s]))by(job)"}});
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":\"sum by (job) (rate(x[5m]))\"}");
+  EXPECT_EQ(ParseDurationParamMs("1m30s").value(), 90000);
+  EXPECT_EQ(ParseDurationParamMs("0.5").value(), 500);
+  EXPECT_FALSE(ParseDurationParamMs("x").ok());
+}
+
 }  // namespace
 }  // namespace argus::api

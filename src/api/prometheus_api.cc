@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <limits>
 #include <set>
 
 #include "api/json_writer.h"
-#include <cstring>
+#include "promql/lexer.h"
+#include "promql/parser.h"
 
 namespace argus::api {
 
@@ -16,39 +18,6 @@ namespace {
 
 constexpr int64_t kMinTimeMs = std::numeric_limits<int64_t>::min() / 2;
 constexpr int64_t kMaxTimeMs = std::numeric_limits<int64_t>::max() / 2;
-
-bool IsNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
-bool IsNameChar(char c) { return IsNameStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
-
-Result<std::string> ParseQuoted(std::string_view s, size_t* pos) {
-  char q = s[*pos];
-  std::string out;
-  size_t i = *pos + 1;
-  for (; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == q) {
-      *pos = i + 1;
-      return out;
-    }
-    if (c == '\\' && q != '`' && i + 1 < s.size()) {
-      char n = s[++i];
-      switch (n) {
-        case 'n': out.push_back('\n'); break;
-        case 't': out.push_back('\t'); break;
-        case 'r': out.push_back('\r'); break;
-        default: out.push_back(n);
-      }
-      continue;
-    }
-    out.push_back(c);
-  }
-  return Status::InvalidArgument("unterminated quoted string");
-}
-
-void SkipSpace(std::string_view s, size_t* pos) {
-  while (*pos < s.size() && std::isspace(static_cast<unsigned char>(s[*pos]))) ++*pos;
-}
-
 
 }  // namespace
 
@@ -97,85 +66,22 @@ Result<int64_t> ParseTimeMs(std::string_view s) {
 }
 
 Result<std::vector<Matcher>> ParseSeriesSelector(std::string_view s) {
-  std::vector<Matcher> out;
-  size_t pos = 0;
-  SkipSpace(s, &pos);
-  if (pos < s.size() && IsNameStart(s[pos])) {
-    size_t start = pos;
-    while (pos < s.size() && IsNameChar(s[pos])) ++pos;
-    ASSIGN_OR_RETURN(Matcher m, Matcher::Make(MatchType::kEqual, std::string(kMetricNameLabel),
-                                              std::string(s.substr(start, pos - start))));
-    out.push_back(std::move(m));
-    SkipSpace(s, &pos);
-  }
-  if (pos < s.size() && s[pos] == '{') {
-    ++pos;
-    while (true) {
-      SkipSpace(s, &pos);
-      if (pos < s.size() && s[pos] == '}') {
-        ++pos;
-        break;
-      }
-      std::string name;
-      if (pos < s.size() && (s[pos] == '"' || s[pos] == '\'')) {
-        ASSIGN_OR_RETURN(name, ParseQuoted(s, &pos));
-      } else {
-        size_t start = pos;
-        while (pos < s.size() && IsNameChar(s[pos])) ++pos;
-        name = std::string(s.substr(start, pos - start));
-      }
-      if (name.empty()) return Status::InvalidArgument("unexpected character in label matcher");
-      SkipSpace(s, &pos);
-      bool bare_name = pos < s.size() && (s[pos] == ',' || s[pos] == '}');
-      if (bare_name && out.empty()) {  // {"utf8.metric.name"}
-        ASSIGN_OR_RETURN(Matcher m, Matcher::Make(MatchType::kEqual,
-                                                  std::string(kMetricNameLabel), name));
-        out.push_back(std::move(m));
-      } else {
-        MatchType type;
-        if (s.substr(pos, 2) == "=~") {
-          type = MatchType::kRegexMatch;
-          pos += 2;
-        } else if (s.substr(pos, 2) == "!~") {
-          type = MatchType::kRegexNoMatch;
-          pos += 2;
-        } else if (s.substr(pos, 2) == "!=") {
-          type = MatchType::kNotEqual;
-          pos += 2;
-        } else if (s.substr(pos, 1) == "=") {
-          type = MatchType::kEqual;
-          pos += 1;
-        } else {
-          return Status::InvalidArgument("unexpected character after label name \"" + name + "\"");
-        }
-        SkipSpace(s, &pos);
-        if (pos >= s.size() || (s[pos] != '"' && s[pos] != '\'' && s[pos] != '`')) {
-          return Status::InvalidArgument("expected a quoted label value for \"" + name + "\"");
-        }
-        ASSIGN_OR_RETURN(std::string value, ParseQuoted(s, &pos));
-        ASSIGN_OR_RETURN(Matcher m, Matcher::Make(type, name, value));
-        out.push_back(std::move(m));
-      }
-      SkipSpace(s, &pos);
-      if (pos < s.size() && s[pos] == ',') {
-        ++pos;
-        continue;
-      }
-      if (pos < s.size() && s[pos] == '}') {
-        ++pos;
-        break;
-      }
-      return Status::InvalidArgument("unexpected end of label matchers");
+  return promql::ParseMetricSelector(s);
+}
+
+Result<int64_t> ParseDurationParamMs(std::string_view s) {
+  std::string str(s);
+  char* end = nullptr;
+  double sec = std::strtod(str.c_str(), &end);
+  if (!str.empty() && end == str.c_str() + str.size()) {
+    if (!std::isfinite(sec) || std::fabs(sec) > 9.2e15) {
+      return Status::InvalidArgument("cannot parse \"" + str + "\" to a valid duration. It overflows int64");
     }
+    return static_cast<int64_t>(std::llround(sec * 1000));
   }
-  SkipSpace(s, &pos);
-  if (pos != s.size()) return Status::InvalidArgument("unexpected character at position " + std::to_string(pos + 1));
-  if (out.empty()) return Status::InvalidArgument("vector selector must contain at least one non-empty matcher");
-  bool any_non_empty = std::any_of(out.begin(), out.end(), [](const Matcher& m) { return !m.MatchesEmpty(); });
-  if (!any_non_empty) {
-    return Status::InvalidArgument("vector selector must contain at least one non-empty matcher");
-  }
-  return out;
+  int64_t ms;
+  if (promql::ParseDurationMs(str, &ms)) return ms;
+  return Status::InvalidArgument("cannot parse \"" + str + "\" to a valid duration");
 }
 
 HttpResponse ErrorResponse(const Status& st) {
@@ -205,7 +111,8 @@ HttpResponse ErrorResponse(const Status& st) {
   return r;
 }
 
-HttpResponse SuccessResponse(std::string data_json, const std::vector<std::string>& warnings) {
+HttpResponse SuccessResponse(std::string data_json, const std::vector<std::string>& warnings,
+                             const std::vector<std::string>& infos) {
   HttpResponse r;
   r.body = "{\"status\":\"success\",\"data\":" + data_json;
   if (!warnings.empty()) {
@@ -214,6 +121,13 @@ HttpResponse SuccessResponse(std::string data_json, const std::vector<std::strin
     for (const auto& s : warnings) w.String(s);
     w.EndArray();
     r.body += ",\"warnings\":" + w.str();
+  }
+  if (!infos.empty()) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& s : infos) w.String(s);
+    w.EndArray();
+    r.body += ",\"infos\":" + w.str();
   }
   r.body += "}";
   return r;
@@ -247,7 +161,7 @@ Result<std::vector<std::vector<Matcher>>> ParseMatches(const HttpRequest& req) {
   std::vector<std::vector<Matcher>> sets;
   for (const auto& m : req.Params("match[]")) {
     auto ms = ParseSeriesSelector(m);
-    if (!ms.ok()) return Status::InvalidArgument("invalid parameter \"match[]\": 1:1: parse error: " + ms.status().message());
+    if (!ms.ok()) return Status::InvalidArgument("invalid parameter \"match[]\": " + ms.status().message());
     sets.push_back(std::move(*ms));
   }
   return sets;
@@ -288,9 +202,23 @@ HttpResponse StringList(std::vector<std::string> values, size_t limit) {
 
 }  // namespace
 
+PrometheusApi::PrometheusApi(tsdb::DB* db, BuildInfo build, promql::Engine* engine)
+    : db_(db), build_(std::move(build)), engine_(engine) {
+  if (engine_ == nullptr) {
+    owned_engine_ = std::make_unique<promql::Engine>(promql::EngineOptions{});
+    engine_ = owned_engine_.get();
+  }
+}
+
 bool PrometheusApi::Handle(const HttpRequest& req, HttpResponse* resp) {
   const std::string& p = req.path;
-  if (p == "/api/v1/series") {
+  if (p == "/api/v1/query") {
+    *resp = Query(req);
+  } else if (p == "/api/v1/query_range") {
+    *resp = QueryRange(req);
+  } else if (p == "/api/v1/format_query") {
+    *resp = FormatQuery(req);
+  } else if (p == "/api/v1/series") {
     *resp = Series(req);
   } else if (p == "/api/v1/labels") {
     *resp = Labels(req);
@@ -490,6 +418,196 @@ HttpResponse PrometheusApi::Buildinfo() {
   w.Key("goVersion");
   w.String(build_.go_version);
   w.EndObject();
+  return SuccessResponse(w.Take());
+}
+
+namespace {
+
+// Prometheus answers execution failures with "execution" (422), timeouts with 503.
+HttpResponse QueryError(const Status& st) {
+  if (st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kUnimplemented) {
+    return ErrorResponse(Status::ResourceExhausted(st.message()));
+  }
+  if (st.code() == StatusCode::kDeadlineExceeded) {
+    return ErrorResponse(Status::DeadlineExceeded("query timed out in query execution"));
+  }
+  return ErrorResponse(st);
+}
+
+Result<promql::QueryOptions> ParseQueryOptions(const HttpRequest& req) {
+  promql::QueryOptions o;
+  if (!req.Param("timeout").empty()) {
+    auto t = ParseDurationParamMs(req.Param("timeout"));
+    if (!t.ok()) return Status::InvalidArgument("invalid parameter \"timeout\": " + t.status().message());
+    o.timeout_ms = *t;
+  }
+  return o;
+}
+
+void WriteStats(JsonWriter* w, const promql::QueryResult& r, double eval_s) {
+  w->Key("stats");
+  w->BeginObject();
+  w->Key("timings");
+  w->BeginObject();
+  for (const char* k : {"evalTotalTime", "resultSortTime", "queryPreparationTime",
+                        "innerEvalTime", "execQueueTime", "execTotalTime"}) {
+    w->Key(k);
+    w->Double(std::string(k) == "resultSortTime" || std::string(k) == "execQueueTime" ? 0 : eval_s);
+  }
+  w->EndObject();
+  w->Key("samples");
+  w->BeginObject();
+  w->Key("totalQueryableSamples");
+  w->Int(r.total_samples);
+  w->Key("peakSamples");
+  w->Int(r.peak_samples);
+  w->EndObject();
+  w->EndObject();
+}
+
+HttpResponse QueryResponse(promql::QueryResult r, size_t limit, bool stats, double eval_s) {
+  std::vector<std::string> warnings = r.warnings;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("resultType");
+  w.String(promql::ValueTypeName(r.type));
+  w.Key("result");
+  switch (r.type) {
+    case promql::ValueType::kScalar:
+      w.BeginArray();
+      w.TimestampMs(r.t_ms);
+      w.SampleValue(r.scalar);
+      w.EndArray();
+      break;
+    case promql::ValueType::kString:
+      w.BeginArray();
+      w.TimestampMs(r.t_ms);
+      w.String(r.str);
+      w.EndArray();
+      break;
+    case promql::ValueType::kVector:
+      if (limit > 0 && r.vector.size() > limit) {
+        r.vector.resize(limit);
+        warnings.push_back("results truncated due to limit");
+      }
+      w.BeginArray();
+      for (const auto& s : r.vector) {
+        w.BeginObject();
+        w.Key("metric");
+        WriteLabels(&w, s.metric);
+        w.Key("value");
+        w.BeginArray();
+        w.TimestampMs(s.t_ms);
+        w.SampleValue(s.f);
+        w.EndArray();
+        w.EndObject();
+      }
+      w.EndArray();
+      break;
+    default:
+      if (limit > 0 && r.matrix.size() > limit) {
+        r.matrix.resize(limit);
+        warnings.push_back("results truncated due to limit");
+      }
+      w.BeginArray();
+      for (const auto& s : r.matrix) {
+        w.BeginObject();
+        w.Key("metric");
+        WriteLabels(&w, s.metric);
+        w.Key("values");
+        w.BeginArray();
+        for (const auto& p : s.points) {
+          w.BeginArray();
+          w.TimestampMs(p.t_ms);
+          w.SampleValue(p.f);
+          w.EndArray();
+        }
+        w.EndArray();
+        w.EndObject();
+      }
+      w.EndArray();
+      break;
+  }
+  if (stats) WriteStats(&w, r, eval_s);
+  w.EndObject();
+  return SuccessResponse(w.Take(), warnings, r.infos);
+}
+
+Result<promql::ExprPtr> ParseQueryParam(const HttpRequest& req) {
+  auto e = promql::ParseExpr(req.Param("query"));
+  if (!e.ok()) return Status::InvalidArgument("invalid parameter \"query\": " + e.status().message());
+  return e;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+HttpResponse PrometheusApi::Query(const HttpRequest& req) {
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!req.Param("time").empty()) {
+    auto t = ParseTimeMs(req.Param("time"));
+    if (!t.ok()) return ErrorResponse(Status::InvalidArgument("invalid parameter \"time\": " + t.status().message()));
+    t_ms = *t;
+  }
+  auto qo = ParseQueryOptions(req);
+  if (!qo.ok()) return ErrorResponse(qo.status());
+  auto limit = ParseLimit(req);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto expr = ParseQueryParam(req);
+  if (!expr.ok()) return ErrorResponse(expr.status());
+  std::string query = req.Param("query");
+  auto r = engine_->InstantQuery(db_, **expr, query, t_ms, *qo);
+  if (!r.ok()) return QueryError(r.status());
+  return QueryResponse(std::move(*r), *limit, !req.Param("stats").empty(), SecondsSince(t0));
+}
+
+HttpResponse PrometheusApi::QueryRange(const HttpRequest& req) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto start = ParseTimeMs(req.Param("start"));
+  if (!start.ok()) return ErrorResponse(Status::InvalidArgument("invalid parameter \"start\": " + start.status().message()));
+  auto end = ParseTimeMs(req.Param("end"));
+  if (!end.ok()) return ErrorResponse(Status::InvalidArgument("invalid parameter \"end\": " + end.status().message()));
+  if (*end < *start) {
+    return ErrorResponse(Status::InvalidArgument("invalid parameter \"end\": end timestamp must not be before start time"));
+  }
+  auto step = ParseDurationParamMs(req.Param("step"));
+  if (!step.ok()) return ErrorResponse(Status::InvalidArgument("invalid parameter \"step\": " + step.status().message()));
+  if (*step <= 0) {
+    return ErrorResponse(Status::InvalidArgument(
+        "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer"));
+  }
+  if ((*end - *start) / *step > 11000) {
+    return ErrorResponse(Status::InvalidArgument(
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"));
+  }
+  auto qo = ParseQueryOptions(req);
+  if (!qo.ok()) return ErrorResponse(qo.status());
+  auto limit = ParseLimit(req);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto expr = ParseQueryParam(req);
+  if (!expr.ok()) return ErrorResponse(expr.status());
+  std::string query = req.Param("query");
+  promql::ValueType t = (*expr)->type();
+  if (t != promql::ValueType::kScalar && t != promql::ValueType::kVector) {
+    return ErrorResponse(Status::InvalidArgument(
+        "invalid parameter \"query\": invalid expression type \"" +
+        std::string(promql::DocumentedType(t)) + "\" for range query, must be Scalar or instant Vector"));
+  }
+  auto r = engine_->RangeQuery(db_, **expr, query, *start, *end, *step, *qo);
+  if (!r.ok()) return QueryError(r.status());
+  return QueryResponse(std::move(*r), *limit, !req.Param("stats").empty(), SecondsSince(t0));
+}
+
+HttpResponse PrometheusApi::FormatQuery(const HttpRequest& req) {
+  auto expr = ParseQueryParam(req);
+  if (!expr.ok()) return ErrorResponse(expr.status());
+  JsonWriter w;
+  w.String((*expr)->ToString());
   return SuccessResponse(w.Take());
 }
 

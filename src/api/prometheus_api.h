@@ -1,6 +1,7 @@
-// The read side of the Prometheus HTTP API that needs no query engine (Prometheus docs,
-// querying/api): series, label names and values, metadata, exemplars, build info, plus the
-// response envelope and error bodies every endpoint uses.
+// The read side of the Prometheus HTTP API (Prometheus docs, querying/api): instant and range
+// queries through the PromQL engine (/api/v1/query, /api/v1/query_range, /api/v1/format_query),
+// series, label names and values, metadata, exemplars, build info, plus the response envelope
+// and error bodies every endpoint uses.
 //
 // Envelope: {"status":"success","data":...,"warnings":[...]} or
 // {"status":"error","errorType":"bad_data","error":"..."} with HTTP 400 (bad_data),
@@ -15,11 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/http.h"
+#include "promql/engine.h"
 #include "tsdb/db.h"
 #include "util/status.h"
 
@@ -33,11 +36,17 @@ Result<int64_t> ParseTimeMs(std::string_view s);
 // ResourceExhausted/Internal/Unimplemented -> execution/422, DeadlineExceeded -> timeout/503,
 // Canceled -> canceled/503, Unavailable -> unavailable/503, NotFound -> not_found/404).
 HttpResponse ErrorResponse(const Status& st);
-// A success envelope around `data_json` (already-encoded JSON) with optional warnings.
-HttpResponse SuccessResponse(std::string data_json, const std::vector<std::string>& warnings = {});
+// A success envelope around `data_json` (already-encoded JSON) with optional warnings and
+// infos (Prometheus 3 returns PromQL info annotations as "infos").
+HttpResponse SuccessResponse(std::string data_json, const std::vector<std::string>& warnings = {},
+                             const std::vector<std::string>& infos = {});
 
-// Parses selectors of the form `name{label="v",...}` / `{label=~"v"}` (one per match[]).
-// InvalidArgument on a syntax error. Supports the four matcher kinds and quoted UTF-8 names.
+// Parses a Prometheus API duration: float seconds ("15", "0.5") or a duration ("1m30s"), to
+// milliseconds. InvalidArgument "cannot parse \"x\" to a valid duration".
+Result<int64_t> ParseDurationParamMs(std::string_view s);
+
+// Parses selectors of the form `name{label="v",...}` / `{label=~"v"}` (one per match[]) with
+// the PromQL parser (one selector grammar). InvalidArgument with the parser's message.
 Result<std::vector<Matcher>> ParseSeriesSelector(std::string_view s);
 
 struct BuildInfo {
@@ -46,7 +55,9 @@ struct BuildInfo {
 
 class PrometheusApi {
  public:
-  PrometheusApi(tsdb::DB* db, BuildInfo build) : db_(db), build_(std::move(build)) {}
+  // `engine` runs the queries (not owned; must outlive this); nullptr = an engine with the
+  // default options owned by this object.
+  PrometheusApi(tsdb::DB* db, BuildInfo build, promql::Engine* engine = nullptr);
   // Handles `req` if its path is one of this API's; returns false otherwise.
   bool Handle(const HttpRequest& req, HttpResponse* resp);
 
@@ -57,8 +68,13 @@ class PrometheusApi {
   HttpResponse Metadata(const HttpRequest& req);
   HttpResponse Exemplars(const HttpRequest& req);
   HttpResponse Buildinfo();
+  HttpResponse Query(const HttpRequest& req);
+  HttpResponse QueryRange(const HttpRequest& req);
+  HttpResponse FormatQuery(const HttpRequest& req);
   tsdb::DB* db_;
   BuildInfo build_;
+  std::unique_ptr<promql::Engine> owned_engine_;
+  promql::Engine* engine_;
 };
 
 }  // namespace argus::api

@@ -821,6 +821,7 @@ class Evaluator {
       Labels labels;
       double value = 0, mean = 0, c = 0, count = 0;
       bool incremental = false;
+      bool drop_name = false;  // by (__name__) over samples whose name is to be dropped
       std::vector<size_t> members;  // indices into `in` (topk/bottomk/limitk/quantile)
       std::vector<double> values;
     };
@@ -910,9 +911,12 @@ class Evaluator {
       ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(param),
                  e.param->pos);
     }
+    bool by_name = !e.without && std::find(e.grouping.begin(), e.grouping.end(),
+                                           std::string(kMetricNameLabel)) != e.grouping.end();
     for (const auto& s : in) {
       bool fresh;
       Group& g = group_of(s, &fresh);
+      if (by_name && s.drop_name) g.drop_name = true;
       double f = s.f;
       if (fresh) {
         g.value = f;
@@ -991,7 +995,7 @@ class Evaluator {
         case AggregateOp::kQuantile: v = Quantile(param, g.values); break;
         default: break;
       }
-      out->push_back({std::move(g.labels), ts, v, false});
+      out->push_back({std::move(g.labels), ts, v, g.drop_name});
     }
     return Status::OK();
   }

@@ -366,8 +366,12 @@ Token Lexer::Lex() {
   };
   char n = pos_ + 1 < in_.size() ? in_[pos_ + 1] : '\0';
   switch (c) {
-    case '(': return one(TokenKind::kLeftParen, 1);
-    case ')': return one(TokenKind::kRightParen, 1);
+    case '(':
+      ++paren_depth_;
+      return one(TokenKind::kLeftParen, 1);
+    case ')':
+      if (paren_depth_ > 0) --paren_depth_;
+      return one(TokenKind::kRightParen, 1);
     case '{': return one(TokenKind::kLeftBrace, 1);
     case '}': return one(TokenKind::kRightBrace, 1);
     case '[':

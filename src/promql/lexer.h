@@ -50,6 +50,9 @@ class Lexer {
   Token Next();
   // The token Next() would return, without consuming it.
   const Token& Peek();
+  // Open '(' and '[' among the tokens lexed so far (for "unclosed left parenthesis").
+  int paren_depth() const { return paren_depth_; }
+  int bracket_depth() const { return bracket_depth_; }
 
  private:
   Token Lex();
@@ -57,7 +60,8 @@ class Lexer {
   Token LexNumberOrDuration();
   std::string_view in_;
   size_t pos_ = 0;
-  int bracket_depth_ = 0;  // inside [...] a ':' is always the subquery colon
+  int bracket_depth_ = 0;
+  int paren_depth_ = 0;  // inside [...] a ':' is always the subquery colon
   bool peeked_ = false;
   Token peek_;
 };

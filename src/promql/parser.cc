@@ -162,6 +162,10 @@ class Parser {
   explicit Parser(std::string_view in) : in_(in), lx_(in) {}
 
   Result<ExprPtr> ParseAll() {
+    if (lx_.Peek().kind == TokenKind::kEof) {
+      Fail(0, "no expression found in input");
+      return Error();
+    }
     ExprPtr e = ParseBinary(1);
     if (!err_.empty()) return Error();
     const Token& t = lx_.Peek();
@@ -188,7 +192,11 @@ class Parser {
     err_ = std::move(msg);
   }
   void Fail(const Token& t, std::string msg) {
-    if (t.kind == TokenKind::kError) {
+    if (t.kind == TokenKind::kEof && lx_.paren_depth() > 0) {
+      Fail(t.pos, "unclosed left parenthesis");
+    } else if (t.kind == TokenKind::kEof && lx_.bracket_depth() > 0) {
+      Fail(t.pos, "unclosed left bracket");
+    } else if (t.kind == TokenKind::kError) {
       Fail(t.pos, t.text);
     } else {
       Fail(t.pos, std::move(msg));

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   using argus::server::ServerOptions;
   ServerOptions o;
   std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";
+  std::string lookback_delta = "5m", query_timeout = "2m";
   CLI::App app{"Argus: metrics, logs and traces in one binary, wire-compatible with Prometheus, "
                "Loki, Tempo and Grafana."};
   app.set_version_flag("--version", std::string("argus ") + ARGUS_VERSION + " (revision " +
@@ -64,6 +65,17 @@ int main(int argc, char** argv) {
                  "batch: acknowledge after write(2), fsync every 1s (survives kill -9); "
                  "always: fsync before acknowledging (survives power loss)")
       ->capture_default_str();
+  app.add_option("--query.lookback-delta", lookback_delta,
+                 "How far back an instant vector selector looks for a sample")
+      ->capture_default_str();
+  app.add_option("--query.max-samples", o.query_max_samples,
+                 "Maximum samples a single query may hold in memory")
+      ->capture_default_str();
+  app.add_option("--query.timeout", query_timeout, "Maximum time a query may take")
+      ->capture_default_str();
+  app.add_option("--query.max-concurrency", o.query_max_concurrency,
+                 "Maximum number of queries evaluated at once (others wait)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto level = spdlog::level::from_str(log_level);
@@ -84,6 +96,12 @@ int main(int argc, char** argv) {
     if (!d.ok()) return Fail("--storage.tsdb.out-of-order-time-window: " + d.status().message());
     o.ooo_window_ms = *d;
   }
+  auto lookback = argus::ingest::ParsePromDuration(lookback_delta);
+  if (!lookback.ok()) return Fail("--query.lookback-delta: " + lookback.status().message());
+  o.query_lookback_delta_ms = *lookback;
+  auto qtimeout = argus::ingest::ParsePromDuration(query_timeout);
+  if (!qtimeout.ok()) return Fail("--query.timeout: " + qtimeout.status().message());
+  o.query_timeout_ms = *qtimeout;
   auto sync = argus::wal::ParseSyncPolicy(wal_sync);
   if (!sync.ok()) return Fail("--storage.tsdb.wal-sync: " + sync.status().message());
   o.wal_sync = *sync;

@@ -117,6 +117,7 @@ struct Server::Impl {
   ServerOptions opts;
   Config config;
   std::unique_ptr<tsdb::DB> db;
+  std::unique_ptr<promql::Engine> engine;
   std::unique_ptr<api::PrometheusApi> prom_api;
   std::unique_ptr<ingest::DeltaAccumulator> deltas = std::make_unique<ingest::DeltaAccumulator>();
   std::unique_ptr<ingest::ScrapeManager> scrapes;
@@ -322,8 +323,14 @@ Status Server::Start() {
   ASSIGN_OR_RETURN(s.db, tsdb::DB::Open(s.opts.storage_path, dbo));
   g_db.store(s.db.get());
   RegisterDbGauges();
+  promql::EngineOptions eo;
+  eo.lookback_delta_ms = s.opts.query_lookback_delta_ms;
+  eo.max_samples = s.opts.query_max_samples;
+  eo.timeout_ms = s.opts.query_timeout_ms;
+  eo.max_concurrency = s.opts.query_max_concurrency;
+  s.engine = std::make_unique<promql::Engine>(eo);
   s.prom_api = std::make_unique<api::PrometheusApi>(
-      s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});
+      s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__}, s.engine.get());
 
   if (!s.opts.otlp_http_listen_address.empty()) {
     s.otlp_http = std::make_unique<HttpServer>(

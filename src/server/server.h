@@ -45,6 +45,11 @@ struct ServerOptions {
   uint64_t max_push_body_bytes = 64ull << 20;
   int64_t maintenance_interval_ms = 60000;
   std::string flags_json = "{}";              // for /api/v1/status/flags
+  // PromQL engine limits (Prometheus' flags of the same names).
+  int64_t query_lookback_delta_ms = 300000;   // --query.lookback-delta (5m)
+  int64_t query_max_samples = 50000000;       // --query.max-samples
+  int64_t query_timeout_ms = 120000;          // --query.timeout (2m)
+  int query_max_concurrency = 20;             // --query.max-concurrency
 };
 
 class Server {
