@@ -1,6 +1,7 @@
 #include "ingest/remote_write.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/unknown_field_set.h>
 
 #include <algorithm>
 #include <utility>
@@ -243,6 +244,44 @@ std::string ExplainParseFailure(std::string_view body) {
   return "malformed protobuf";
 }
 
+// protobuf's C++ parser keeps a known field sent with the wrong wire type (e.g. `timeseries`
+// as a varint) as an unknown field and reports success; Go's decoder, which Prometheus uses,
+// refuses it ("proto: wrong wireType"). Returns a description of the first such field, or "".
+// Unknown field numbers (fields newer than ours) stay accepted and ignored, as in Prometheus.
+std::string MistypedField(const google::protobuf::Message& m, const std::string& where) {
+  const google::protobuf::UnknownFieldSet& unknown =
+      m.GetReflection()->GetUnknownFields(m);
+  for (int i = 0; i < unknown.field_count(); ++i) {
+    const int number = unknown.field(i).number();
+    if (const auto* f = m.GetDescriptor()->FindFieldByNumber(number)) {
+      return fmt::format("field {} ({}) of {} has the wrong wire type", number, f->name(), where);
+    }
+  }
+  return "";
+}
+
+std::string FindMistypedField(const prometheus::WriteRequest& req) {
+  if (std::string p = MistypedField(req, "the WriteRequest"); !p.empty()) return p;
+  for (int i = 0; i < req.timeseries_size(); ++i) {
+    const prometheus::TimeSeries& ts = req.timeseries(i);
+    const std::string where = fmt::format("series #{}", i);
+    if (std::string p = MistypedField(ts, where); !p.empty()) return p;
+    for (const auto& l : ts.labels()) {
+      if (std::string p = MistypedField(l, "a label of " + where); !p.empty()) return p;
+    }
+    for (const auto& smp : ts.samples()) {
+      if (std::string p = MistypedField(smp, "a sample of " + where); !p.empty()) return p;
+    }
+    for (const auto& e : ts.exemplars()) {
+      if (std::string p = MistypedField(e, "an exemplar of " + where); !p.empty()) return p;
+    }
+  }
+  for (const auto& md : req.metadata()) {
+    if (std::string p = MistypedField(md, "metadata"); !p.empty()) return p;
+  }
+  return "";
+}
+
 }  // namespace
 
 Status HandleRemoteWrite(std::string_view snappy_body, const RemoteWriteOptions& opts,
@@ -257,6 +296,10 @@ Status HandleRemoteWrite(std::string_view snappy_body, const RemoteWriteOptions&
     app->Rollback();
     return Status::InvalidArgument("cannot decode remote write request: " +
                                    ExplainParseFailure(*decoded));
+  }
+  if (std::string p = FindMistypedField(req); !p.empty()) {
+    app->Rollback();
+    return Status::InvalidArgument("cannot decode remote write request: " + p);
   }
   return ApplyWriteRequest(req, opts, app, stats);
 }

@@ -122,6 +122,38 @@ TEST(RemoteWriteTest, TruncatedProtobufIsInvalidArgument) {
   EXPECT_TRUE(app.committed_samples.empty());
 }
 
+TEST(RemoteWriteTest, KnownFieldWithWrongWireTypeIsInvalidArgument) {
+  // Field 1 (timeseries) as a varint: protobuf's C++ parser would keep it as an unknown field.
+  const std::string raw = {0x08, 0x07};
+  RecordingAppender app;
+  Status st = HandleRemoteWrite(Compress(raw), RemoteWriteOptions{}, &app, nullptr);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("field 1 (timeseries)"));
+  EXPECT_THAT(st.message(), HasSubstr("wrong wire type"));
+  EXPECT_EQ(app.commit_calls, 0);
+
+  // The same inside a label: name (field 1) as a varint.
+  prometheus::WriteRequest req;
+  AddSeries(&req, "up", "a", 1);
+  std::string good;
+  ASSERT_TRUE(req.SerializeToString(&good));
+  const std::string bad_label = {0x0a, 0x04, 0x0a, 0x02, 0x08, 0x01};  // ts{label{name:varint}}
+  st = HandleRemoteWrite(Compress(good + bad_label), RemoteWriteOptions{}, &app, nullptr);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("a label of series #1"));
+}
+
+TEST(RemoteWriteTest, UnknownFieldNumbersAreIgnored) {
+  prometheus::WriteRequest req;
+  AddSeries(&req, "up", "a", 2);
+  std::string raw;
+  ASSERT_TRUE(req.SerializeToString(&raw));
+  raw += std::string{static_cast<char>(0xc8), 0x01, 0x05};  // field 25, varint 5: newer than us
+  RecordingAppender app;
+  ASSERT_TRUE(HandleRemoteWrite(Compress(raw), RemoteWriteOptions{}, &app, nullptr).ok());
+  EXPECT_EQ(app.committed_samples.size(), 2u);
+}
+
 TEST(RemoteWriteTest, InvalidUtf8LabelIsExplained) {
   prometheus::WriteRequest req;
   AddSeries(&req, "up", "ok", 1);

@@ -123,6 +123,7 @@ class DB::DbAppender : public Appender {
 
   Status Append(const Labels& labels, int64_t t_ms, double v) override {
     if (done_) return Status::Internal("appender used after Commit or Rollback");
+    if (t_ms < db_->head_->AppendableMinTime()) return Status::OutOfOrder("out of bounds");
     ASSIGN_OR_RETURN(uint64_t ref, Ref(labels));
     RETURN_IF_ERROR(db_->head_->CheckSample(ref, t_ms, v));
     samples_.push_back(RefSample{ref, t_ms, v});

@@ -119,6 +119,25 @@ TEST_F(DbTest, AppendCommitQuery) {
   EXPECT_EQ(late->Commit().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(DbTest, NewSeriesFarBehindTheHeadIsOutOfBounds) {
+  auto db = MustOpen();
+  const int64_t now_ms = 30LL * 24 * 3600 * 1000;
+  AppendRange(*db, 1, now_ms, now_ms + 15000, 15000);
+  auto app = db->NewAppender();
+  // Older than the newest sample minus 1 h (half the 2 h chunk range; the OOO window is 10m).
+  Status st = app->Append(SeriesLabels(7), now_ms - 3600 * 1000 - 1, 1);
+  EXPECT_EQ(st.code(), StatusCode::kOutOfOrder);
+  EXPECT_EQ(st.message(), "out of bounds");
+  EXPECT_TRUE(app->Append(SeriesLabels(8), now_ms - 3600 * 1000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  auto q = db->NewQuerier(0, now_ms);
+  ASSERT_TRUE(q.ok());
+  auto ss = (*q)->Select({M(MatchType::kRegexMatch, "series", "7|8")}, {});
+  ASSERT_TRUE(ss.ok());
+  ASSERT_EQ(ss->size(), 1u);  // the refused sample created no series either
+  EXPECT_EQ((*ss)[0].labels, SeriesLabels(8));
+}
+
 TEST_F(DbTest, SecondOpenOfTheSameDirectoryFails) {
   auto db = MustOpen();
   Result<std::unique_ptr<DB>> other = DB::Open(dir_, {});
@@ -220,11 +239,13 @@ TEST_F(DbTest, MaintainCutsABlockAndQueriesSpanHeadAndBlock) {
 TEST_F(DbTest, WalCheckpointAndReopenKeepEverything) {
   {
     auto db = MustOpen();
-    AppendRange(*db, 3, 0, 3 * kHour + 10 * kMinute, kMinute);
+    AppendRange(*db, 3, 0, 11 * kMinute, kMinute);
     // A series that only has old data: it leaves the head (and the checkpoint) with the cut.
+    // (Written while it is recent: 3 h later it would be out of bounds.)
     auto app = db->NewAppender();
     ASSERT_TRUE(app->Append(Labels::FromMap({{"__name__", "old"}}), 10 * kMinute + 1, 1).ok());
     ASSERT_TRUE(app->Commit().ok());
+    AppendRange(*db, 3, 11 * kMinute, 3 * kHour + 10 * kMinute, kMinute);
     const uint64_t wal_before = db->GetStats().wal_bytes;
     ASSERT_TRUE(db->Maintain().ok());
     EXPECT_EQ(db->GetStats().head_series, 3u);

@@ -292,6 +292,14 @@ Result<Head::AppendKind> Head::Classify(const MemSeries& s, int64_t t_ms, double
   return AppendKind::kOutOfOrder;
 }
 
+int64_t Head::AppendableMinTime() const {
+  const int64_t max_t = MaxTime();
+  if (max_t == kMinTime) return min_valid_time();
+  const int64_t window_ms = std::max(opts_.chunk_range_ms / 2, opts_.ooo_window_ms);
+  const int64_t bound = max_t < kMinTime + window_ms ? kMinTime : max_t - window_ms;
+  return std::max(min_valid_time(), bound);
+}
+
 Status Head::CheckSample(uint64_t ref, int64_t t_ms, double v) const {
   std::shared_ptr<MemSeries> s = GetByRef(ref);
   if (s == nullptr) return Status::NotFound("no series with ref " + std::to_string(ref));

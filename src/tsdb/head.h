@@ -150,6 +150,14 @@ class Head {
   int64_t min_valid_time() const { return min_valid_time_.load(std::memory_order_acquire); }
   void SetMinValidTime(int64_t t_ms);
 
+  // The oldest timestamp a new write may carry (Prometheus' appendableMinValidTime): the
+  // larger of min_valid_time() and MaxTime() minus the larger of half the chunk range and the
+  // OOO window; no limit while the head is empty. Older samples are refused at ingest with
+  // OutOfOrder("out of bounds") even for a new series, so one stray old timestamp cannot
+  // reopen time ranges already written. WAL replay does not apply it (it restores what was
+  // accepted).
+  int64_t AppendableMinTime() const;
+
   // Oldest and newest sample time in the head; INT64_MAX / INT64_MIN when empty.
   int64_t MinTime() const { return min_time_.load(std::memory_order_acquire); }
   int64_t MaxTime() const { return max_time_.load(std::memory_order_acquire); }

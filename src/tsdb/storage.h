@@ -72,7 +72,10 @@ class Appender {
   // Adds one sample. Errors (the sample is skipped; the batch stays usable):
   //   InvalidArgument  empty label set, no __name__, invalid UTF-8, duplicate names
   //   OutOfOrder       older than the series' newest sample by more than the OOO window,
-  //                    or a different value at an existing timestamp ("duplicate sample")
+  //                    a different value at an existing timestamp ("duplicate sample"), or
+  //                    older than the DB accepts at all, even for a new series ("out of
+  //                    bounds": Prometheus' rule, the newest sample minus 1 h or the OOO
+  //                    window, whichever is longer)
   virtual Status Append(const Labels& labels, int64_t t_ms, double v) = 0;
   // Adds an exemplar for the series `labels` (created if missing).
   virtual Status AppendExemplar(const Labels& labels, const Exemplar& e) = 0;
