@@ -1,0 +1,3 @@
+export function Dashboards(_: { path: string; search: URLSearchParams }) {
+  return <div class="empty">Dashboards: coming next.</div>;
+}
