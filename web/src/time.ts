@@ -1,3 +1,4 @@
+import { useMemo } from 'preact/hooks';
 // Time ranges as Grafana writes them: "now", "now-1h", "now-7d/d" is not supported (no rounding),
 // or an absolute time (ms since the epoch, or anything Date.parse reads).
 
@@ -96,4 +97,12 @@ export function describeRange(r: TimeRange): string {
   const a = resolveTime(r.from);
   const b = resolveTime(r.to);
   return `${isNaN(a) ? r.from : formatTime(a)} to ${isNaN(b) ? r.to : formatTime(b)}`;
+}
+
+/**
+ * Resolves a range once per change of its text (or of `runId`, bumped by "run again"), not on
+ * every render: "now" moves, and a new end each render would re-run every query forever.
+ */
+export function useResolvedRange(r: TimeRange, runId = 0): { startMs: number; endMs: number } {
+  return useMemo(() => resolveRange(r), [r.from, r.to, runId]);
 }

@@ -46,9 +46,11 @@ interface Props {
   bars?: boolean;
   legend?: boolean;
   stacked?: boolean;
+  /** Formats the y axis values (e.g. a Grafana unit). */
+  formatY?: (v: number) => string;
 }
 
-export function Graph({ series, exemplars, onExemplarClick, height = 300, startS, endS, bars, legend = true }: Props) {
+export function Graph({ series, exemplars, onExemplarClick, height = 300, startS, endS, bars, legend = true, formatY }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -86,7 +88,13 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       scales: { x: { time: true, ...(startS !== undefined && endS !== undefined ? { range: [startS, endS] } : {}) } },
       axes: [
         { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } },
-        { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 60 },
+        {
+          stroke: '#9aa0a6',
+          grid: { stroke: '#2a2e35' },
+          ticks: { stroke: '#2a2e35' },
+          values: (_u, vals) => vals.map((v) => (v === null ? '' : formatY ? formatY(v) : shortNumber(v))),
+          size: (_u, vals) => Math.max(40, Math.min(130, 18 + 7.5 * Math.max(0, ...(vals ?? []).map((s) => s.length)))),
+        },
       ],
       series: [
         {},
@@ -112,6 +120,15 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       ro.disconnect();
       u.destroy();
     };
-  }, [series, exemplars, height, startS, endS, bars, legend]);
+  }, [series, exemplars, height, startS, endS, bars, legend, formatY]);
   return <div class="graph" ref={ref} data-testid="graph" />;
+}
+
+/** 1234567 -> "1.23M": a compact axis label. */
+export function shortNumber(v: number): string {
+  const a = Math.abs(v);
+  for (const [n, s] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as [number, string][])
+    if (a >= n) return `${+(v / n).toPrecision(3)}${s}`;
+  if (a !== 0 && a < 0.001) return v.toExponential(1);
+  return String(+v.toPrecision(4));
 }

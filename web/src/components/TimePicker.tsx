@@ -31,7 +31,7 @@ export function TimePicker({ range, onChange, onRefresh }: Props) {
   return (
     <div class="tp">
       <button class="btn" data-testid="time-picker" onClick={toggle} title={`${formatTime(resolveTime(range.from))} – ${formatTime(resolveTime(range.to))}`}>
-        ⏱ {describeRange(range)}
+        {describeRange(range)}
       </button>
       {onRefresh && (
         <button class="btn" onClick={onRefresh} title="Run again">

@@ -7,7 +7,7 @@ import { QueryEditor, QueryError } from '../components/QueryEditor';
 import { promCompletions } from '../completion';
 import { seriesName } from '../promql';
 import { navigate } from '../router';
-import { autoStepMs, formatDuration, parseDurationMs, resolveRange } from '../time';
+import { autoStepMs, formatDuration, parseDurationMs, useResolvedRange } from '../time';
 import type { PaneProps } from './Explore';
 
 export function errorOf(e: unknown): QueryError {
@@ -39,7 +39,7 @@ export function ExploreMetrics({ state, set, runId }: PaneProps) {
   const [info, setInfo] = useState('');
   const view = state.view === 'table' ? 'table' : 'graph';
   const range = { from: state.from ?? 'now-1h', to: state.to ?? 'now' };
-  const { startMs, endMs } = resolveRange(range);
+  const { startMs, endMs } = useResolvedRange(range, runId);
   const stepMs = (state.step && parseDurationMs(state.step)) || autoStepMs(endMs - startMs);
 
   useEffect(() => setDraft(q), [q]);
@@ -85,6 +85,7 @@ export function ExploreMetrics({ state, set, runId }: PaneProps) {
           setResult(null);
           setSeries([]);
           setExemplars([]);
+          setInfo('');
           setError(errorOf(e));
         }
       } finally {
