@@ -143,6 +143,30 @@ try {
   if (promUrl) {
     await page.goto(`${base}/explore/metrics?prometheus=${encodeURIComponent(promUrl)}`);
     await check(`PromQL query with the UI pointed at Prometheus ${promUrl} draws the series (graph, table, error)`, () => runGraph('prometheus'));
+    await check('exemplars are drawn as points and open their trace', async () => {
+      // Argus' own metrics carry no exemplars: answer query_exemplars with one (documented shape).
+      const tid = '0af7651916cd43dd8448eb211c80319c';
+      await page.route('**/api/v1/query_exemplars*', (r) =>
+        r.fulfill({
+          contentType: 'application/json',
+          body: JSON.stringify({ status: 'success', data: [{ seriesLabels: { __name__: 'x' }, exemplars: [{ labels: { trace_id: tid }, value: '1', timestamp: Date.now() / 1000 - 600 }] }] }),
+        }),
+      );
+      await page.goto(`${base}/explore/metrics?q=${encodeURIComponent('vector(1)')}`);
+      const ex = page.locator(`.exemplar[data-trace-id="${tid}"]`);
+      await ex.waitFor();
+      await shot('explore-metrics-exemplar');
+      await ex.click();
+      await page.waitForURL(new RegExp(`/explore/traces/${tid}`));
+      await page.unroute('**/api/v1/query_exemplars*');
+    });
+    await check('split view shows two panes side by side', async () => {
+      await page.goto(`${base}/explore/metrics?q=${encodeURIComponent(metricQuery)}`);
+      await page.getByTestId('split').click();
+      assert((await page.locator('.pane').count()) === 2, 'expected two panes');
+      await page.locator('.explore.split .u-legend').first().waitFor();
+      await shot('explore-split');
+    });
     await page.goto(`${base}/explore/metrics?api=`); // back to Argus for the rest
     await page.getByTestId('promql-editor').waitFor();
   }
@@ -181,6 +205,9 @@ try {
       const n = await page.getByTestId('log-line').count();
       assert(n === 5, `${n} lines shown, 5 expected`);
       await page.getByTestId('log-volume').waitFor();
+      await page.getByTestId('detected-fields').getByText('level', { exact: false }).first().click();
+      await page.getByTestId('detected-fields').locator('.field-values .chip').filter({ hasText: 'error' }).click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=logql-editor]')?.value.includes('| logfmt | level="error"'));
       await page.getByTestId('log-line').first().locator('.log-main').click();
       await page.locator('.log-details').first().waitFor();
       await shot('explore-logs');

@@ -13,6 +13,7 @@ const STORE_KEY = 'argus.api';
 
 function loadBases(): Record<Signal, string> {
   const bases: Record<Signal, string> = { prometheus: '', loki: '', tempo: '' };
+  if (typeof location === 'undefined') return bases; // not in a browser (unit tests)
   try {
     Object.assign(bases, JSON.parse(localStorage.getItem(STORE_KEY) ?? '{}'));
   } catch {

@@ -15,7 +15,7 @@ export function setSearch(params: URLSearchParams): void {
   navigate(`${location.pathname}?${params.toString()}`, true);
 }
 
-window.addEventListener('popstate', () => listeners.forEach((l) => l()));
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => listeners.forEach((l) => l()));
 
 export function useLocation(): { path: string; search: URLSearchParams } {
   const [, setTick] = useState(0);

@@ -96,6 +96,59 @@ export function KV({ title, kv }: { title: string; kv: Record<string, unknown> }
   );
 }
 
+/** Fields found in the lines (logfmt key=value pairs or a JSON object), with their values. */
+export function detectFields(lines: LogLine[]): { name: string; parser: 'logfmt' | 'json'; values: Map<string, number> }[] {
+  const fields = new Map<string, { name: string; parser: 'logfmt' | 'json'; values: Map<string, number> }>();
+  const add = (name: string, value: string, parser: 'logfmt' | 'json') => {
+    let f = fields.get(name);
+    if (!f) fields.set(name, (f = { name, parser, values: new Map() }));
+    f.values.set(value, (f.values.get(value) ?? 0) + 1);
+  };
+  for (const l of lines) {
+    const t = l.line.trim();
+    if (t.startsWith('{')) {
+      try {
+        const o = JSON.parse(t);
+        for (const [k, v] of Object.entries(o)) if (typeof v !== 'object') add(k, String(v), 'json');
+        continue;
+      } catch {
+        /* not JSON: try logfmt */
+      }
+    }
+    for (const m of t.matchAll(/([\w.]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) add(m[1], m[2].replace(/^"|"$/g, ''), 'logfmt');
+  }
+  return Array.from(fields.values()).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function DetectedFields({ streams, onFilter }: { streams: LokiStream[]; onFilter: (stage: string) => void }) {
+  const fields = useMemo(() => detectFields(flattenStreams(streams, true)), [streams]);
+  const [open, setOpen] = useState<string | null>(null);
+  if (!fields.length) return null;
+  const f = fields.find((x) => x.name === open);
+  return (
+    <div class="fields" data-testid="detected-fields">
+      <span class="muted">Detected fields:</span>
+      {fields.map((x) => (
+        <button class={`chip ${open === x.name ? 'active' : ''}`} onClick={() => setOpen(open === x.name ? null : x.name)}>
+          {x.name} <span class="muted">{x.values.size}</span>
+        </button>
+      ))}
+      {f && (
+        <div class="field-values">
+          {Array.from(f.values.entries())
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 10)
+            .map(([v, n]) => (
+              <button class="chip" title={`Show only lines where ${f.name} is "${v}"`} onClick={() => onFilter(`| ${f.parser} | ${f.name}=${JSON.stringify(v)}`)}>
+                {v || '""'} <span class="muted">{n}</span>
+              </button>
+            ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function isMetricQuery(q: string): boolean {
   return !q.trim().startsWith('{');
 }
@@ -189,6 +242,7 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
           <span class="muted">{loading ? 'Loading…' : `${count} lines`}</span>
         </div>
       )}
+      {q && !metric.length && <DetectedFields streams={streams} onFilter={(stage) => set({ q: `${q} ${stage}` }, true)} />}
       {q && !metric.length && <LogLines streams={streams} newestFirst={newestFirst} wrap={wrap} />}
       {count >= limit && (
         <div class="row">
