@@ -111,6 +111,47 @@ try {
     await editor.fill('');
   });
 
+  // Drawing speed: 50 series over 1 day (answered by the test, so only the UI is measured).
+  await check('a 50-series, 1-day graph is drawn fast', async () => {
+    await page.route('**/api/v1/query_range', async (r) => {
+      const p = new URLSearchParams(r.request().postData() ?? '');
+      if (p.get('query') !== 'e2e_perf_50_series') return r.fallback();
+      const start = Number(p.get('start'));
+      const end = Number(p.get('end'));
+      const step = Number(p.get('step'));
+      const result = [];
+      for (let i = 0; i < 50; i++) {
+        const values = [];
+        for (let t = start; t <= end; t += step) values.push([t, String(Math.sin(t / 3600 + i) * 10 + i * 3)]);
+        result.push({ metric: { __name__: 'e2e_perf', series: String(i) }, values });
+      }
+      await r.fulfill({ contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }) });
+    });
+    await page.goto(`${base}/explore/metrics?from=now-24h&to=now`);
+    const editor = page.getByTestId('promql-editor');
+    await editor.fill('e2e_perf_50_series');
+    const t = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const t0 = performance.now();
+          const obs = new MutationObserver(() => {
+            if (document.querySelectorAll('.u-legend .u-series').length >= 51) {
+              obs.disconnect();
+              requestAnimationFrame(() => resolve(performance.now() - t0));
+            }
+          });
+          obs.observe(document.body, { childList: true, subtree: true });
+          document.querySelector('[data-testid=run-query]').click();
+        }),
+    );
+    const info = await page.evaluate(() => document.querySelector('.explore-metrics .muted')?.textContent ?? '');
+    const drawMs = Number(await page.getByTestId('graph').getAttribute('data-draw-ms'));
+    console.log(`  50 series x 1 day: drawn in ${drawMs} ms (align + uPlot); ${Math.round(t)} ms from click to legend (${info})`);
+    await shot('explore-metrics-50-series');
+    await page.unroute('**/api/v1/query_range');
+    assert(drawMs < 400 && t < 2000, `draw ${drawMs} ms, click to legend ${Math.round(t)} ms`);
+  });
+
   // Graph and table of a PromQL query, against Argus when it has query_range, else skipped.
   const metricQuery = 'sum by (handler) (argus_http_requests_total)';
   const runGraph = async (where) => {

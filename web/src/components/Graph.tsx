@@ -55,6 +55,7 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
+    const t0 = performance.now();
     const data = alignSeries(series);
     const paths = bars ? uPlot.paths.bars!({ size: [0.9, 40] }) : undefined;
     const drawExemplars = (u: uPlot) => {
@@ -111,6 +112,8 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       hooks: { draw: [drawExemplars] },
     };
     const u = new uPlot(opts, data, el);
+    // Time to align and draw, for the e2e test's speed check (the first draw is synchronous).
+    el.dataset.drawMs = String(Math.round(performance.now() - t0));
     const ro = new ResizeObserver(() => {
       const w = Math.max(200, el.clientWidth);
       if (w !== u.width) u.setSize({ width: w, height });
