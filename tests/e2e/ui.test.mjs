@@ -281,6 +281,34 @@ try {
       await shot('explore-traces-search');
     });
   } else skip('traces view against a live Tempo API: not covered yet');
+  if (!lokiLive) {
+    await check('live tail over the WebSocket (recorded Loki tail messages)', async () => {
+      await page.routeWebSocket('**/loki/api/v1/tail*', (ws) => {
+        const ns = `${Date.now()}000000`;
+        ws.send(JSON.stringify({ streams: [{ stream: { service_name: 'payments' }, values: [[ns, 'live line one']] }], dropped_entries: null }));
+        setTimeout(() => ws.send(JSON.stringify({ streams: [{ stream: { service_name: 'payments' }, values: [[`${Date.now()}000000`, 'live line two']] }] })), 200);
+      });
+      await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="payments"}')}`);
+      await page.getByTestId('log-line').first().waitFor();
+      await page.getByTestId('live-tail').check();
+      await page.getByTestId('log-lines').getByText('live line two').waitFor();
+      const first = await page.getByTestId('log-line').first().textContent();
+      assert(first.includes('live line two'), `newest line first, got: ${first}`);
+      await shot('explore-logs-live');
+    });
+  }
+
+  // Absolute time range from the picker ends up in the URL and in the query.
+  await check('absolute time range', async () => {
+    await page.goto(`${base}/explore/metrics`);
+    await page.getByTestId('time-picker').click();
+    await page.locator('.tp-abs input').nth(0).fill('2026-01-02 03:04:05');
+    await page.locator('.tp-abs input').nth(1).fill('2026-01-02 04:04:05');
+    await page.getByText('Apply time range').click();
+    await page.waitForURL(/from=2026-01-02/);
+    const label = await page.getByTestId('time-picker').textContent();
+    assert(label.includes('2026-01-02 03:04:05') && label.includes('2026-01-02 04:04:05'), `picker shows ${label}`);
+  });
 
   // Dashboards: the list with the shipped ones, import of a Grafana dashboard, its panels.
   await page.goto(base + '/dashboards');
@@ -302,6 +330,9 @@ try {
     for (const t of ['Targets up', 'Share of targets up', 'Series by job', 'HTTP requests per second', 'Request latency p0.99', 'Up by instance'])
       await page.getByTestId('panel').getByText(t, { exact: true }).waitFor();
     await page.getByTestId('var-job').waitFor();
+    await page.getByTestId('var-quantile').locator('select').selectOption('0.5');
+    await page.waitForURL(/var-quantile=0\.5/);
+    await page.getByTestId('panel').getByText('Request latency p0.5', { exact: true }).waitFor();
     await page.waitForTimeout(500);
     await shot('dashboard-imported');
     const stored = await (await fetch(`${base}/api/argus/v1/dashboards`)).json();

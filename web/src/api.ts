@@ -155,6 +155,15 @@ async function lokiData<T>(path: string, params: Record<string, any>): Promise<T
   return r.data;
 }
 
+/** The WebSocket URL of Loki's live tail (Loki HTTP API, /loki/api/v1/tail). */
+export function lokiTailUrl(query: string, startNs: string, limit = 100): string {
+  const base = apiBases.loki || location.origin;
+  const u = new URL(`${base}/loki/api/v1/tail`, location.href);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.search = qs({ query, start: startNs, limit });
+  return u.toString();
+}
+
 export const lokiApi = {
   /** start/end in ns (as decimal strings); direction 'backward' is newest first. */
   queryRange: (query: string, startNs: string, endNs: string, limit: number, direction: 'backward' | 'forward', stepS?: number) =>

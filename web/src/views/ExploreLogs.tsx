@@ -3,7 +3,7 @@
 // metadata; newest or oldest first, wrap, load more, and a link to the trace of any line that
 // carries a trace ID.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { LokiStream, lokiApi } from '../api';
+import { LokiStream, lokiApi, lokiTailUrl } from '../api';
 import { Graph, GraphSeries } from '../components/Graph';
 import { QueryEditor, QueryError } from '../components/QueryEditor';
 import { lokiCompletions } from '../completion';
@@ -203,6 +203,36 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
     };
   }, [q, startMs, endMs, limit, newestFirst, runId]);
 
+  // Live tail: Loki's WebSocket sends {"streams": [...], "dropped_entries": [...]} messages.
+  const [live, setLive] = useState(false);
+  const [tail, setTail] = useState<LokiStream[]>([]);
+  const [tailState, setTailState] = useState('');
+  useEffect(() => {
+    if (!live || !q.trim() || isMetricQuery(q)) return;
+    setTail([]);
+    setTailState('connecting…');
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(lokiTailUrl(q, `${Date.now() - 60_000}000000`));
+    } catch (e) {
+      setTailState(`cannot tail: ${(e as Error).message}`);
+      return;
+    }
+    ws.onopen = () => setTailState('live');
+    ws.onerror = () => setTailState('tail connection failed');
+    ws.onclose = () => setTailState((s) => (s === 'live' ? 'tail closed' : s));
+    ws.onmessage = (m) => {
+      try {
+        const msg = JSON.parse(String(m.data)) as { streams?: LokiStream[] };
+        const add = msg.streams ?? [];
+        if (add.length) setTail((old) => [...old, ...add].slice(-200));
+      } catch {
+        /* a message that is not JSON is ignored */
+      }
+    };
+    return () => ws.close();
+  }, [live, q]);
+
   const count = streams.reduce((n, s) => n + s.values.length, 0);
   return (
     <div class="explore-logs">
@@ -239,12 +269,15 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
           <label class="inline">
             <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.currentTarget.checked)} /> Wrap lines
           </label>
-          <span class="muted">{loading ? 'Loading…' : `${count} lines`}</span>
+          <label class="inline">
+            <input type="checkbox" data-testid="live-tail" checked={live} onChange={(e) => setLive(e.currentTarget.checked)} /> Live
+          </label>
+          <span class="muted">{live ? tailState : loading ? 'Loading…' : `${count} lines`}</span>
         </div>
       )}
       {q && !metric.length && <DetectedFields streams={streams} onFilter={(stage) => set({ q: `${q} ${stage}` }, true)} />}
-      {q && !metric.length && <LogLines streams={streams} newestFirst={newestFirst} wrap={wrap} />}
-      {count >= limit && (
+      {q && !metric.length && <LogLines streams={live ? tail : streams} newestFirst={live || newestFirst} wrap={wrap} />}
+      {!live && count >= limit && (
         <div class="row">
           <button class="btn" data-testid="load-more" onClick={() => setLimit(limit + PAGE)}>
             Load more
