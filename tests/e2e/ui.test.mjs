@@ -298,6 +298,25 @@ try {
     });
   }
 
+  await check('service graph from the service-graph metrics (answers recorded in the test)', async () => {
+    await page.route('**/api/v1/query', async (r) => {
+      const q = new URLSearchParams(r.request().postData() ?? '').get('query') ?? '';
+      if (!q.includes('traces_service_graph_request')) return r.fallback();
+      const failed = q.includes('failed');
+      const v = (client, server, x) => ({ metric: { client, server }, value: [Date.now() / 1000, String(x)] });
+      const result = failed ? [v('frontend', 'payments', 0.1)] : [v('frontend', 'payments', 1.5), v('payments', 'postgres', 3)];
+      await r.fulfill({ contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }) });
+    });
+    await page.goto(`${base}/explore/traces?view=graph`);
+    await page.getByTestId('service-graph').waitFor();
+    assert((await page.getByTestId('service-node').count()) === 3, 'expected 3 services');
+    await page.getByTestId('service-graph').getByText('6.7% err').waitFor();
+    await shot('explore-service-graph');
+    await page.getByTestId('service-node').filter({ hasText: 'payments' }).click();
+    await page.waitForURL(/\/explore\/traces\?q=/);
+    await page.unroute('**/api/v1/query');
+  });
+
   // Absolute time range from the picker ends up in the URL and in the query.
   await check('absolute time range', async () => {
     await page.goto(`${base}/explore/metrics`);

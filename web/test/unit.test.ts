@@ -9,6 +9,7 @@ import { autoStepMs, formatDuration, parseDurationMs, resolveTime } from '../src
 import { idToHex, parseTrace } from '../src/views/ExploreTraces';
 import { detectFields, flattenStreams, traceIdOf } from '../src/views/ExploreLogs';
 import { alignSeries } from '../src/components/Graph';
+import { layoutColumns } from '../src/views/ServiceGraph';
 
 test('completion context: metric names, label names, label values', () => {
   assert.deepEqual(completionContext('rate(http_req', 13), { kind: 'metric', prefix: 'http_req', from: 5 });
@@ -160,4 +161,13 @@ test('detected fields from logfmt and JSON lines', () => {
     ['status', 'json', 1],
   ]);
   assert.equal(f[1].values.get('a b'), 1);
+});
+
+test('service graph layout: roots left, servers by longest call depth, cycles terminate', () => {
+  const e = (client: string, server: string) => ({ client, server, rate: 1, failed: 0 });
+  const col = layoutColumns([e('web', 'api'), e('api', 'db'), e('web', 'db'), e('api', 'cache')]);
+  assert.deepEqual(Object.fromEntries(col), { web: 0, api: 1, db: 2, cache: 2 });
+  const cyc = layoutColumns([e('a', 'b'), e('b', 'a')]);
+  assert.equal(cyc.size, 2);
+  assert.ok([...cyc.values()].every((c) => c >= 0 && c < 2));
 });

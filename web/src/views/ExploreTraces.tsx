@@ -12,6 +12,7 @@ import type { PaneProps } from './Explore';
 import { exploreUrl } from './Explore';
 import { errorOf } from './ExploreMetrics';
 import { KV } from './ExploreLogs';
+import { ServiceGraph } from './ServiceGraph';
 
 export interface Span {
   traceId: string;
@@ -181,7 +182,19 @@ export function TraceTable({ traces }: { traces: TempoSearchTrace[] }) {
 
 export function ExploreTraces({ state, set, runId }: PaneProps) {
   if (state.trace) return <TraceView id={state.trace} onBack={() => set({ trace: undefined }, true)} range={{ from: state.from, to: state.to }} />;
-  return <TraceSearch state={state} set={set} runId={runId} />;
+  return (
+    <div>
+      <div class="tabs row">
+        <button class={`tab ${state.view !== 'graph' ? 'active' : ''}`} onClick={() => set({ view: undefined })}>
+          Search
+        </button>
+        <button class={`tab ${state.view === 'graph' ? 'active' : ''}`} data-testid="service-graph-tab" onClick={() => set({ view: 'graph' })}>
+          Service graph
+        </button>
+      </div>
+      {state.view === 'graph' ? <ServiceGraph range={{ from: state.from, to: state.to }} /> : <TraceSearch state={state} set={set} runId={runId} />}
+    </div>
+  );
 }
 
 function TraceSearch({ state, set, runId }: PaneProps) {
