@@ -7,7 +7,7 @@ import { ALL, Dashboard, Scope, Variable, importGrafana, interpolate, parseLabel
 import { PanelView } from '../dashboards/Panels';
 import { SHIPPED } from '../dashboards/shipped';
 import { navigate, setSearch } from '../router';
-import { autoStepMs, formatDuration, useResolvedRange } from '../time';
+import { autoStepMs, formatDuration, parseDurationMs, useResolvedRange } from '../time';
 
 export function Dashboards({ path, search }: { path: string; search: URLSearchParams }) {
   const uid = path.split('/')[2];
@@ -209,6 +209,15 @@ function DashboardPage({ uid, search }: { uid: string; search: URLSearchParams }
 
   const scope = useMemo(() => scopeOf(vars ?? {}, varList, autoStepMs(rangeMs), rangeMs), [vars, varList, rangeMs]);
 
+  // Auto-refresh as the dashboard's "refresh" says (e.g. "30s"), but never faster than 5 s.
+  const refreshEvery = search.get('refresh') ?? dash?.refresh ?? '';
+  useEffect(() => {
+    const ms = parseDurationMs(refreshEvery);
+    if (!ms) return;
+    const id = setInterval(() => setRefresh((n) => n + 1), Math.max(5000, ms));
+    return () => clearInterval(id);
+  }, [refreshEvery]);
+
   if (error) return <div class="err small-pad">{error}</div>;
   if (!dash) return <div class="muted">Loading…</div>;
 
@@ -232,6 +241,7 @@ function DashboardPage({ uid, search }: { uid: string; search: URLSearchParams }
         <span class="muted">/</span>
         <h2 data-testid="dashboard-title">{dash.title}</h2>
         {!stored && <span class="tag">shipped</span>}
+        {parseDurationMs(refreshEvery) ? <span class="muted">refresh every {refreshEvery}</span> : null}
         <span class="spacer" />
         <TimePicker
           range={range}
