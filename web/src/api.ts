@@ -40,6 +40,7 @@ export class ApiError extends Error {
     public status: number,
     public errorType: string,
     message: string,
+    public url = '',
   ) {
     super(message);
   }
@@ -55,19 +56,19 @@ async function request(url: string, init?: RequestInit): Promise<unknown> {
   try {
     resp = await fetch(url, init);
   } catch (e) {
-    throw new ApiError(0, 'network', `cannot reach ${url}: ${(e as Error).message}`);
+    throw new ApiError(0, 'network', `cannot reach ${url}: ${(e as Error).message}`, url);
   }
   const text = await resp.text();
   let body: any = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
-    if (!resp.ok) throw new ApiError(resp.status, 'http', text.trim() || resp.statusText);
-    throw new ApiError(resp.status, 'bad_response', `not JSON: ${text.slice(0, 200)}`);
+    if (!resp.ok) throw new ApiError(resp.status, 'http', text.trim() || resp.statusText, url);
+    throw new ApiError(resp.status, 'bad_response', `not JSON: ${text.slice(0, 200)}`, url);
   }
   if (!resp.ok || (body && body.status === 'error')) {
     const msg = body?.error ?? body?.message ?? (text.trim() || resp.statusText);
-    throw new ApiError(resp.status, body?.errorType ?? 'http', String(msg));
+    throw new ApiError(resp.status, body?.errorType ?? 'http', String(msg), url);
   }
   return body;
 }

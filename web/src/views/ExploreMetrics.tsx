@@ -12,7 +12,10 @@ import type { PaneProps } from './Explore';
 
 export function errorOf(e: unknown): QueryError {
   if (e instanceof ApiError) {
-    if (e.status === 404) return { message: `Not available: this server does not answer ${e.message || 'this API'} (404).` };
+    if (e.status === 404 && e.errorType === 'http') {
+      const path = e.url ? new URL(e.url, location.href).pathname : 'this API';
+      return { message: `Not available: ${path} answers 404 here (this server does not implement it yet).` };
+    }
     return { message: e.message, position: e.errorType === 'bad_data' ? e.position() : null };
   }
   return { message: String(e) };
