@@ -271,6 +271,8 @@ try {
       await page.getByTestId('span-row').nth(1).click();
       await page.getByTestId('span-details').getByText('payment.provider').waitFor();
       await shot('explore-trace');
+      const red = decodeURIComponent((await page.getByTestId('trace-to-metrics').getAttribute('href')) ?? '');
+      assert(red.startsWith('/explore/metrics') && red.includes('traces_spanmetrics_calls_total{service="frontend"}'), `trace -> metrics link: ${red}`);
     });
     await check('span -> logs with its trace ID', async () => {
       await page.getByTestId('span-to-logs').click();
@@ -346,6 +348,7 @@ try {
     await page.getByTestId('import-submit').click();
     await page.waitForURL(/\/dashboards\/e2e-import/);
     await page.getByTestId('dashboard-title').getByText('E2E imported dashboard').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=panel]').length >= 6);
     const types = await page.getByTestId('panel').evaluateAll((els) => els.map((e) => e.getAttribute('data-panel-type')));
     const want = ['stat', 'gauge', 'bargauge', 'timeseries', 'timeseries', 'table'];
     assert(JSON.stringify(types) === JSON.stringify(want), `panel types ${types} != ${want}`);
