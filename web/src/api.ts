@@ -134,6 +134,7 @@ export const promApi = {
     promData<Metric[]>('/api/v1/series', { 'match[]': match, start: startS, end: endS }),
   metadata: (metric?: string) =>
     promData<Record<string, { type: string; help: string; unit: string }[]>>('/api/v1/metadata', { metric }),
+  buildinfo: () => promData<{ version: string; revision: string; branch: string }>('/api/v1/status/buildinfo', {}),
   exemplars: (query: string, startS: number, endS: number) =>
     promData<ExemplarSeries[]>('/api/v1/query_exemplars', { query, start: startS, end: endS }),
 };

@@ -1,7 +1,7 @@
 // The Argus UI: a top bar and the routed view (Explore, Dashboards).
 import { render } from 'preact';
-import { useEffect } from 'preact/hooks';
-import { apiBases } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { apiBases, promApi } from './api';
 import { linkClick, navigate, useLocation } from './router';
 import './styles.css';
 import { Dashboards } from './views/Dashboards';
@@ -13,6 +13,13 @@ function App() {
     if (path === '/' || path === '/explore' || path === '/index.html') navigate('/explore/metrics', true);
   }, [path]);
   const section = path.split('/')[1];
+  const [version, setVersion] = useState('');
+  useEffect(() => {
+    promApi
+      .buildinfo()
+      .then((b) => setVersion(`${b.version}${b.revision && b.revision !== 'unknown' ? ` (${b.revision.slice(0, 12)})` : ''}`))
+      .catch(() => setVersion(''));
+  }, []);
   const remote = Object.entries(apiBases).filter(([, v]) => v);
   return (
     <div class="app" onClick={linkClick}>
@@ -29,6 +36,7 @@ function App() {
           </a>
         </nav>
         <span class="spacer" />
+        {version && <span class="muted" data-testid="version">v{version}</span>}
         {remote.length > 0 && (
           <span class="muted" title="Set with ?prometheus=, ?loki=, ?tempo= or ?api= (empty resets)">
             {remote.map(([k, v]) => `${k}: ${v}`).join(' · ')}

@@ -73,7 +73,8 @@ const services: Dashboard = {
     p('timeseries', 'Errors (share of spans)', 8, 0, 8, 8, [t('sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service",status_code="STATUS_CODE_ERROR"}[$__rate_interval])) / sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__rate_interval]))', '{{service}}')], unit('percentunit')),
     p('timeseries', 'Duration p95', 16, 0, 8, 8, [t('histogram_quantile(0.95, sum by (service, le) (rate(traces_spanmetrics_latency_bucket{service=~"$service"}[$__rate_interval])))', '{{service}}')], unit('s')),
     p('table', 'Operations by rate', 0, 8, 24, 8, [t('sum by (service, span_name) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__range]))')], unit('reqps')),
-    p('traces', 'Recent slow traces', 0, 16, 24, 8, [{ refId: 'A', query: '{ duration > 500ms }' }], { datasource: { type: 'tempo' } }),
+    p('traces', 'Recent slow traces', 0, 16, 12, 8, [{ refId: 'A', query: '{ duration > 500ms }' }], { datasource: { type: 'tempo' } }),
+    p('logs', 'Recent error logs', 12, 16, 12, 8, [{ refId: 'A', expr: '{service_name=~"$service"} |~ "(?i)error"' }], { datasource: { type: 'loki' } }),
   ],
 };
 
