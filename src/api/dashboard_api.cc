@@ -27,7 +27,8 @@ Status ParseDashboard(const std::string& json, DashboardInfo* info) {
   simdjson::padded_string padded(json);
   simdjson::dom::element doc;
   if (auto err = parser.parse(padded).get(doc)) {
-    return Status::InvalidArgument(std::string("dashboard is not valid JSON: ") + simdjson::error_message(err));
+    return Status::InvalidArgument(std::string("dashboard is not valid JSON: ") +
+                                   simdjson::error_message(err));
   }
   simdjson::dom::object obj;
   if (doc.get(obj)) return Status::InvalidArgument("dashboard JSON must be an object");
@@ -57,7 +58,8 @@ HttpResponse UidResponse(const std::string& uid) {
 bool DashboardApi::ValidUid(const std::string& uid) {
   if (uid.empty() || uid.size() > 64) return false;
   return std::all_of(uid.begin(), uid.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
@@ -87,12 +89,15 @@ Result<std::vector<DashboardInfo>> DashboardApi::List() const {
 Result<std::string> DashboardApi::Get(const std::string& uid) const {
   if (!ValidUid(uid)) return Status::InvalidArgument("invalid dashboard uid \"" + uid + "\"");
   std::string path = dir_ + "/" + uid + ".json";
-  if (!std::filesystem::exists(path)) return Status::NotFound("dashboard \"" + uid + "\" not found");
+  if (!std::filesystem::exists(path))
+    return Status::NotFound("dashboard \"" + uid + "\" not found");
   return ReadFile(path);
 }
 
 Status DashboardApi::Put(const std::string& uid, const std::string& json) const {
-  if (!ValidUid(uid)) return Status::InvalidArgument("invalid dashboard uid \"" + uid + "\" (use 1-64 of A-Z a-z 0-9 _ -)");
+  if (!ValidUid(uid))
+    return Status::InvalidArgument("invalid dashboard uid \"" + uid +
+                                   "\" (use 1-64 of A-Z a-z 0-9 _ -)");
   DashboardInfo info;
   RETURN_IF_ERROR(ParseDashboard(json, &info));
   std::lock_guard<std::mutex> l(g_write_mu);
@@ -115,7 +120,8 @@ HttpResponse DashboardApi::Handle(const HttpRequest& req) const {
   std::string_view rest = std::string_view(req.path).substr(kDashboardApiPrefix.size());
   if (rest.empty() || rest == "/") {
     if (req.method != "GET") {
-      HttpResponse r = ErrorResponse(Status::InvalidArgument("method " + req.method + " not allowed; use GET"));
+      HttpResponse r =
+          ErrorResponse(Status::InvalidArgument("method " + req.method + " not allowed; use GET"));
       r.status = 405;
       return r;
     }
@@ -153,7 +159,8 @@ HttpResponse DashboardApi::Handle(const HttpRequest& req) const {
     Status st = Delete(uid);
     return st.ok() ? UidResponse(uid) : ErrorResponse(st);
   }
-  HttpResponse r = ErrorResponse(Status::InvalidArgument("method " + req.method + " not allowed; use GET, PUT or DELETE"));
+  HttpResponse r = ErrorResponse(
+      Status::InvalidArgument("method " + req.method + " not allowed; use GET, PUT or DELETE"));
   r.status = 405;
   return r;
 }

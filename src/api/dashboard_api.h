@@ -3,10 +3,11 @@
 // (a Grafana classic-schema subset, see web/src/dashboards/model.ts); the server only checks
 // that it is a JSON object of at most 4 MiB and reads its "title" and "tags" for the list.
 //
-//   GET    /api/argus/v1/dashboards          {"status":"success","data":[{"uid","title","tags"}...]}
-//   GET    /api/argus/v1/dashboards/<uid>    {"status":"success","data":<dashboard JSON>}
-//   PUT    /api/argus/v1/dashboards/<uid>    body: dashboard JSON -> {"status":"success","data":{"uid":...}}
-//   DELETE /api/argus/v1/dashboards/<uid>    {"status":"success","data":{"uid":...}}
+//   GET    /api/argus/v1/dashboards {"status":"success","data":[{"uid","title","tags"}...]} GET
+//   /api/argus/v1/dashboards/<uid>    {"status":"success","data":<dashboard JSON>} PUT
+//   /api/argus/v1/dashboards/<uid>    body: dashboard JSON ->
+//   {"status":"success","data":{"uid":...}} DELETE /api/argus/v1/dashboards/<uid>
+//   {"status":"success","data":{"uid":...}}
 // A uid is 1-64 characters of [A-Za-z0-9_-]. Errors use the Prometheus error body (400
 // bad_data, 404 not_found, 405, 500 internal).
 //

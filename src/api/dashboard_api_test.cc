@@ -13,13 +13,14 @@ class DashboardApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("argus-dash-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("argus-dash-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  HttpResponse Call(const std::string& method, const std::string& path, const std::string& body = "") {
+  HttpResponse Call(const std::string& method, const std::string& path,
+                    const std::string& body = "") {
     HttpRequest req;
     req.method = method;
     req.path = path;
@@ -49,9 +50,8 @@ TEST_F(DashboardApiTest, PutGetListDelete) {
 
   ASSERT_EQ(Call("PUT", "/api/argus/v1/dashboards/a", R"({"title":"Alpha"})").status, 200);
   HttpResponse list = Call("GET", "/api/argus/v1/dashboards");
-  EXPECT_EQ(list.body,
-            R"({"status":"success","data":[{"uid":"a","title":"Alpha","tags":[]},)"
-            R"({"uid":"host-1","title":"Host","tags":["node","linux"]}]})");
+  EXPECT_EQ(list.body, R"({"status":"success","data":[{"uid":"a","title":"Alpha","tags":[]},)"
+                       R"({"uid":"host-1","title":"Host","tags":["node","linux"]}]})");
 
   EXPECT_EQ(Call("DELETE", "/api/argus/v1/dashboards/host-1").status, 200);
   EXPECT_EQ(Call("GET", "/api/argus/v1/dashboards/host-1").status, 404);
@@ -73,7 +73,9 @@ TEST_F(DashboardApiTest, RejectsBadInput) {
   EXPECT_NE(r.body.find("\"errorType\":\"bad_data\""), std::string::npos);
   EXPECT_NE(r.body.find("not valid JSON"), std::string::npos);
   EXPECT_EQ(Call("PUT", "/api/argus/v1/dashboards/x", "[1,2]").status, 400);
-  EXPECT_EQ(Call("PUT", "/api/argus/v1/dashboards/x", std::string(kMaxDashboardBytes + 1, ' ')).status, 400);
+  EXPECT_EQ(
+      Call("PUT", "/api/argus/v1/dashboards/x", std::string(kMaxDashboardBytes + 1, ' ')).status,
+      400);
   // Path traversal and odd names are refused before touching the disk.
   EXPECT_EQ(Call("PUT", "/api/argus/v1/dashboards/..%2Fetc", "{}").status, 400);
   EXPECT_EQ(Call("GET", "/api/argus/v1/dashboards/../x").status, 400);

@@ -16,7 +16,9 @@ const WebAsset* FindAsset(std::string_view path) {
   return it != assets.end() && it->path == path ? &*it : nullptr;
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 // True when the client's Accept-Encoding lists gzip (without q=0).
 bool AcceptsGzip(const api::HttpRequest& req) {
@@ -24,7 +26,8 @@ bool AcceptsGzip(const api::HttpRequest& req) {
   size_t p = ae.find("gzip");
   if (p == std::string::npos) return false;
   size_t end = ae.find(',', p);
-  std::string_view part = std::string_view(ae).substr(p, end == std::string::npos ? std::string::npos : end - p);
+  std::string_view part =
+      std::string_view(ae).substr(p, end == std::string::npos ? std::string::npos : end - p);
   return part.find("q=0") == std::string_view::npos || part.find("q=0.") != std::string_view::npos;
 }
 
@@ -36,9 +39,11 @@ bool NotModified(const api::HttpRequest& req, std::string_view etag) {
   return inm.find(etag) != std::string::npos;
 }
 
-void Serve(const api::HttpRequest& req, const WebAsset& a, bool immutable, api::HttpResponse* resp) {
+void Serve(const api::HttpRequest& req, const WebAsset& a, bool immutable,
+           api::HttpResponse* resp) {
   resp->headers.emplace_back("ETag", std::string(a.etag));
-  resp->headers.emplace_back("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  resp->headers.emplace_back("Cache-Control",
+                             immutable ? "public, max-age=31536000, immutable" : "no-cache");
   resp->headers.emplace_back("X-Content-Type-Options", "nosniff");
   if (!a.gzip.empty()) resp->headers.emplace_back("Vary", "Accept-Encoding");
   if (NotModified(req, a.etag)) {
@@ -59,10 +64,11 @@ void Serve(const api::HttpRequest& req, const WebAsset& a, bool immutable, api::
 }  // namespace
 
 bool IsApiPath(std::string_view path) {
-  static constexpr std::string_view kExact[] = {"/api", "/loki", "/prometheus", "/otlp", "/tempo", "/metrics",
-                                                "/ready", "/federate", "/-"};
-  static constexpr std::string_view kPrefixes[] = {"/api/", "/loki/", "/prometheus/", "/otlp/", "/tempo/",
-                                                   "/metrics/", "/-/", "/v1/", "/debug/", "/federate/"};
+  static constexpr std::string_view kExact[] = {
+      "/api", "/loki", "/prometheus", "/otlp", "/tempo", "/metrics", "/ready", "/federate", "/-"};
+  static constexpr std::string_view kPrefixes[] = {"/api/",   "/loki/",    "/prometheus/", "/otlp/",
+                                                   "/tempo/", "/metrics/", "/-/",          "/v1/",
+                                                   "/debug/", "/federate/"};
   for (auto e : kExact) {
     if (path == e) return true;
   }
@@ -72,7 +78,8 @@ bool IsApiPath(std::string_view path) {
   return false;
 }
 
-bool ServeWebUi(const api::HttpRequest& req, const std::string& storage_path, api::HttpResponse* resp) {
+bool ServeWebUi(const api::HttpRequest& req, const std::string& storage_path,
+                api::HttpResponse* resp) {
   if (StartsWith(req.path, api::kDashboardApiPrefix)) {
     *resp = api::DashboardApi(storage_path + "/dashboards").Handle(req);
     return true;

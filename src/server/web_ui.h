@@ -28,6 +28,7 @@ bool IsApiPath(std::string_view path);
 // Answers `req` into `*resp` and returns true when it is a UI request (a GET of an embedded
 // file or a UI route) or a dashboards API request (/api/argus/v1/dashboards..., stored under
 // `storage_path`/dashboards). Returns false, leaving `*resp` untouched, for everything else.
-bool ServeWebUi(const api::HttpRequest& req, const std::string& storage_path, api::HttpResponse* resp);
+bool ServeWebUi(const api::HttpRequest& req, const std::string& storage_path,
+                api::HttpResponse* resp);
 
 }  // namespace argus::server

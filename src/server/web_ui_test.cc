@@ -45,7 +45,8 @@ TEST(WebUi, AssetsAreSortedAndHaveIndex) {
 TEST(WebUi, RootAndRoutesServeIndex) {
   const WebAsset* index = Find("/index.html");
   ASSERT_NE(index, nullptr);
-  for (const char* path : {"/", "/explore/metrics", "/dashboards/argus-self", "/explore/traces/abc123"}) {
+  for (const char* path :
+       {"/", "/explore/metrics", "/dashboards/argus-self", "/explore/traces/abc123"}) {
     api::HttpResponse r;
     ASSERT_TRUE(ServeWebUi(Get(path), "/nonexistent", &r)) << path;
     EXPECT_EQ(r.status, 200) << path;
@@ -56,9 +57,10 @@ TEST(WebUi, RootAndRoutesServeIndex) {
 }
 
 TEST(WebUi, NeverShadowsApis) {
-  for (const char* path : {"/api/v1/query", "/api/v1/query_range", "/loki/api/v1/query_range", "/prometheus/api/v1/labels",
-                           "/otlp/v1/traces", "/metrics", "/-/ready", "/-/healthy", "/ready", "/api/traces/1", "/api",
-                           "/federate", "/v1/traces", "/tempo/api/search"}) {
+  for (const char* path :
+       {"/api/v1/query", "/api/v1/query_range", "/loki/api/v1/query_range",
+        "/prometheus/api/v1/labels", "/otlp/v1/traces", "/metrics", "/-/ready", "/-/healthy",
+        "/ready", "/api/traces/1", "/api", "/federate", "/v1/traces", "/tempo/api/search"}) {
     api::HttpResponse r;
     r.status = 999;
     EXPECT_FALSE(ServeWebUi(Get(path), "/nonexistent", &r)) << path;
@@ -95,7 +97,8 @@ TEST(WebUi, HashedAssetsAreImmutableAndRevalidate) {
   EXPECT_EQ(r.content_type, asset->content_type);
 
   api::HttpResponse again;
-  ASSERT_TRUE(ServeWebUi(Get(std::string(asset->path), {{"if-none-match", std::string(asset->etag)}}), "/x", &again));
+  ASSERT_TRUE(ServeWebUi(
+      Get(std::string(asset->path), {{"if-none-match", std::string(asset->etag)}}), "/x", &again));
   EXPECT_EQ(again.status, 304);
   EXPECT_TRUE(again.body.empty());
 }
