@@ -105,7 +105,7 @@ try {
     await page.getByTestId('suggestions').getByText('handler', { exact: true }).waitFor();
     await page.keyboard.press('Tab'); // -> handler="
     await page.getByTestId('suggestions').locator('li').first().waitFor();
-    const values = await page.getByTestId('suggestions').locator('li').allTextContents();
+    const values = await page.getByTestId('suggestions').locator('li .qe-item').allTextContents();
     assert(values.includes('/metrics'), `handler values: ${values.join(', ')}`);
     await page.keyboard.press('Escape');
     await editor.fill('');

@@ -17,6 +17,24 @@ function cached(key: string, load: () => Promise<string[]>): Promise<string[]> {
   return p;
 }
 
+// "counter: Total HTTP requests." per metric, from /api/v1/metadata: loaded once, and an
+// empty map (tried again next time) when the API fails.
+let metadataPromise: Promise<Record<string, string>> | null = null;
+function metadataDetail(): Promise<Record<string, string>> {
+  metadataPromise ??= promApi.metadata().then(
+    (m) => {
+      const out: Record<string, string> = {};
+      for (const [name, list] of Object.entries(m ?? {})) if (list[0]) out[name] = `${list[0].type}${list[0].help ? ': ' + list[0].help : ''}`;
+      return out;
+    },
+    () => {
+      metadataPromise = null;
+      return {};
+    },
+  );
+  return metadataPromise;
+}
+
 export async function promCompletions(text: string, cursor: number): Promise<Completions | null> {
   const ctx = completionContext(text, cursor);
   if (!ctx) return null;
@@ -24,7 +42,15 @@ export async function promCompletions(text: string, cursor: number): Promise<Com
     if (!ctx.prefix) return null;
     const names = await cached('prom:__name__', () => promApi.labelValues('__name__'));
     const all = [...names, ...PROMQL_FUNCTIONS, ...PROMQL_AGGREGATIONS, ...PROMQL_KEYWORDS];
-    return { items: rankCompletions(all, ctx.prefix), from: ctx.from };
+    const md = await metadataDetail();
+    const items = rankCompletions(all, ctx.prefix);
+    const detail: Record<string, string> = {};
+    // Histogram and summary series share their family's metadata (name without the suffix).
+    for (const it of items) {
+      const d = md[it] ?? md[it.replace(/_(bucket|count|sum|total|created)$/, '')];
+      if (d) detail[it] = d;
+    }
+    return { items, from: ctx.from, detail };
   }
   const match = ctx.metric ? [ctx.metric] : undefined;
   if (ctx.kind === 'label') {

@@ -6,6 +6,7 @@ export interface Completions {
   items: string[];
   from: number; // replace text[from, cursor) with the chosen item
   suffix?: string; // appended after the item (e.g. '="' after a label name)
+  detail?: Record<string, string>; // shown beside an item, e.g. a metric's type and help
 }
 
 export interface QueryError {
@@ -139,7 +140,8 @@ export function QueryEditor({ value, onChange, onRun, complete, error, placehold
                 accept(it);
               }}
             >
-              {it}
+              <span class="qe-item">{it}</span>
+              {sugg.detail?.[it] && <span class="qe-detail">{sugg.detail[it]}</span>}
             </li>
           ))}
         </ul>
