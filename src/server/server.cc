@@ -15,6 +15,7 @@
 #include "ingest/scrape.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "server/http_server.h"
+#include "server/web_ui.h"
 #include "util/coding.h"
 #include "util/file.h"
 #include "util/metrics.h"
@@ -425,6 +426,8 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
     resp = s.RemoteWrite(req);
   } else if (req.path == "/otlp/v1/metrics") {
     resp = s.OtlpMetrics(req);
+  } else if (ServeWebUi(req, s.opts.storage_path, &resp)) {  // the UI and its dashboards API
+    handler = req.path.rfind("/api/", 0) == 0 ? "/api/argus/v1/dashboards" : "/";
   } else if (!s.ready.load() || !s.db) {
     resp = api::ErrorResponse(Status::Unavailable("argus is starting or shutting down"));
   } else if (req.path == "/api/v1/status/config") {

@@ -199,7 +199,12 @@ TEST_F(ServerTest, HealthMetricsAndUnknownRoutes) {
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("prometheus_tsdb_head_series"), std::string::npos);
   EXPECT_NE(m.body.find("argus_http_requests_total"), std::string::npos);
-  EXPECT_EQ(Get("/no/such/thing", {}).status, 404);
+  EXPECT_EQ(Get("/api/v1/no_such_thing", {}).status, 404);
+  EXPECT_EQ(Get("/no/such/file.js", {}).status, 404);
+  // Other paths are UI routes: the web UI's index.html (server/web_ui.h).
+  auto ui = Get("/no/such/thing", {});
+  EXPECT_EQ(ui.status, 200);
+  EXPECT_NE(ui.body.find("<html"), std::string::npos);
 }
 
 }  // namespace

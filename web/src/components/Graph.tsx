@@ -1,0 +1,137 @@
+// A time series chart drawn by uPlot, with its legend (click a series to hide it, hover for
+// values) and exemplars drawn as clickable diamonds on top.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface GraphSeries {
+  name: string;
+  points: [number, number | null][]; // [unix seconds, value]
+}
+
+export interface GraphExemplar {
+  tsS: number;
+  value: number;
+  labels: Record<string, string>;
+  series: string;
+}
+
+export const PALETTE = [
+  '#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300',
+  '#447ebc', '#c15c17', '#890f02', '#0a437c', '#6d1f62', '#584477', '#b7dbab', '#f4d598', '#70dbed', '#f9ba8f',
+];
+
+/** Aligns series on the union of their timestamps (uPlot's column format). */
+export function alignSeries(series: GraphSeries[]): uPlot.AlignedData {
+  const ts = new Set<number>();
+  for (const s of series) for (const [t] of s.points) ts.add(t);
+  const xs = Float64Array.from(ts).sort();
+  const index = new Map<number, number>();
+  xs.forEach((t, i) => index.set(t, i));
+  const cols: (number | null)[][] = series.map((s) => {
+    const col = new Array<number | null>(xs.length).fill(null);
+    for (const [t, v] of s.points) col[index.get(t)!] = v;
+    return col;
+  });
+  return [Array.from(xs), ...cols] as uPlot.AlignedData;
+}
+
+interface Props {
+  series: GraphSeries[];
+  exemplars?: GraphExemplar[];
+  onExemplarClick?: (e: GraphExemplar) => void;
+  height?: number;
+  startS?: number;
+  endS?: number;
+  bars?: boolean;
+  legend?: boolean;
+  stacked?: boolean;
+  /** Formats the y axis values (e.g. a Grafana unit). */
+  formatY?: (v: number) => string;
+}
+
+export function Graph({ series, exemplars, onExemplarClick, height = 300, startS, endS, bars, legend = true, formatY }: Props) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const t0 = performance.now();
+    const data = alignSeries(series);
+    const paths = bars ? uPlot.paths.bars!({ size: [0.9, 40] }) : undefined;
+    const drawExemplars = (u: uPlot) => {
+      u.over.querySelectorAll('.exemplar').forEach((n) => n.remove());
+      for (const ex of exemplars ?? []) {
+        const x = u.valToPos(ex.tsS, 'x');
+        const y = u.valToPos(ex.value, 'y');
+        if (!(x >= 0 && x <= u.over.clientWidth && y >= 0 && y <= u.over.clientHeight)) continue;
+        const d = document.createElement('div');
+        d.className = 'exemplar';
+        d.style.left = `${x}px`;
+        d.style.top = `${y}px`;
+        const tid = ex.labels.trace_id ?? ex.labels.traceID ?? ex.labels.traceId;
+        d.title = `Exemplar ${ex.value} at ${new Date(ex.tsS * 1000).toISOString()}\n${Object.entries(ex.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n')}\n${ex.series}${tid ? '\nClick to open the trace' : ''}`;
+        d.setAttribute('data-trace-id', tid ?? '');
+        d.onclick = (e) => {
+          e.stopPropagation();
+          onExemplarClick?.(ex);
+        };
+        u.over.appendChild(d);
+      }
+    };
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: legend, live: true },
+      cursor: { focus: { prox: 16 } },
+      focus: { alpha: 0.4 },
+      scales: { x: { time: true, ...(startS !== undefined && endS !== undefined ? { range: [startS, endS] } : {}) } },
+      axes: [
+        { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } },
+        {
+          stroke: '#9aa0a6',
+          grid: { stroke: '#2a2e35' },
+          ticks: { stroke: '#2a2e35' },
+          values: (_u, vals) => vals.map((v) => (v === null ? '' : formatY ? formatY(v) : shortNumber(v))),
+          size: (_u, vals) => Math.max(40, Math.min(130, 18 + 7.5 * Math.max(0, ...(vals ?? []).map((s) => s.length)))),
+        },
+      ],
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.name,
+          stroke: PALETTE[i % PALETTE.length],
+          fill: bars ? PALETTE[i % PALETTE.length] + 'aa' : undefined,
+          width: 1.25,
+          spanGaps: false,
+          paths,
+          points: { show: false },
+        })),
+      ],
+      hooks: { draw: [drawExemplars] },
+    };
+    const u = new uPlot(opts, data, el);
+    // Time to align and draw, for the e2e test's speed check (the first draw is synchronous).
+    el.dataset.drawMs = String(Math.round(performance.now() - t0));
+    const ro = new ResizeObserver(() => {
+      const w = Math.max(200, el.clientWidth);
+      if (w !== u.width) u.setSize({ width: w, height });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+    };
+  }, [series, exemplars, height, startS, endS, bars, legend, formatY]);
+  return <div class="graph" ref={ref} data-testid="graph" />;
+}
+
+/** 1234567 -> "1.23M": a compact axis label. */
+export function shortNumber(v: number): string {
+  const a = Math.abs(v);
+  for (const [n, s] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as [number, string][])
+    if (a >= n) return `${+(v / n).toPrecision(3)}${s}`;
+  if (a !== 0 && a < 0.001) return v.toExponential(1);
+  return String(+v.toPrecision(4));
+}

@@ -1,0 +1,289 @@
+// Explore, logs: a LogQL editor with label completion, a volume histogram
+// (sum(count_over_time(...)) over the range), and the lines with their labels and structured
+// metadata; newest or oldest first, wrap, load more, and a link to the trace of any line that
+// carries a trace ID.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { LokiStream, lokiApi, lokiTailUrl } from '../api';
+import { Graph, GraphSeries } from '../components/Graph';
+import { QueryEditor, QueryError } from '../components/QueryEditor';
+import { lokiCompletions } from '../completion';
+import { autoStepMs, formatDuration, formatTime, useResolvedRange } from '../time';
+import type { PaneProps } from './Explore';
+import { errorOf, matrixToSeries } from './ExploreMetrics';
+
+const PAGE = 100;
+
+export interface LogLine {
+  tsNs: string;
+  line: string;
+  labels: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export function flattenStreams(streams: LokiStream[], newestFirst: boolean): LogLine[] {
+  const out: LogLine[] = [];
+  for (const s of streams)
+    for (const v of s.values) {
+      const meta: Record<string, string> = {};
+      const extra = v[2] as Record<string, any> | undefined;
+      if (extra) {
+        for (const group of ['structuredMetadata', 'parsed']) Object.assign(meta, extra[group] ?? {});
+      }
+      out.push({ tsNs: v[0], line: v[1], labels: s.stream, metadata: meta });
+    }
+  out.sort((a, b) => (BigInt(a.tsNs) < BigInt(b.tsNs) ? -1 : BigInt(a.tsNs) > BigInt(b.tsNs) ? 1 : 0));
+  if (newestFirst) out.reverse();
+  return out;
+}
+
+const TRACE_RE = /\btrace[_-]?id["']?\s*[=:]\s*["']?([0-9a-fA-F]{32}|[0-9a-fA-F]{16})\b/i;
+
+/** The trace ID of a line: from its structured metadata or labels, else from the text. */
+export function traceIdOf(l: LogLine): string | null {
+  for (const src of [l.metadata, l.labels])
+    for (const k of ['trace_id', 'traceID', 'traceId', 'trace-id']) if (src[k]) return src[k];
+  return TRACE_RE.exec(l.line)?.[1] ?? null;
+}
+
+export function LogLines({ streams, newestFirst, wrap = true, compact }: { streams: LokiStream[]; newestFirst: boolean; wrap?: boolean; compact?: boolean }) {
+  const lines = useMemo(() => flattenStreams(streams, newestFirst), [streams, newestFirst]);
+  const [open, setOpen] = useState<number | null>(null);
+  if (!lines.length) return <div class="nodata">No log lines</div>;
+  return (
+    <div class={`logs ${wrap ? 'wrap' : ''} ${compact ? 'compact' : ''}`} data-testid="log-lines">
+      {lines.map((l, i) => {
+        const tid = traceIdOf(l);
+        const level = l.labels.level ?? l.labels.detected_level ?? l.metadata.level ?? l.metadata.detected_level ?? '';
+        return (
+          <div class={`log-line lvl-${level.toLowerCase()}`} data-testid="log-line">
+            <div class="log-main" onClick={() => setOpen(open === i ? null : i)}>
+              <span class="log-ts">{formatTime(Number(BigInt(l.tsNs) / 1000000n))}</span>
+              <span class="log-text">{l.line}</span>
+              {tid && (
+                <a class="log-trace" href={`/explore/traces/${encodeURIComponent(tid)}`} data-testid="log-trace-link" onClick={(e) => e.stopPropagation()}>
+                  trace ↗
+                </a>
+              )}
+            </div>
+            {open === i && (
+              <div class="log-details">
+                <KV title="Labels" kv={l.labels} />
+                {Object.keys(l.metadata).length > 0 && <KV title="Structured metadata" kv={l.metadata} />}
+              </div>
+            )}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+export function KV({ title, kv }: { title: string; kv: Record<string, unknown> }) {
+  return (
+    <div class="kv">
+      <div class="kv-title">{title}</div>
+      <table class="grid">
+        <tbody>
+          {Object.entries(kv).map(([k, v]) => (
+            <tr>
+              <td class="mono">{k}</td>
+              <td class="mono">{typeof v === 'string' ? v : JSON.stringify(v)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Fields found in the lines (logfmt key=value pairs or a JSON object), with their values. */
+export function detectFields(lines: LogLine[]): { name: string; parser: 'logfmt' | 'json'; values: Map<string, number> }[] {
+  const fields = new Map<string, { name: string; parser: 'logfmt' | 'json'; values: Map<string, number> }>();
+  const add = (name: string, value: string, parser: 'logfmt' | 'json') => {
+    let f = fields.get(name);
+    if (!f) fields.set(name, (f = { name, parser, values: new Map() }));
+    f.values.set(value, (f.values.get(value) ?? 0) + 1);
+  };
+  for (const l of lines) {
+    const t = l.line.trim();
+    if (t.startsWith('{')) {
+      try {
+        const o = JSON.parse(t);
+        for (const [k, v] of Object.entries(o)) if (typeof v !== 'object') add(k, String(v), 'json');
+        continue;
+      } catch {
+        /* not JSON: try logfmt */
+      }
+    }
+    for (const m of t.matchAll(/([\w.]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) add(m[1], m[2].replace(/^"|"$/g, ''), 'logfmt');
+  }
+  return Array.from(fields.values()).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function DetectedFields({ streams, onFilter }: { streams: LokiStream[]; onFilter: (stage: string) => void }) {
+  const fields = useMemo(() => detectFields(flattenStreams(streams, true)), [streams]);
+  const [open, setOpen] = useState<string | null>(null);
+  if (!fields.length) return null;
+  const f = fields.find((x) => x.name === open);
+  return (
+    <div class="fields" data-testid="detected-fields">
+      <span class="muted">Detected fields:</span>
+      {fields.map((x) => (
+        <button class={`chip ${open === x.name ? 'active' : ''}`} onClick={() => setOpen(open === x.name ? null : x.name)}>
+          {x.name} <span class="muted">{x.values.size}</span>
+        </button>
+      ))}
+      {f && (
+        <div class="field-values">
+          {Array.from(f.values.entries())
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 10)
+            .map(([v, n]) => (
+              <button class="chip" title={`Show only lines where ${f.name} is "${v}"`} onClick={() => onFilter(`| ${f.parser} | ${f.name}=${JSON.stringify(v)}`)}>
+                {v || '""'} <span class="muted">{n}</span>
+              </button>
+            ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function isMetricQuery(q: string): boolean {
+  return !q.trim().startsWith('{');
+}
+
+export function ExploreLogs({ state, set, runId }: PaneProps) {
+  const q = state.q ?? '';
+  const [draft, setDraft] = useState(q);
+  const [error, setError] = useState<QueryError | null>(null);
+  const [streams, setStreams] = useState<LokiStream[]>([]);
+  const [volume, setVolume] = useState<GraphSeries[]>([]);
+  const [metric, setMetric] = useState<GraphSeries[]>([]);
+  const [limit, setLimit] = useState(PAGE);
+  const [loading, setLoading] = useState(false);
+  const [wrap, setWrap] = useState(true);
+  const newestFirst = state.order !== 'oldest';
+  const range = { from: state.from ?? 'now-1h', to: state.to ?? 'now' };
+  const { startMs, endMs } = useResolvedRange(range, runId);
+  const stepMs = autoStepMs(endMs - startMs, 120);
+
+  useEffect(() => setDraft(q), [q]);
+  useEffect(() => setLimit(PAGE), [q, startMs, endMs, newestFirst]);
+
+  useEffect(() => {
+    if (!q.trim()) return;
+    let cancelled = false;
+    setLoading(true);
+    setError(null);
+    const start = `${startMs}000000`;
+    const end = `${endMs}000000`;
+    (async () => {
+      if (isMetricQuery(q)) {
+        const r = await lokiApi.queryRange(q, start, end, limit, 'backward', stepMs / 1000);
+        if (cancelled) return;
+        setStreams([]);
+        setVolume([]);
+        setMetric(r.resultType === 'streams' ? [] : matrixToSeries(r as any));
+        return;
+      }
+      const [r, vol] = await Promise.all([
+        lokiApi.queryRange(q, start, end, limit, newestFirst ? 'backward' : 'forward'),
+        lokiApi.queryRange(`sum(count_over_time(${q} [${formatDuration(stepMs)}]))`, start, end, 1000, 'backward', stepMs / 1000).catch(() => null),
+      ]);
+      if (cancelled) return;
+      setMetric([]);
+      setStreams(r.resultType === 'streams' ? r.result : []);
+      setVolume(vol && vol.resultType === 'matrix' ? matrixToSeries(vol).map((s) => ({ ...s, name: 'log lines' })) : []);
+    })()
+      .catch((e) => !cancelled && (setError(errorOf(e)), setStreams([]), setVolume([])))
+      .finally(() => !cancelled && setLoading(false));
+    return () => {
+      cancelled = true;
+    };
+  }, [q, startMs, endMs, limit, newestFirst, runId]);
+
+  // Live tail: Loki's WebSocket sends {"streams": [...], "dropped_entries": [...]} messages.
+  const [live, setLive] = useState(false);
+  const [tail, setTail] = useState<LokiStream[]>([]);
+  const [tailState, setTailState] = useState('');
+  useEffect(() => {
+    if (!live || !q.trim() || isMetricQuery(q)) return;
+    setTail([]);
+    setTailState('connecting…');
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(lokiTailUrl(q, `${Date.now() - 60_000}000000`));
+    } catch (e) {
+      setTailState(`cannot tail: ${(e as Error).message}`);
+      return;
+    }
+    ws.onopen = () => setTailState('live');
+    ws.onerror = () => setTailState('tail connection failed');
+    ws.onclose = () => setTailState((s) => (s === 'live' ? 'tail closed' : s));
+    ws.onmessage = (m) => {
+      try {
+        const msg = JSON.parse(String(m.data)) as { streams?: LokiStream[] };
+        const add = msg.streams ?? [];
+        if (add.length) setTail((old) => [...old, ...add].slice(-200));
+      } catch {
+        /* a message that is not JSON is ignored */
+      }
+    };
+    return () => ws.close();
+  }, [live, q]);
+
+  const count = streams.reduce((n, s) => n + s.values.length, 0);
+  return (
+    <div class="explore-logs">
+      <div class="row">
+        <QueryEditor
+          testId="logql-editor"
+          value={draft}
+          onChange={setDraft}
+          onRun={() => set({ q: draft }, true)}
+          complete={lokiCompletions}
+          error={error}
+          placeholder='Enter a LogQL query, e.g. {service_name="api"} |= "error"'
+        />
+        <button class="btn primary" onClick={() => set({ q: draft }, true)}>
+          Run query
+        </button>
+      </div>
+      {volume.length > 0 && (
+        <div class="volume" data-testid="log-volume">
+          <Graph series={volume} height={90} bars legend={false} startS={startMs / 1000} endS={endMs / 1000} />
+        </div>
+      )}
+      {metric.length > 0 && <Graph series={metric} startS={startMs / 1000} endS={endMs / 1000} />}
+      {q && !metric.length && (
+        <div class="row toolbar">
+          <div class="tabs">
+            <button class={`tab ${newestFirst ? 'active' : ''}`} onClick={() => set({ order: undefined })}>
+              Newest first
+            </button>
+            <button class={`tab ${!newestFirst ? 'active' : ''}`} onClick={() => set({ order: 'oldest' })}>
+              Oldest first
+            </button>
+          </div>
+          <label class="inline">
+            <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.currentTarget.checked)} /> Wrap lines
+          </label>
+          <label class="inline">
+            <input type="checkbox" data-testid="live-tail" checked={live} onChange={(e) => setLive(e.currentTarget.checked)} /> Live
+          </label>
+          <span class="muted">{live ? tailState : loading ? 'Loading…' : `${count} lines`}</span>
+        </div>
+      )}
+      {q && !metric.length && <DetectedFields streams={streams} onFilter={(stage) => set({ q: `${q} ${stage}` }, true)} />}
+      {q && !metric.length && <LogLines streams={live ? tail : streams} newestFirst={live || newestFirst} wrap={wrap} />}
+      {!live && count >= limit && (
+        <div class="row">
+          <button class="btn" data-testid="load-more" onClick={() => setLimit(limit + PAGE)}>
+            Load more
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
