@@ -113,6 +113,12 @@ std::string GoQuote(const std::string& s) {
   return o + "\"";
 }
 
+// Removes __name__ and, with it, the type-and-unit labels (__type__, __unit__; PROM-39).
+Labels StripName(const Labels& ls) {
+  if (!ls.Has("__type__") && !ls.Has("__unit__")) return ls.WithoutMetricName();
+  return ls.Filter({std::string(kMetricNameLabel), "__type__", "__unit__"}, false);
+}
+
 bool ContainsSameLabelset(const Matrix& m) {
   std::set<Labels> seen;
   for (const auto& s : m) {
@@ -424,7 +430,7 @@ class Evaluator {
     if (ctx_->opts.delayed_name_removal) {
       *flag = true;
     } else {
-      *ls = ls->WithoutMetricName();
+      *ls = StripName(*ls);
     }
   }
 
@@ -653,7 +659,7 @@ class Evaluator {
             if (delayed) {
               o.drop_name = true;
             } else {
-              o.metric = o.metric.WithoutMetricName();
+              o.metric = StripName(o.metric);
             }
           }
           out->push_back(std::move(o));
@@ -701,7 +707,8 @@ class Evaluator {
       }
       return Status::OK();
     }
-    if (lhs_in.empty() || rhs_in.empty()) return Status::OK();
+    bool fills = vm.fill_left.has_value() || vm.fill_right.has_value();
+    if (!fills && (lhs_in.empty() || rhs_in.empty())) return Status::OK();
     const Vector* lhs = &lhs_in;
     const Vector* rhs = &rhs_in;
     if (vm.card == Cardinality::kOneToMany) std::swap(lhs, rhs);
@@ -720,11 +727,15 @@ class Evaluator {
       right.emplace(std::move(sig), &rs);
     }
     std::unordered_map<std::string, std::set<Labels>> matched;
+    std::set<std::string> left_sigs;
+    InstantSample filled;
     for (const auto& ls : *lhs) {
       std::string sig = MatchSignature(ls.metric, vm);
+      if (fills) left_sigs.insert(sig);
       auto it = right.find(sig);
-      if (it == right.end()) continue;
-      const InstantSample& rs = *it->second;
+      if (it == right.end() && !vm.fill_right) continue;
+      if (it == right.end()) filled = InstantSample{Labels(), ts, *vm.fill_right, false};
+      const InstantSample& rs = it == right.end() ? filled : *it->second;
       double fl = ls.f, fr = rs.f;
       if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
       bool keep;
@@ -736,7 +747,11 @@ class Evaluator {
       // resultMetric
       LabelsBuilder lb(ls.metric);
       bool drop = ShouldDropMetricName(e.bin_op) || e.return_bool;
-      if (drop && !delayed) lb.Del(kMetricNameLabel);
+      if (drop && !delayed) {
+        lb.Del(kMetricNameLabel);
+        lb.Del("__type__");
+        lb.Del("__unit__");
+      }
       if (vm.card == Cardinality::kOneToOne) {
         if (vm.on) {
           for (const auto& l : ls.metric) {
@@ -774,6 +789,25 @@ class Evaluator {
       if (!keep) continue;
       bool dn = delayed && (drop || (vm.card == Cardinality::kOneToMany ? rs.drop_name : ls.drop_name));
       out->push_back({std::move(metric), ts, val, dn});
+    }
+    if (vm.fill_left) {
+      // "one"-side samples without any match get the fill value for the missing side; the
+      // result carries the match group's labels.
+      for (const auto& rs : *rhs) {
+        std::string sig = MatchSignature(rs.metric, vm);
+        if (left_sigs.count(sig)) continue;
+        double fl = *vm.fill_left, fr = rs.f;
+        if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
+        bool keep;
+        double val = ElemBinop(e.bin_op, fl, fr, &keep);
+        if (IsComparison(e.bin_op) && !e.return_bool) val = fl;
+        if (e.return_bool) {
+          val = keep ? 1 : 0;
+          keep = true;
+        }
+        if (!keep) continue;
+        out->push_back({MatchLabels(rs.metric, vm), ts, val, false});
+      }
     }
     return Status::OK();
   }
@@ -1063,9 +1097,9 @@ class Evaluator {
     bool is_date = f == "day_of_month" || f == "day_of_week" || f == "day_of_year" ||
                    f == "days_in_month" || f == "hour" || f == "minute" || f == "month" ||
                    f == "year";
-    if (f == "label_replace") return LabelReplace(e, args);
-    if (f == "label_join") return LabelJoin(e, args);
-    if (f == "histogram_quantile" || f == "histogram_fraction") return HistogramFunc(e, args, ptrs);
+    if (f == "label_replace") return LabelReplace(args);
+    if (f == "label_join") return LabelJoin(args);
+    if (f == "histogram_quantile" || f == "histogram_fraction") return HistogramFunc(e, ptrs);
     bool delayed = ctx_->opts.delayed_name_removal;
     bool keep_name = KeepsMetricName(f);
     ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
@@ -1158,7 +1192,7 @@ class Evaluator {
           if (delayed) {
             o.drop_name = true;
           } else {
-            o.metric = o.metric.WithoutMetricName();
+            o.metric = StripName(o.metric);
           }
         }
         out->push_back(std::move(o));
@@ -1240,7 +1274,7 @@ class Evaluator {
     return Labels::FromSorted(std::move(ls));
   }
 
-  Result<Val> LabelReplace(const Expr& e, std::vector<Val>& args) {
+  Result<Val> LabelReplace(std::vector<Val>& args) {
     const std::string &dst = args[1].str, &repl = args[2].str, &src = args[3].str,
                       &regex = args[4].str;
     re2::RE2 re("^(?s:" + regex + ")$", re2::RE2::Quiet);
@@ -1269,8 +1303,7 @@ class Evaluator {
     return v;
   }
 
-  Result<Val> LabelJoin(const Expr& e, std::vector<Val>& args) {
-    (void)e;
+  Result<Val> LabelJoin(std::vector<Val>& args) {
     const std::string &dst = args[1].str, &sep = args[2].str;
     if (!IsValidUtf8(dst) || dst.empty()) {
       return Status::InvalidArgument("invalid destination label name in label_join(): " + dst);
@@ -1295,7 +1328,7 @@ class Evaluator {
 
   Status CheckStepCollisions(Matrix& m) { return MergeSameLabelsets(&m); }
 
-  Result<Val> HistogramFunc(const Expr& e, std::vector<Val>& args, std::vector<const Val*>& ptrs) {
+  Result<Val> HistogramFunc(const Expr& e, std::vector<const Val*>& ptrs) {
     bool quantile = e.func == "histogram_quantile";
     size_t vec_arg = quantile ? 1 : 2;
     Val v;
@@ -1579,7 +1612,7 @@ class Evaluator {
 Status CleanupNames(Matrix* m, bool delayed) {
   if (!delayed) return Status::OK();
   for (auto& s : *m) {
-    if (s.drop_name) s.metric = s.metric.WithoutMetricName();
+    if (s.drop_name) s.metric = StripName(s.metric);
     s.drop_name = false;
   }
   return MergeSameLabelsets(m);

@@ -249,6 +249,7 @@ class Parser {
         Fail(g, "unexpected <" + g.text + ">");
         return nullptr;
       }
+      if (!ParseFillModifiers(&e->matching)) return nullptr;
       int next_min = op.kind == TokenKind::kPow ? prec : prec + 1;
       ExprPtr rhs = ParseBinary(next_min);
       if (rhs == nullptr) {
@@ -267,6 +268,37 @@ class Parser {
       lhs = std::move(e);
     }
     return lhs;
+  }
+
+  // fill(v), fill_left(v), fill_right(v) after the matching modifiers. A metric named `fill`
+  // (not followed by '(') is an operand, not a modifier.
+  bool ParseFillModifiers(VectorMatching* vm) {
+    while (true) {
+      const Token& t = lx_.Peek();
+      if (t.kind != TokenKind::kIdentifier ||
+          (t.text != "fill" && t.text != "fill_left" && t.text != "fill_right")) {
+        return true;
+      }
+      Lexer probe = lx_;
+      probe.Next();
+      if (probe.Next().kind != TokenKind::kLeftParen) return true;
+      Token name = lx_.Next();
+      lx_.Next();  // (
+      Token v = lx_.Next();
+      double sign = 1;
+      if (v.kind == TokenKind::kSub || v.kind == TokenKind::kAdd) {
+        if (v.kind == TokenKind::kSub) sign = -1;
+        v = lx_.Next();
+      }
+      if (v.kind != TokenKind::kNumber) {
+        Fail(v, "unexpected " + DescribeToken(v) + " in fill modifier, expected number");
+        return false;
+      }
+      if (!Expect(TokenKind::kRightParen, "fill modifier")) return false;
+      double val = sign * v.number;
+      if (name.text == "fill" || name.text == "fill_left") vm->fill_left = val;
+      if (name.text == "fill" || name.text == "fill_right") vm->fill_right = val;
+    }
   }
 
   ExprPtr ParseUnary() {
