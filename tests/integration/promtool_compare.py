@@ -88,6 +88,19 @@ QUERIES = [
     ("sum(rate(prometheus_http_request_duration_seconds_count[1m]))", False),
 ]
 
+# Queries whose answers may differ because of Prometheus 2.42 behaviour that Prometheus 3 (and
+# Argus, which follows 3.x) changed. Mismatches on these are printed as KNOWN DIFF and do not
+# fail the run; every other query must match exactly.
+KNOWN_DIFFERENCES = {
+    # Prometheus' own HTTP counters for handlers first hit during the test start inside the
+    # 1m window. 2.42 limits the extrapolation to the counter's zero point before applying the
+    # "too far from the range start" rule; 3.x applies the rule first (prometheus/prometheus
+    # PR #13725, "promql: Fix limiting of extrapolation to negative values", in 2.51).
+    "rate(prometheus_http_requests_total[1m])": "PR #13725 (rate extrapolation near zero)",
+    "sum(rate(prometheus_http_request_duration_seconds_count[1m]))":
+        "PR #13725 (rate extrapolation near zero)",
+}
+
 
 def promtool(kind, url, expr, args):
     cmd = ["promtool", "query", kind, "-o", "json"] + args + [url, expr]
@@ -157,7 +170,13 @@ def compare(args):
                 problems.insert(0, f"result type: prometheus {rkind}, argus {gkind}")
             if not ref and not may_be_empty:
                 problems.append("the reference answer is empty, so the query checks nothing")
-            if problems:
+            if problems and expr in KNOWN_DIFFERENCES and not any(
+                    p.startswith(("series missing", "unexpected series", "result type"))
+                    or "timestamps differ" in p for p in problems):
+                print(f"  KNOWN DIFF {kind} {expr}: {KNOWN_DIFFERENCES[expr]}")
+                for p in problems[:5]:
+                    print(f"      {p}")
+            elif problems:
                 failures += 1
                 print(f"  MISMATCH {kind} {expr}:")
                 for p in problems[:15]:
