@@ -1088,6 +1088,12 @@ class Evaluator {
       }
       return in;
     }
+    if (f == "info") {
+      // The second argument is a label selector, not evaluated as a vector.
+      std::vector<Val> base(1);
+      ASSIGN_OR_RETURN(base[0], Eval(*e.args[0]));
+      return Info(e, base);
+    }
     std::vector<Val> args(e.args.size());
     for (size_t i = 0; i < e.args.size(); ++i) {
       ASSIGN_OR_RETURN(args[i], Eval(*e.args[i]));
@@ -1272,6 +1278,78 @@ class Evaluator {
       if (!dup.count(n) && !val.empty()) ls.push_back({n, val});
     }
     return Labels::FromSorted(std::move(ls));
+  }
+
+  // info(v, [selector]) (Prometheus 3, experimental): adds the data labels of info series
+  // (default target_info) that share the identifying labels instance and job.
+  Result<Val> Info(const Expr& e, std::vector<Val>& args) {
+    std::vector<Matcher> name_ms, data_ms;
+    if (e.args.size() > 1) {
+      const Expr& sel = Unparen(*e.args[1]);
+      if (sel.kind != ExprKind::kVectorSelector) {
+        return Status::InvalidArgument("expected label selectors as the second argument to \"info\" function");
+      }
+      for (const auto& m : sel.matchers) {
+        (m.name() == kMetricNameLabel ? name_ms : data_ms).push_back(m);
+      }
+    }
+    bool positive = false;
+    for (const auto& m : name_ms) {
+      if (m.type() == MatchType::kEqual || m.type() == MatchType::kRegexMatch) positive = true;
+    }
+    if (name_ms.empty()) {
+      ASSIGN_OR_RETURN(Matcher m, Matcher::Make(MatchType::kEqual, std::string(kMetricNameLabel), "target_info"));
+      name_ms.push_back(std::move(m));
+      positive = true;
+    }
+    std::vector<Matcher> select = name_ms;
+    if (!positive) {
+      ASSIGN_OR_RETURN(Matcher m, Matcher::Make(MatchType::kRegexMatch, std::string(kMetricNameLabel), ".+_info"));
+      select.push_back(std::move(m));
+    }
+    auto is_info_name = [&](const Labels& ls) { return MatchesAll(select, ls); };
+    Expr vs;
+    vs.kind = ExprKind::kVectorSelector;
+    vs.matchers = select;
+    Val infos;
+    infos.type = ValueType::kVector;
+    ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, false));
+    bool empty_ok = std::all_of(data_ms.begin(), data_ms.end(), [](const Matcher& m) { return m.MatchesEmpty(); });
+    Val v;
+    v.type = ValueType::kVector;
+    ASSIGN_OR_RETURN(v.m, RangeEval({&args[0], &infos}, [&](const std::vector<Vector>& a, int64_t ts,
+                                                              Vector* out) -> Status {
+      (void)ts;
+      for (const auto& s : a[0]) {
+        if (!s.metric.MetricName().empty() && is_info_name(s.metric)) {
+          out->push_back(s);
+          continue;
+        }
+        LabelsBuilder lb(s.metric);
+        bool found = false;
+        for (const auto& info : a[1]) {
+          if (info.metric.Get("instance") != s.metric.Get("instance") ||
+              info.metric.Get("job") != s.metric.Get("job")) {
+            continue;
+          }
+          if (!MatchesAll(data_ms, info.metric)) continue;
+          found = true;
+          for (const auto& l : info.metric) {
+            if (l.name == kMetricNameLabel || l.name == "instance" || l.name == "job") continue;
+            if (!data_ms.empty() &&
+                std::none_of(data_ms.begin(), data_ms.end(), [&](const Matcher& m) { return m.name() == l.name; })) {
+              continue;
+            }
+            if (s.metric.Has(l.name)) continue;
+            lb.Set(l.name, l.value);
+          }
+        }
+        if (!found && !empty_ok) continue;
+        out->push_back({lb.Build(), s.t_ms, s.f, s.drop_name});
+      }
+      return Status::OK();
+    }));
+    return v;
   }
 
   Result<Val> LabelReplace(std::vector<Val>& args) {

@@ -449,7 +449,7 @@ class Parser {
       auto m = Matcher::Make(MatchType::kEqual, std::string(kMetricNameLabel), e->name);
       e->matchers.insert(e->matchers.begin(), std::move(*m));
     }
-    bool non_empty = false;
+    bool non_empty = allow_empty_selector_;
     for (const auto& m : e->matchers) {
       if (!m.MatchesEmpty()) non_empty = true;
     }
@@ -569,7 +569,10 @@ class Parser {
       return e;
     }
     while (true) {
+      // info()'s second argument is a label selector that may match the empty string.
+      allow_empty_selector_ = e->func == "info" && e->args.size() == 1;
       ExprPtr a = ParseBinary(1);
+      allow_empty_selector_ = false;
       if (a == nullptr) {
         if (err_.empty()) {
           const Token& n = lx_.Peek();
@@ -1076,6 +1079,7 @@ class Parser {
   Lexer lx_;
   std::string err_;
   int err_pos_ = 0;
+  bool allow_empty_selector_ = false;
 };
 
 }  // namespace
