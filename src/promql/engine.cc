@@ -439,7 +439,10 @@ class Evaluator {
     double step_s = static_cast<double>(ctx_->query_step) / 1000.0;
     double range_s = static_cast<double>(ctx_->query_end - ctx_->query_start) / 1000.0;
     (void)range_ms;
-    return static_cast<int64_t>(std::llround(expr->Eval(step_s, range_s) * 1000));
+    double ms = expr->Eval(step_s, range_s) * 1000;
+    if (std::isnan(ms)) return 0;
+    constexpr double kLimit = 9.2e15;  // keeps time arithmetic far from int64 overflow
+    return static_cast<int64_t>(std::llround(std::clamp(ms, -kLimit, kLimit)));
   }
 
   int64_t AtTime(AtKind at, int64_t at_ms) const {
@@ -1311,6 +1314,29 @@ class Evaluator {
     Expr vs;
     vs.kind = ExprKind::kVectorSelector;
     vs.matchers = select;
+    // Info series are looked up at the time the base data comes from: the outermost @ or
+    // offset of the first argument applies to them too.
+    std::function<bool(const Expr&)> shift = [&](const Expr& n) -> bool {
+      const Expr* mods = n.kind == ExprKind::kMatrixSelector ? n.child.get() : &n;
+      if ((n.kind == ExprKind::kVectorSelector || n.kind == ExprKind::kMatrixSelector ||
+           n.kind == ExprKind::kSubquery) &&
+          (mods->at != AtKind::kNone || mods->has_offset)) {
+        vs.at = mods->at;
+        vs.at_ms = mods->at_ms;
+        vs.has_offset = mods->has_offset;
+        vs.offset_ms = mods->offset_ms;
+        if (mods->offset_expr) vs.offset_expr = mods->offset_expr->Clone();
+        return true;
+      }
+      for (const auto* c : {n.lhs.get(), n.rhs.get(), n.child.get()}) {
+        if (c && shift(*c)) return true;
+      }
+      for (const auto& a : n.args) {
+        if (shift(*a)) return true;
+      }
+      return false;
+    };
+    shift(*e.args[0]);
     Val infos;
     infos.type = ValueType::kVector;
     ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, false));
