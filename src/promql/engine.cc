@@ -1316,30 +1316,40 @@ class Evaluator {
     vs.matchers = select;
     // Info series are looked up at the time the base data comes from: the outermost @ or
     // offset of the first argument applies to them too.
-    std::function<bool(const Expr&)> shift = [&](const Expr& n) -> bool {
+    // The outermost @ fixes the time; offsets along the way add up.
+    std::function<void(const Expr&)> shift = [&](const Expr& n) {
       const Expr* mods = n.kind == ExprKind::kMatrixSelector ? n.child.get() : &n;
-      if ((n.kind == ExprKind::kVectorSelector || n.kind == ExprKind::kMatrixSelector ||
-           n.kind == ExprKind::kSubquery) &&
-          (mods->at != AtKind::kNone || mods->has_offset)) {
-        vs.at = mods->at;
-        vs.at_ms = mods->at_ms;
-        vs.has_offset = mods->has_offset;
-        vs.offset_ms = mods->offset_ms;
-        if (mods->offset_expr) vs.offset_expr = mods->offset_expr->Clone();
-        return true;
+      if (n.kind == ExprKind::kVectorSelector || n.kind == ExprKind::kMatrixSelector ||
+          n.kind == ExprKind::kSubquery) {
+        if (vs.at == AtKind::kNone && mods->at != AtKind::kNone) {
+          vs.at = mods->at;
+          vs.at_ms = mods->at_ms;
+        }
+        if (mods->has_offset) {
+          vs.has_offset = true;
+          vs.offset_ms += ResolveMs(mods->offset_ms, mods->offset_expr, 0);
+        }
+        if (n.kind != ExprKind::kSubquery) return;
       }
       for (const auto* c : {n.lhs.get(), n.rhs.get(), n.child.get()}) {
-        if (c && shift(*c)) return true;
+        if (c) {
+          shift(*c);
+          return;
+        }
       }
-      for (const auto& a : n.args) {
-        if (shift(*a)) return true;
+      if (!n.args.empty()) {
+        for (const auto& a : n.args) {
+          if (a->type() == ValueType::kVector || a->type() == ValueType::kMatrix) {
+            shift(*a);
+            return;
+          }
+        }
       }
-      return false;
     };
     shift(*e.args[0]);
     Val infos;
     infos.type = ValueType::kVector;
-    ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, false));
+    ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, true));  // values: the samples' times
     bool empty_ok = std::all_of(data_ms.begin(), data_ms.end(), [](const Matcher& m) { return m.MatchesEmpty(); });
     Val v;
     v.type = ValueType::kVector;
@@ -1353,12 +1363,20 @@ class Evaluator {
         }
         LabelsBuilder lb(s.metric);
         bool found = false;
+        // Per info metric name, the series with the newest sample wins (info churn).
+        std::map<std::string, const InstantSample*> newest;
         for (const auto& info : a[1]) {
           if (info.metric.Get("instance") != s.metric.Get("instance") ||
               info.metric.Get("job") != s.metric.Get("job")) {
             continue;
           }
           if (!MatchesAll(data_ms, info.metric)) continue;
+          auto& slot = newest[std::string(info.metric.MetricName())];
+          if (slot == nullptr || info.f > slot->f) slot = &info;
+        }
+        std::map<std::string, std::string> added;
+        for (const auto& [name, infop] : newest) {
+          const InstantSample& info = *infop;
           found = true;
           for (const auto& l : info.metric) {
             if (l.name == kMetricNameLabel || l.name == "instance" || l.name == "job") continue;
@@ -1367,6 +1385,13 @@ class Evaluator {
               continue;
             }
             if (s.metric.Has(l.name)) continue;
+            auto it = added.find(l.name);
+            if (it != added.end() && it->second != l.value) {
+              return Status::InvalidArgument("conflicting label: \"" + l.name + "\" has values \"" +
+                                             it->second + "\" and \"" + l.value +
+                                             "\" in info metrics for " + GoLabelsString(s.metric));
+            }
+            added[l.name] = l.value;
             lb.Set(l.name, l.value);
           }
         }
