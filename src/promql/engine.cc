@@ -1108,7 +1108,9 @@ class Evaluator {
                    f == "year";
     if (f == "label_replace") return LabelReplace(args);
     if (f == "label_join") return LabelJoin(args);
-    if (f == "histogram_quantile" || f == "histogram_fraction") return HistogramFunc(e, ptrs);
+    if (f == "histogram_quantile" || f == "histogram_fraction" || f == "histogram_quantiles") {
+      return HistogramFunc(e, args, ptrs);
+    }
     bool delayed = ctx_->opts.delayed_name_removal;
     bool keep_name = KeepsMetricName(f);
     ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
@@ -1457,19 +1459,32 @@ class Evaluator {
 
   Status CheckStepCollisions(Matrix& m) { return MergeSameLabelsets(&m); }
 
-  Result<Val> HistogramFunc(const Expr& e, std::vector<const Val*>& ptrs) {
-    bool quantile = e.func == "histogram_quantile";
-    size_t vec_arg = quantile ? 1 : 2;
+  // histogram_quantile(q, v), histogram_quantiles(v, "label", q...) and
+  // histogram_fraction(lower, upper, v) over classic (le-labelled) buckets.
+  Result<Val> HistogramFunc(const Expr& e, const std::vector<Val>& args,
+                            std::vector<const Val*>& ptrs) {
+    bool multi = e.func == "histogram_quantiles";
+    bool quantile = e.func == "histogram_quantile" || multi;
+    size_t vec_arg = multi ? 0 : quantile ? 1 : 2;
+    std::string qlabel = multi ? args[1].str : "";
+    std::set<size_t> warned_args;
     Val v;
     v.type = ValueType::kVector;
-    bool warned_q = false;
     ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
                                                 Vector* out) -> Status {
-      double q = a[0][0].f;
+      std::vector<std::pair<size_t, double>> qs;  // (argument index, quantile)
+      if (multi) {
+        for (size_t i = 2; i < a.size(); ++i) qs.push_back({i, a[i][0].f});
+      } else if (quantile) {
+        qs.push_back({0, a[0][0].f});
+      }
+      double q = a[0].empty() ? 0 : a[0][0].f;
       double upper = quantile ? 0 : a[1][0].f;
-      if (quantile && (std::isnan(q) || q < 0 || q > 1) && !warned_q) {
-        ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(q), e.args[0]->pos);
-        warned_q = true;
+      for (const auto& [idx, qv] : qs) {
+        if ((std::isnan(qv) || qv < 0 || qv > 1) && warned_args.insert(idx).second) {
+          ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(qv),
+                     e.args[idx]->pos);
+        }
       }
       struct G {
         Labels labels;
@@ -1496,20 +1511,27 @@ class Evaluator {
         groups[it->second].buckets.push_back({ub, s.f});
       }
       for (auto& g : groups) {
-        double r;
-        if (quantile) {
+        if (!quantile) {
+          out->push_back({g.labels, ts, BucketFraction(q, upper, g.buckets), false});
+          continue;
+        }
+        for (const auto& [idx, qv] : qs) {
           bool forced, fixed;
-          r = BucketQuantile(q, g.buckets, &forced, &fixed);
+          double r = BucketQuantile(qv, g.buckets, &forced, &fixed);
           if (forced) {
             ctx_->Info("input to histogram_quantile needed to be fixed for monotonicity (see "
                        "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
                        "for metric name \"" + g.name + "\"",
-                       e.args[1]->pos);
+                       e.args[vec_arg]->pos);
           }
-        } else {
-          r = BucketFraction(q, upper, g.buckets);
+          Labels out_labels = g.labels;
+          if (multi) {
+            LabelsBuilder lb(g.labels);
+            lb.Set(qlabel, FormatFloatGo(qv));
+            out_labels = lb.Build();
+          }
+          out->push_back({std::move(out_labels), ts, r, false});
         }
-        out->push_back({g.labels, ts, r, false});
       }
       return Status::OK();
     }));

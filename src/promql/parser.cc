@@ -43,6 +43,7 @@ const std::map<std::string, FunctionSignature, std::less<>>& Functions() {
     add("double_exponential_smoothing", {VT::kMatrix, VT::kScalar, VT::kScalar}, 0, VT::kVector);
     add("histogram_fraction", {VT::kScalar, VT::kScalar, VT::kVector}, 0, VT::kVector);
     add("histogram_quantile", {VT::kScalar, VT::kVector}, 0, VT::kVector);
+    add("histogram_quantiles", {VT::kVector, VT::kString, VT::kScalar}, -1, VT::kVector);
     add("label_replace", {VT::kVector, VT::kString, VT::kString, VT::kString, VT::kString}, 0,
         VT::kVector);
     add("label_join", {VT::kVector, VT::kString, VT::kString, VT::kString}, -1, VT::kVector);
@@ -1031,7 +1032,7 @@ class Parser {
           size_t min = fixed - 1;
           if (sig->variadic < 0) {
             min = fixed - 1;
-            if (e.func == "label_join") min = 3;
+            if (e.func == "label_join" || e.func == "histogram_quantiles") min = 3;
             if (n < min) {
               Fail(e.pos, "expected at least " + std::to_string(min) +
                               " argument(s) in call to \"" + e.func + "\", got " + std::to_string(n));
