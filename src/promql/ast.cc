@@ -313,6 +313,14 @@ std::string Expr::ToString() const {
                " (" + JoinLabels(matching.include) + ")";
         }
       }
+      if (matching.fill_left && matching.fill_right &&
+          (*matching.fill_left == *matching.fill_right ||
+           (std::isnan(*matching.fill_left) && std::isnan(*matching.fill_right)))) {
+        m += " fill (" + FormatFloat(*matching.fill_left) + ")";
+      } else {
+        if (matching.fill_left) m += " fill_left (" + FormatFloat(*matching.fill_left) + ")";
+        if (matching.fill_right) m += " fill_right (" + FormatFloat(*matching.fill_right) + ")";
+      }
       return lhs->ToString() + " " + std::string(BinaryOpString(bin_op)) +
              (return_bool ? " bool" : "") + m + " " + rhs->ToString();
     }

@@ -78,6 +78,9 @@ struct VectorMatching {
   bool on = false;                  // on() rather than ignoring()
   bool explicit_matching = false;   // on/ignoring was written
   std::vector<std::string> include; // group_left(...)/group_right(...) labels
+  // Prometheus 3's experimental fill modifiers: the value used for a missing left / right
+  // operand (after group_right swaps the sides, "left" is the many side).
+  std::optional<double> fill_left, fill_right;
 };
 
 enum class ExprKind {

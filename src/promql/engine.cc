@@ -113,6 +113,12 @@ std::string GoQuote(const std::string& s) {
   return o + "\"";
 }
 
+// Removes __name__ and, with it, the type-and-unit labels (__type__, __unit__; PROM-39).
+Labels StripName(const Labels& ls) {
+  if (!ls.Has("__type__") && !ls.Has("__unit__")) return ls.WithoutMetricName();
+  return ls.Filter({std::string(kMetricNameLabel), "__type__", "__unit__"}, false);
+}
+
 bool ContainsSameLabelset(const Matrix& m) {
   std::set<Labels> seen;
   for (const auto& s : m) {
@@ -424,7 +430,7 @@ class Evaluator {
     if (ctx_->opts.delayed_name_removal) {
       *flag = true;
     } else {
-      *ls = ls->WithoutMetricName();
+      *ls = StripName(*ls);
     }
   }
 
@@ -433,7 +439,10 @@ class Evaluator {
     double step_s = static_cast<double>(ctx_->query_step) / 1000.0;
     double range_s = static_cast<double>(ctx_->query_end - ctx_->query_start) / 1000.0;
     (void)range_ms;
-    return static_cast<int64_t>(std::llround(expr->Eval(step_s, range_s) * 1000));
+    double ms = expr->Eval(step_s, range_s) * 1000;
+    if (std::isnan(ms)) return 0;
+    constexpr double kLimit = 9.2e15;  // keeps time arithmetic far from int64 overflow
+    return static_cast<int64_t>(std::llround(std::clamp(ms, -kLimit, kLimit)));
   }
 
   int64_t AtTime(AtKind at, int64_t at_ms) const {
@@ -653,7 +662,7 @@ class Evaluator {
             if (delayed) {
               o.drop_name = true;
             } else {
-              o.metric = o.metric.WithoutMetricName();
+              o.metric = StripName(o.metric);
             }
           }
           out->push_back(std::move(o));
@@ -701,7 +710,8 @@ class Evaluator {
       }
       return Status::OK();
     }
-    if (lhs_in.empty() || rhs_in.empty()) return Status::OK();
+    bool fills = vm.fill_left.has_value() || vm.fill_right.has_value();
+    if (!fills && (lhs_in.empty() || rhs_in.empty())) return Status::OK();
     const Vector* lhs = &lhs_in;
     const Vector* rhs = &rhs_in;
     if (vm.card == Cardinality::kOneToMany) std::swap(lhs, rhs);
@@ -720,11 +730,15 @@ class Evaluator {
       right.emplace(std::move(sig), &rs);
     }
     std::unordered_map<std::string, std::set<Labels>> matched;
+    std::set<std::string> left_sigs;
+    InstantSample filled;
     for (const auto& ls : *lhs) {
       std::string sig = MatchSignature(ls.metric, vm);
+      if (fills) left_sigs.insert(sig);
       auto it = right.find(sig);
-      if (it == right.end()) continue;
-      const InstantSample& rs = *it->second;
+      if (it == right.end() && !vm.fill_right) continue;
+      if (it == right.end()) filled = InstantSample{Labels(), ts, *vm.fill_right, false};
+      const InstantSample& rs = it == right.end() ? filled : *it->second;
       double fl = ls.f, fr = rs.f;
       if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
       bool keep;
@@ -736,7 +750,11 @@ class Evaluator {
       // resultMetric
       LabelsBuilder lb(ls.metric);
       bool drop = ShouldDropMetricName(e.bin_op) || e.return_bool;
-      if (drop && !delayed) lb.Del(kMetricNameLabel);
+      if (drop && !delayed) {
+        lb.Del(kMetricNameLabel);
+        lb.Del("__type__");
+        lb.Del("__unit__");
+      }
       if (vm.card == Cardinality::kOneToOne) {
         if (vm.on) {
           for (const auto& l : ls.metric) {
@@ -774,6 +792,25 @@ class Evaluator {
       if (!keep) continue;
       bool dn = delayed && (drop || (vm.card == Cardinality::kOneToMany ? rs.drop_name : ls.drop_name));
       out->push_back({std::move(metric), ts, val, dn});
+    }
+    if (vm.fill_left) {
+      // "one"-side samples without any match get the fill value for the missing side; the
+      // result carries the match group's labels.
+      for (const auto& rs : *rhs) {
+        std::string sig = MatchSignature(rs.metric, vm);
+        if (left_sigs.count(sig)) continue;
+        double fl = *vm.fill_left, fr = rs.f;
+        if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
+        bool keep;
+        double val = ElemBinop(e.bin_op, fl, fr, &keep);
+        if (IsComparison(e.bin_op) && !e.return_bool) val = fl;
+        if (e.return_bool) {
+          val = keep ? 1 : 0;
+          keep = true;
+        }
+        if (!keep) continue;
+        out->push_back({MatchLabels(rs.metric, vm), ts, val, false});
+      }
     }
     return Status::OK();
   }
@@ -1054,6 +1091,12 @@ class Evaluator {
       }
       return in;
     }
+    if (f == "info") {
+      // The second argument is a label selector, not evaluated as a vector.
+      std::vector<Val> base(1);
+      ASSIGN_OR_RETURN(base[0], Eval(*e.args[0]));
+      return Info(e, base);
+    }
     std::vector<Val> args(e.args.size());
     for (size_t i = 0; i < e.args.size(); ++i) {
       ASSIGN_OR_RETURN(args[i], Eval(*e.args[i]));
@@ -1063,9 +1106,11 @@ class Evaluator {
     bool is_date = f == "day_of_month" || f == "day_of_week" || f == "day_of_year" ||
                    f == "days_in_month" || f == "hour" || f == "minute" || f == "month" ||
                    f == "year";
-    if (f == "label_replace") return LabelReplace(e, args);
-    if (f == "label_join") return LabelJoin(e, args);
-    if (f == "histogram_quantile" || f == "histogram_fraction") return HistogramFunc(e, args, ptrs);
+    if (f == "label_replace") return LabelReplace(args);
+    if (f == "label_join") return LabelJoin(args);
+    if (f == "histogram_quantile" || f == "histogram_fraction" || f == "histogram_quantiles") {
+      return HistogramFunc(e, args, ptrs);
+    }
     bool delayed = ctx_->opts.delayed_name_removal;
     bool keep_name = KeepsMetricName(f);
     ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
@@ -1158,7 +1203,7 @@ class Evaluator {
           if (delayed) {
             o.drop_name = true;
           } else {
-            o.metric = o.metric.WithoutMetricName();
+            o.metric = StripName(o.metric);
           }
         }
         out->push_back(std::move(o));
@@ -1240,7 +1285,127 @@ class Evaluator {
     return Labels::FromSorted(std::move(ls));
   }
 
-  Result<Val> LabelReplace(const Expr& e, std::vector<Val>& args) {
+  // info(v, [selector]) (Prometheus 3, experimental): adds the data labels of info series
+  // (default target_info) that share the identifying labels instance and job.
+  Result<Val> Info(const Expr& e, std::vector<Val>& args) {
+    std::vector<Matcher> name_ms, data_ms;
+    if (e.args.size() > 1) {
+      const Expr& sel = Unparen(*e.args[1]);
+      if (sel.kind != ExprKind::kVectorSelector) {
+        return Status::InvalidArgument("expected label selectors as the second argument to \"info\" function");
+      }
+      for (const auto& m : sel.matchers) {
+        (m.name() == kMetricNameLabel ? name_ms : data_ms).push_back(m);
+      }
+    }
+    bool positive = false;
+    for (const auto& m : name_ms) {
+      if (m.type() == MatchType::kEqual || m.type() == MatchType::kRegexMatch) positive = true;
+    }
+    if (name_ms.empty()) {
+      ASSIGN_OR_RETURN(Matcher m, Matcher::Make(MatchType::kEqual, std::string(kMetricNameLabel), "target_info"));
+      name_ms.push_back(std::move(m));
+      positive = true;
+    }
+    std::vector<Matcher> select = name_ms;
+    if (!positive) {
+      ASSIGN_OR_RETURN(Matcher m, Matcher::Make(MatchType::kRegexMatch, std::string(kMetricNameLabel), ".+_info"));
+      select.push_back(std::move(m));
+    }
+    auto is_info_name = [&](const Labels& ls) { return MatchesAll(select, ls); };
+    Expr vs;
+    vs.kind = ExprKind::kVectorSelector;
+    vs.matchers = select;
+    // Info series are looked up at the time the base data comes from: the outermost @ or
+    // offset of the first argument applies to them too.
+    // The outermost @ fixes the time; offsets along the way add up.
+    std::function<void(const Expr&)> shift = [&](const Expr& n) {
+      const Expr* mods = n.kind == ExprKind::kMatrixSelector ? n.child.get() : &n;
+      if (n.kind == ExprKind::kVectorSelector || n.kind == ExprKind::kMatrixSelector ||
+          n.kind == ExprKind::kSubquery) {
+        if (vs.at == AtKind::kNone && mods->at != AtKind::kNone) {
+          vs.at = mods->at;
+          vs.at_ms = mods->at_ms;
+        }
+        if (mods->has_offset) {
+          vs.has_offset = true;
+          vs.offset_ms += ResolveMs(mods->offset_ms, mods->offset_expr, 0);
+        }
+        if (n.kind != ExprKind::kSubquery) return;
+      }
+      for (const auto* c : {n.lhs.get(), n.rhs.get(), n.child.get()}) {
+        if (c) {
+          shift(*c);
+          return;
+        }
+      }
+      if (!n.args.empty()) {
+        for (const auto& a : n.args) {
+          if (a->type() == ValueType::kVector || a->type() == ValueType::kMatrix) {
+            shift(*a);
+            return;
+          }
+        }
+      }
+    };
+    shift(*e.args[0]);
+    Val infos;
+    infos.type = ValueType::kVector;
+    ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, true));  // values: the samples' times
+    bool empty_ok = std::all_of(data_ms.begin(), data_ms.end(), [](const Matcher& m) { return m.MatchesEmpty(); });
+    Val v;
+    v.type = ValueType::kVector;
+    ASSIGN_OR_RETURN(v.m, RangeEval({&args[0], &infos}, [&](const std::vector<Vector>& a, int64_t ts,
+                                                              Vector* out) -> Status {
+      (void)ts;
+      for (const auto& s : a[0]) {
+        if (!s.metric.MetricName().empty() && is_info_name(s.metric)) {
+          out->push_back(s);
+          continue;
+        }
+        LabelsBuilder lb(s.metric);
+        bool found = false;
+        // Per info metric name, the series with the newest sample wins (info churn).
+        std::map<std::string, const InstantSample*> newest;
+        for (const auto& info : a[1]) {
+          if (info.metric.Get("instance") != s.metric.Get("instance") ||
+              info.metric.Get("job") != s.metric.Get("job")) {
+            continue;
+          }
+          if (!MatchesAll(data_ms, info.metric)) continue;
+          auto& slot = newest[std::string(info.metric.MetricName())];
+          if (slot == nullptr || info.f > slot->f) slot = &info;
+        }
+        std::map<std::string, std::string> added;
+        for (const auto& [name, infop] : newest) {
+          const InstantSample& info = *infop;
+          found = true;
+          for (const auto& l : info.metric) {
+            if (l.name == kMetricNameLabel || l.name == "instance" || l.name == "job") continue;
+            if (!data_ms.empty() &&
+                std::none_of(data_ms.begin(), data_ms.end(), [&](const Matcher& m) { return m.name() == l.name; })) {
+              continue;
+            }
+            if (s.metric.Has(l.name)) continue;
+            auto it = added.find(l.name);
+            if (it != added.end() && it->second != l.value) {
+              return Status::InvalidArgument("conflicting label: \"" + l.name + "\" has values \"" +
+                                             it->second + "\" and \"" + l.value +
+                                             "\" in info metrics for " + GoLabelsString(s.metric));
+            }
+            added[l.name] = l.value;
+            lb.Set(l.name, l.value);
+          }
+        }
+        if (!found && !empty_ok) continue;
+        out->push_back({lb.Build(), s.t_ms, s.f, s.drop_name});
+      }
+      return Status::OK();
+    }));
+    return v;
+  }
+
+  Result<Val> LabelReplace(std::vector<Val>& args) {
     const std::string &dst = args[1].str, &repl = args[2].str, &src = args[3].str,
                       &regex = args[4].str;
     re2::RE2 re("^(?s:" + regex + ")$", re2::RE2::Quiet);
@@ -1269,8 +1434,7 @@ class Evaluator {
     return v;
   }
 
-  Result<Val> LabelJoin(const Expr& e, std::vector<Val>& args) {
-    (void)e;
+  Result<Val> LabelJoin(std::vector<Val>& args) {
     const std::string &dst = args[1].str, &sep = args[2].str;
     if (!IsValidUtf8(dst) || dst.empty()) {
       return Status::InvalidArgument("invalid destination label name in label_join(): " + dst);
@@ -1295,19 +1459,32 @@ class Evaluator {
 
   Status CheckStepCollisions(Matrix& m) { return MergeSameLabelsets(&m); }
 
-  Result<Val> HistogramFunc(const Expr& e, std::vector<Val>& args, std::vector<const Val*>& ptrs) {
-    bool quantile = e.func == "histogram_quantile";
-    size_t vec_arg = quantile ? 1 : 2;
+  // histogram_quantile(q, v), histogram_quantiles(v, "label", q...) and
+  // histogram_fraction(lower, upper, v) over classic (le-labelled) buckets.
+  Result<Val> HistogramFunc(const Expr& e, const std::vector<Val>& args,
+                            std::vector<const Val*>& ptrs) {
+    bool multi = e.func == "histogram_quantiles";
+    bool quantile = e.func == "histogram_quantile" || multi;
+    size_t vec_arg = multi ? 0 : quantile ? 1 : 2;
+    std::string qlabel = multi ? args[1].str : "";
+    std::set<size_t> warned_args;
     Val v;
     v.type = ValueType::kVector;
-    bool warned_q = false;
     ASSIGN_OR_RETURN(v.m, RangeEval(ptrs, [&](const std::vector<Vector>& a, int64_t ts,
                                                 Vector* out) -> Status {
-      double q = a[0][0].f;
+      std::vector<std::pair<size_t, double>> qs;  // (argument index, quantile)
+      if (multi) {
+        for (size_t i = 2; i < a.size(); ++i) qs.push_back({i, a[i][0].f});
+      } else if (quantile) {
+        qs.push_back({0, a[0][0].f});
+      }
+      double q = a[0].empty() ? 0 : a[0][0].f;
       double upper = quantile ? 0 : a[1][0].f;
-      if (quantile && (std::isnan(q) || q < 0 || q > 1) && !warned_q) {
-        ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(q), e.args[0]->pos);
-        warned_q = true;
+      for (const auto& [idx, qv] : qs) {
+        if ((std::isnan(qv) || qv < 0 || qv > 1) && warned_args.insert(idx).second) {
+          ctx_->Warn("quantile value should be between 0 and 1, got " + FormatFloatGo(qv),
+                     e.args[idx]->pos);
+        }
       }
       struct G {
         Labels labels;
@@ -1334,20 +1511,27 @@ class Evaluator {
         groups[it->second].buckets.push_back({ub, s.f});
       }
       for (auto& g : groups) {
-        double r;
-        if (quantile) {
+        if (!quantile) {
+          out->push_back({g.labels, ts, BucketFraction(q, upper, g.buckets), false});
+          continue;
+        }
+        for (const auto& [idx, qv] : qs) {
           bool forced, fixed;
-          r = BucketQuantile(q, g.buckets, &forced, &fixed);
+          double r = BucketQuantile(qv, g.buckets, &forced, &fixed);
           if (forced) {
             ctx_->Info("input to histogram_quantile needed to be fixed for monotonicity (see "
                        "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
                        "for metric name \"" + g.name + "\"",
-                       e.args[1]->pos);
+                       e.args[vec_arg]->pos);
           }
-        } else {
-          r = BucketFraction(q, upper, g.buckets);
+          Labels out_labels = g.labels;
+          if (multi) {
+            LabelsBuilder lb(g.labels);
+            lb.Set(qlabel, FormatFloatGo(qv));
+            out_labels = lb.Build();
+          }
+          out->push_back({std::move(out_labels), ts, r, false});
         }
-        out->push_back({g.labels, ts, r, false});
       }
       return Status::OK();
     }));
@@ -1579,7 +1763,7 @@ class Evaluator {
 Status CleanupNames(Matrix* m, bool delayed) {
   if (!delayed) return Status::OK();
   for (auto& s : *m) {
-    if (s.drop_name) s.metric = s.metric.WithoutMetricName();
+    if (s.drop_name) s.metric = StripName(s.metric);
     s.drop_name = false;
   }
   return MergeSameLabelsets(m);

@@ -43,6 +43,7 @@ const std::map<std::string, FunctionSignature, std::less<>>& Functions() {
     add("double_exponential_smoothing", {VT::kMatrix, VT::kScalar, VT::kScalar}, 0, VT::kVector);
     add("histogram_fraction", {VT::kScalar, VT::kScalar, VT::kVector}, 0, VT::kVector);
     add("histogram_quantile", {VT::kScalar, VT::kVector}, 0, VT::kVector);
+    add("histogram_quantiles", {VT::kVector, VT::kString, VT::kScalar}, -1, VT::kVector);
     add("label_replace", {VT::kVector, VT::kString, VT::kString, VT::kString, VT::kString}, 0,
         VT::kVector);
     add("label_join", {VT::kVector, VT::kString, VT::kString, VT::kString}, -1, VT::kVector);
@@ -249,6 +250,7 @@ class Parser {
         Fail(g, "unexpected <" + g.text + ">");
         return nullptr;
       }
+      if (!ParseFillModifiers(&e->matching)) return nullptr;
       int next_min = op.kind == TokenKind::kPow ? prec : prec + 1;
       ExprPtr rhs = ParseBinary(next_min);
       if (rhs == nullptr) {
@@ -267,6 +269,37 @@ class Parser {
       lhs = std::move(e);
     }
     return lhs;
+  }
+
+  // fill(v), fill_left(v), fill_right(v) after the matching modifiers. A metric named `fill`
+  // (not followed by '(') is an operand, not a modifier.
+  bool ParseFillModifiers(VectorMatching* vm) {
+    while (true) {
+      const Token& t = lx_.Peek();
+      if (t.kind != TokenKind::kIdentifier ||
+          (t.text != "fill" && t.text != "fill_left" && t.text != "fill_right")) {
+        return true;
+      }
+      Lexer probe = lx_;
+      probe.Next();
+      if (probe.Next().kind != TokenKind::kLeftParen) return true;
+      Token name = lx_.Next();
+      lx_.Next();  // (
+      Token v = lx_.Next();
+      double sign = 1;
+      if (v.kind == TokenKind::kSub || v.kind == TokenKind::kAdd) {
+        if (v.kind == TokenKind::kSub) sign = -1;
+        v = lx_.Next();
+      }
+      if (v.kind != TokenKind::kNumber) {
+        Fail(v, "unexpected " + DescribeToken(v) + " in fill modifier, expected number");
+        return false;
+      }
+      if (!Expect(TokenKind::kRightParen, "fill modifier")) return false;
+      double val = sign * v.number;
+      if (name.text == "fill" || name.text == "fill_left") vm->fill_left = val;
+      if (name.text == "fill" || name.text == "fill_right") vm->fill_right = val;
+    }
   }
 
   ExprPtr ParseUnary() {
@@ -417,7 +450,7 @@ class Parser {
       auto m = Matcher::Make(MatchType::kEqual, std::string(kMetricNameLabel), e->name);
       e->matchers.insert(e->matchers.begin(), std::move(*m));
     }
-    bool non_empty = false;
+    bool non_empty = allow_empty_selector_;
     for (const auto& m : e->matchers) {
       if (!m.MatchesEmpty()) non_empty = true;
     }
@@ -537,7 +570,10 @@ class Parser {
       return e;
     }
     while (true) {
+      // info()'s second argument is a label selector that may match the empty string.
+      allow_empty_selector_ = e->func == "info" && e->args.size() == 1;
       ExprPtr a = ParseBinary(1);
+      allow_empty_selector_ = false;
       if (a == nullptr) {
         if (err_.empty()) {
           const Token& n = lx_.Peek();
@@ -996,7 +1032,7 @@ class Parser {
           size_t min = fixed - 1;
           if (sig->variadic < 0) {
             min = fixed - 1;
-            if (e.func == "label_join") min = 3;
+            if (e.func == "label_join" || e.func == "histogram_quantiles") min = 3;
             if (n < min) {
               Fail(e.pos, "expected at least " + std::to_string(min) +
                               " argument(s) in call to \"" + e.func + "\", got " + std::to_string(n));
@@ -1044,6 +1080,7 @@ class Parser {
   Lexer lx_;
   std::string err_;
   int err_pos_ = 0;
+  bool allow_empty_selector_ = false;
 };
 
 }  // namespace

@@ -345,8 +345,6 @@ std::string CheckAnnotations(const EvalCmd& c, const QueryResult& r) {
   return "";
 }
 
-bool HasAtModifierOnPath(const Expr& e) { return e.kind == ExprKind::kSubquery && e.at != AtKind::kNone; }
-
 // Sets `@ t` on every selector and subquery not below a subquery with @; reports whether the
 // query uses a function that is not safe under @ (upstream's AtModifierUnsafeFunctions).
 void SetAt(Expr* e, int64_t t, bool* unsafe) {

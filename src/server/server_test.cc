@@ -107,6 +107,12 @@ TEST_F(ServerTest, RemoteWriteIsQueryableAndSurvivesRestart) {
   ASSERT_EQ(r.status, 204) << r.body;
   auto q = Get("/prometheus/api/v1/series", {{"match[]", "rw_metric"}});
   EXPECT_EQ(q.body, "{\"status\":\"success\",\"data\":[{\"__name__\":\"rw_metric\",\"job\":\"a\"}]}");
+  // The PromQL endpoints answer under the /prometheus prefix too (Mimir's layout).
+  q = Get("/prometheus/api/v1/query",
+          {{"query", "rw_metric * 2"}, {"time", std::to_string(static_cast<double>(t) / 1000)}});
+  EXPECT_EQ(q.status, 200) << q.body;
+  EXPECT_NE(q.body.find("\"metric\":{\"job\":\"a\"}"), std::string::npos) << q.body;
+  EXPECT_NE(q.body.find("\"84\""), std::string::npos) << q.body;
   server_->Shutdown();
   server_.reset();
   Start();
