@@ -656,6 +656,24 @@ Histogram& Histogram::Compact(int max_empty_buckets) {
   return *this;
 }
 
+Status Histogram::ReduceResolution(int32_t target_schema) {
+  if (UsesCustomBuckets() || !IsExponentialSchema(target_schema) || target_schema >= schema ||
+      schema > 52) {
+    return Status::InvalidArgument("cannot reduce resolution from schema " +
+                                   std::to_string(schema) + " to " + std::to_string(target_schema));
+  }
+  auto side = [&](std::vector<Span>* spans, std::vector<int64_t>* deltas) {
+    auto e = Reduce(Expand(*spans, DeltasToAbsoluteInt(*deltas)), schema, target_schema);
+    std::vector<int64_t> abs;
+    BuildSpans(e, 0, false, spans, &abs);
+    *deltas = AbsoluteToDeltas(abs);
+  };
+  side(&positive_spans, &positive_buckets);
+  side(&negative_spans, &negative_buckets);
+  schema = target_schema;
+  return Status::OK();
+}
+
 bool Histogram::Equals(const Histogram& o) const {
   if (schema != o.schema || count != o.count ||
       std::bit_cast<uint64_t>(sum) != std::bit_cast<uint64_t>(o.sum)) {

@@ -124,6 +124,10 @@ class Histogram {
   Status Validate() const;
   // Drops empty buckets and merges spans at most `max_empty_buckets` apart (as FloatHistogram).
   Histogram& Compact(int max_empty_buckets);
+  // Merges buckets down to the lower resolution `target_schema` (-4..8). The current schema
+  // may be above 8 (up to 52, as Prometheus accepts from remote_write and reduces to 8).
+  // Errors: InvalidArgument for NHCB, or unless target_schema < schema <= 52.
+  Status ReduceResolution(int32_t target_schema);
   // Exact equality of the data (layout compared after merging empty spans), Prometheus' Equals.
   bool Equals(const Histogram& o) const;
   // Prometheus' String(): "{count:4, sum:5, [-1,-0.5):1, (0.5,1]:2}".
@@ -173,6 +177,7 @@ class FloatHistogram {
   // Errors: InvalidArgument for NHCB, a custom target, or target_schema > schema.
   Result<FloatHistogram> CopyToSchema(int32_t target_schema) const;
   // Changes this histogram to the lower resolution `target_schema` (errors as CopyToSchema).
+  // The current schema may be above 8 (up to 52), as remote_write senders may send.
   Status ReduceResolution(int32_t target_schema);
   // True if this histogram, following `previous` in a counter series, implies a counter reset
   // (Prometheus' DetectReset): hint CounterReset -> true, NotCounterReset -> false; otherwise a

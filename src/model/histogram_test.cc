@@ -358,5 +358,20 @@ TEST(HistogramTest, CompactKeepsDeltasConsistent) {
   EXPECT_TRUE(h.Validate().ok());
 }
 
+TEST(HistogramTest, ReduceResolutionFromAboveEight) {
+  Histogram h;
+  h.schema = 10;
+  h.positive_spans = {{1, 4}};
+  h.positive_buckets = {1, 0, 0, 0};  // absolute 1 1 1 1 at indices 1..4
+  h.count = 4;
+  ASSERT_TRUE(h.ReduceResolution(8).ok());
+  EXPECT_EQ(h.schema, 8);
+  // Indices 1..4 at schema 10 map to ((i-1)>>2)+1: 1,1,1,1.
+  EXPECT_EQ(h.positive_spans, (std::vector<Span>{{1, 1}}));
+  EXPECT_EQ(h.positive_buckets, (std::vector<int64_t>{4}));
+  EXPECT_TRUE(h.Validate().ok());
+  EXPECT_FALSE(h.ReduceResolution(8).ok());
+}
+
 }  // namespace
 }  // namespace argus
