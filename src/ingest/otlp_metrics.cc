@@ -556,7 +556,7 @@ void ConvertBuckets(const otlp_metrics::ExponentialHistogramDataPoint::Buckets& 
 
 }  // namespace
 
-Result<Histogram> ExponentialToNative(const otlp_metrics::ExponentialHistogramDataPoint& p) {
+Result<IntHistogram> ExponentialToNative(const otlp_metrics::ExponentialHistogramDataPoint& p) {
   int32_t scale = p.scale();
   if (scale < kExponentialSchemaMin) {
     return Status::InvalidArgument(fmt::format(
@@ -567,7 +567,7 @@ Result<Histogram> ExponentialToNative(const otlp_metrics::ExponentialHistogramDa
     scale_down = scale - kExponentialSchemaMax;
     scale = kExponentialSchemaMax;
   }
-  Histogram h;
+  IntHistogram h;
   h.schema = scale;
   h.zero_count = p.zero_count();
   h.zero_threshold = p.zero_threshold() > 0 ? p.zero_threshold() : kDefaultZeroThreshold;
@@ -879,7 +879,7 @@ class Translator {
                                    bool delta) {
     int64_t t_ms = NsToMs(p.time_unix_nano());
     Labels ls = SeriesLabels(AttributeLabels(p.attributes(), id), family);
-    Result<Histogram> h = ExponentialToNative(p);
+    Result<IntHistogram> h = ExponentialToNative(p);
     if (!h.ok()) {
       Reject(1, fmt::format("metric {}: {}", family, h.status().message()));
       return Status::OK();

@@ -178,7 +178,7 @@ class DeltaAccumulator {
 // The native histogram Prometheus 3 makes of an OTLP exponential histogram point (see the
 // table above); not validated (the Appender validates). Errors: InvalidArgument for a scale
 // below -4.
-Result<Histogram> ExponentialToNative(
+Result<IntHistogram> ExponentialToNative(
     const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p);
 
 // Translates `req` and appends the result through `app`, then calls app->Commit().

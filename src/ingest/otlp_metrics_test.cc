@@ -492,7 +492,7 @@ TEST(OtlpTranslateTest, ExponentialHistogramBecomesNativeHistogram) {
   const auto& got = app.committed_histograms[0];
   EXPECT_EQ(got.labels, WithJob({{"__name__", "rpc_duration_seconds"}}));
   EXPECT_EQ(got.sample.t_ms, 1700000000123);
-  const Histogram& h = std::get<Histogram>(got.sample.value);
+  const IntHistogram& h = std::get<IntHistogram>(got.sample.value);
   // OTLP index i covers (base^i, base^(i+1)]: Prometheus index i+1. Buckets -1 and 3 of the
   // point are Prometheus buckets 0 and 4; the three empty ones between start a new span.
   EXPECT_EQ(h.schema, 1);
@@ -521,7 +521,7 @@ TEST(OtlpTranslateTest, ExponentialHistogramScalesAboveEightAreMerged) {
   for (int i = 0; i < 5; ++i) p.mutable_positive()->add_bucket_counts(1);
   p.set_count(5);
   p.set_zero_threshold(0.5);
-  Result<Histogram> h = ExponentialToNative(p);
+  Result<IntHistogram> h = ExponentialToNative(p);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->schema, 8);
   EXPECT_EQ(h->zero_threshold, 0.5);

@@ -121,7 +121,7 @@ Result<tsdb::HistogramSample> FromProto(const prometheus::Histogram& p) {
       !p.positive_counts().empty() || !p.negative_counts().empty()) {
     return Status::InvalidArgument("histogram mixes integer and float counts");
   }
-  Histogram h;
+  IntHistogram h;
   h.counter_reset_hint = hint();
   h.schema = p.schema();
   h.zero_threshold = p.zero_threshold();

@@ -52,7 +52,7 @@ struct RemoteWriteOptions {
 // Rejected: a series without labels or without a non-empty `__name__`, an empty label name,
 // duplicate label names, a label value longer than opts.max_label_value_bytes, samples the
 // Appender refuses (out of order, duplicate timestamp, ...), and native histograms that fail
-// validation (Histogram::Validate, with Prometheus' messages) or mix integer and float counts.
+// validation (IntHistogram::Validate, with Prometheus' messages) or mix integer and float counts.
 // Native histograms (`TimeSeries.histograms`) are appended as integer histograms (count_int)
 // or float histograms (count_float); schemas 9..52 are reduced to 8 as
 // Prometheus 3 does. Labels that are not sorted are sorted; labels with empty values are dropped

@@ -336,7 +336,7 @@ TEST(RemoteWriteTest, NativeHistogramsAreAppended) {
   EXPECT_EQ(got.labels, Labels::FromMap({{"__name__", "rpc_duration_seconds"}, {"instance", "a"}}));
   EXPECT_EQ(got.sample.t_ms, 1000);
   ASSERT_FALSE(got.sample.is_float());
-  const Histogram& h = std::get<Histogram>(got.sample.value);
+  const IntHistogram& h = std::get<IntHistogram>(got.sample.value);
   EXPECT_EQ(h.counter_reset_hint, CounterResetHint::kNotCounterReset);
   EXPECT_EQ(h.String(), "{count:5, sum:1.5, [-2,-1):1, [-0.001,0.001]:1, (0.5,1]:2, (1,2]:1}");
   ASSERT_TRUE(app.committed_histograms[1].sample.is_float());
@@ -379,7 +379,7 @@ TEST(RemoteWriteTest, HighResolutionSchemasAreReducedToEight) {
   RecordingAppender app;
   ASSERT_TRUE(HandleRemoteWrite(Encode(req), RemoteWriteOptions{}, &app, nullptr).ok());
   ASSERT_EQ(app.committed_histograms.size(), 1u);
-  const Histogram& got = std::get<Histogram>(app.committed_histograms[0].sample.value);
+  const IntHistogram& got = std::get<IntHistogram>(app.committed_histograms[0].sample.value);
   EXPECT_EQ(got.schema, 8);
   EXPECT_EQ(got.positive_buckets, (std::vector<int64_t>{4}));
 }

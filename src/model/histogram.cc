@@ -561,9 +561,9 @@ bool CustomBucketBoundsMatch(const std::vector<double>& a, const std::vector<dou
   return true;
 }
 
-// ---- Histogram ----
+// ---- IntHistogram ----
 
-FloatHistogram Histogram::ToFloat() const {
+FloatHistogram IntHistogram::ToFloat() const {
   FloatHistogram f;
   f.counter_reset_hint = counter_reset_hint;
   f.schema = schema;
@@ -582,7 +582,7 @@ FloatHistogram Histogram::ToFloat() const {
   return f;
 }
 
-Status Histogram::Validate() const {
+Status IntHistogram::Validate() const {
   int64_t n_count = 0, p_count = 0;
   auto check_buckets = [](const std::vector<int64_t>& deltas, int64_t* total) -> Status {
     int64_t cur = 0;
@@ -644,7 +644,7 @@ Status Histogram::Validate() const {
   return Status::OK();
 }
 
-Histogram& Histogram::Compact(int max_empty_buckets) {
+IntHistogram& IntHistogram::Compact(int max_empty_buckets) {
   auto side = [&](std::vector<Span>* spans, std::vector<int64_t>* deltas) {
     auto e = Expand(*spans, DeltasToAbsoluteInt(*deltas));
     std::vector<int64_t> abs;
@@ -656,7 +656,7 @@ Histogram& Histogram::Compact(int max_empty_buckets) {
   return *this;
 }
 
-Status Histogram::ReduceResolution(int32_t target_schema) {
+Status IntHistogram::ReduceResolution(int32_t target_schema) {
   if (UsesCustomBuckets() || !IsExponentialSchema(target_schema) || target_schema >= schema ||
       schema > 52) {
     return Status::InvalidArgument("cannot reduce resolution from schema " +
@@ -674,7 +674,7 @@ Status Histogram::ReduceResolution(int32_t target_schema) {
   return Status::OK();
 }
 
-bool Histogram::Equals(const Histogram& o) const {
+bool IntHistogram::Equals(const IntHistogram& o) const {
   if (schema != o.schema || count != o.count ||
       std::bit_cast<uint64_t>(sum) != std::bit_cast<uint64_t>(o.sum)) {
     return false;
@@ -687,7 +687,7 @@ bool Histogram::Equals(const Histogram& o) const {
          BucketsBitwiseEqual(negative_buckets, o.negative_buckets);
 }
 
-std::string Histogram::String() const { return HistogramString(ToFloat(), true); }
+std::string IntHistogram::String() const { return HistogramString(ToFloat(), true); }
 
 // ---- FloatHistogram ----
 

@@ -1,5 +1,7 @@
 // Native histograms: the sparse, exponentially bucketed histograms of Prometheus 3
 // (model/histogram: Histogram, FloatHistogram), including the custom-bucket schema -53 ("NHCB").
+// Prometheus' integer `Histogram` is called `IntHistogram` here: `argus::Histogram` is the
+// self-metrics histogram of util/metrics.h.
 //
 // A histogram has a schema, a zero bucket (threshold and count), a count and a sum of
 // observations, and two sparse bucket lists (positive and negative) described by spans:
@@ -9,7 +11,7 @@
 // -53 bucket i covers (custom_values[i-1], custom_values[i]] (the first from -Inf, the one past
 // the last bound up to +Inf); there is no zero bucket and no negative side.
 //
-// `Histogram` carries integer counts with buckets delta-encoded as on the wire (remote_write,
+// `IntHistogram` carries integer counts with buckets delta-encoded as on the wire (remote_write,
 // chunks); `FloatHistogram` carries absolute float counts and is what PromQL computes on.
 // Operations follow Prometheus 3's behaviour (float_histogram.go, generic.go): Add/Sub reduce to
 // the lower resolution and widen the zero bucket as needed; NHCB with different bounds are
@@ -102,7 +104,7 @@ class FloatHistogram;
 // A histogram with integer counts, buckets delta-encoded (each bucket holds the difference to
 // the previous bucket of its side; the first holds its absolute count), as in remote_write and
 // in Prometheus' chunks.
-class Histogram {
+class IntHistogram {
  public:
   CounterResetHint counter_reset_hint = CounterResetHint::kUnknown;
   int32_t schema = 0;
@@ -123,13 +125,13 @@ class Histogram {
   // InvalidArgument with Prometheus' message otherwise.
   Status Validate() const;
   // Drops empty buckets and merges spans at most `max_empty_buckets` apart (as FloatHistogram).
-  Histogram& Compact(int max_empty_buckets);
+  IntHistogram& Compact(int max_empty_buckets);
   // Merges buckets down to the lower resolution `target_schema` (-4..8). The current schema
   // may be above 8 (up to 52, as Prometheus accepts from remote_write and reduces to 8).
   // Errors: InvalidArgument for NHCB, or unless target_schema < schema <= 52.
   Status ReduceResolution(int32_t target_schema);
   // Exact equality of the data (layout compared after merging empty spans), Prometheus' Equals.
-  bool Equals(const Histogram& o) const;
+  bool Equals(const IntHistogram& o) const;
   // Prometheus' String(): "{count:4, sum:5, [-1,-0.5):1, (0.5,1]:2}".
   std::string String() const;
 };
@@ -183,7 +185,7 @@ class FloatHistogram {
   // (Prometheus' DetectReset): hint CounterReset -> true, NotCounterReset -> false; otherwise a
   // lower count, a higher schema, a lower zero threshold, a populated bucket gone or shrunk.
   bool DetectReset(const FloatHistogram& previous) const;
-  // Prometheus' FloatHistogram.Validate (errors as Histogram::Validate, without the
+  // Prometheus' FloatHistogram.Validate (errors as IntHistogram::Validate, without the
   // count check).
   Status Validate() const;
   // Exact (bitwise for counts) equality, layouts compared after merging empty spans.

@@ -185,6 +185,11 @@ Result<std::vector<FloatHistogram>> ExpandHistogramItem(std::string_view item) {
       return Status::InvalidArgument("histogram item: bad repetition count in \"" +
                                      std::string(item) + "\"");
     }
+    if (k > kMaxHistogramRepetitions) {
+      return Status::InvalidArgument("histogram item: repetition count " + digits +
+                                     " is above the limit of " +
+                                     std::to_string(kMaxHistogramRepetitions));
+    }
     return static_cast<uint64_t>(k);
   };
 

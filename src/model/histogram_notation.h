@@ -20,6 +20,7 @@
 // Errors are InvalidArgument naming the offending key or text. Thread-safety: stateless.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,13 +30,17 @@
 
 namespace argus {
 
+// The largest K accepted in `xK` (upstream's corpora use at most 4000): every value is
+// materialised, so K bounds the memory a test line can ask for.
+inline constexpr uint64_t kMaxHistogramRepetitions = 100000;
+
 // Parses exactly one `{{...}}` literal (surrounding whitespace allowed).
 Result<FloatHistogram> ParseHistogramLiteral(std::string_view text);
 
 // Expands one series item that starts with `{{`: `{{H}}` (one value), `{{H}}xK` (K+1 copies),
 // `{{A}}+{{B}}xK` / `{{A}}-{{B}}xK` (K+1 values A, A±B, ..., each the previous one plus or
 // minus B, as Prometheus' histogramsSeries does; not compacted). Errors: malformed literal,
-// bad K, mixing custom and exponential schemas.
+// bad K or K > kMaxHistogramRepetitions, mixing custom and exponential schemas.
 Result<std::vector<FloatHistogram>> ExpandHistogramItem(std::string_view item);
 
 // True if `item` is a histogram item (starts with `{{`).

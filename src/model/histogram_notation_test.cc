@@ -57,6 +57,27 @@ TEST(HistogramNotationTest, RejectsMalformed) {
   EXPECT_FALSE(ExpandHistogramItem("{{}}y3").ok());
   EXPECT_FALSE(ExpandHistogramItem("{{}}+{{}}").ok());
   EXPECT_FALSE(ExpandHistogramItem("{{}}+{{schema:-53}}x2").ok());
+  EXPECT_FALSE(ExpandHistogramItem("{{}}x100000000000").ok());
+}
+
+TEST(HistogramNotationTest, GarbageNeverCrashes) {
+  const std::string alphabet = "{}[]: x+-0123456789.eEinfaNschemabuckets_offzrwt";
+  uint32_t seed = 7;
+  for (int round = 0; round < 5000; ++round) {
+    std::string s = round % 2 ? "{{" : "";
+    size_t n = (seed = seed * 1103515245 + 12345) % 40;
+    for (size_t i = 0; i < n; ++i) {
+      seed = seed * 1103515245 + 12345;
+      s += alphabet[(seed >> 8) % alphabet.size()];
+    }
+    if (round % 3 == 0) s += "}}";
+    Result<std::vector<FloatHistogram>> r = ExpandHistogramItem(s);
+    if (r.ok()) {
+      EXPECT_LE(r->size(), kMaxHistogramRepetitions + 1);
+    }
+    (void)ParseHistogramLiteral(s).ok();
+    (void)SplitSeriesItems(s);
+  }
 }
 
 TEST(HistogramNotationTest, ExpandsRepetitionAndIncrements) {

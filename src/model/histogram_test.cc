@@ -63,7 +63,7 @@ TEST(HistogramTest, FormatGoG) {
 }
 
 TEST(HistogramTest, ToFloatUndoesDeltas) {
-  Histogram h;
+  IntHistogram h;
   h.schema = 1;
   h.count = 9;
   h.sum = 18.4;
@@ -87,7 +87,7 @@ TEST(HistogramTest, ToFloatUndoesDeltas) {
 }
 
 TEST(HistogramTest, ValidateErrors) {
-  Histogram h;
+  IntHistogram h;
   h.count = 3;
   h.positive_spans = {{0, 2}};
   h.positive_buckets = {1, 1};
@@ -114,7 +114,7 @@ TEST(HistogramTest, ValidateErrors) {
   h.count = 5;
   EXPECT_TRUE(h.Validate().ok());
 
-  Histogram c;
+  IntHistogram c;
   c.schema = kCustomBucketsSchema;
   c.custom_values = {1, 2};
   c.positive_spans = {{0, 3}};
@@ -348,7 +348,7 @@ TEST(FloatHistogramTest, StringAndTestExpression) {
 }
 
 TEST(HistogramTest, CompactKeepsDeltasConsistent) {
-  Histogram h;
+  IntHistogram h;
   h.positive_spans = {{0, 4}};
   h.positive_buckets = {0, 2, -2, 3};  // absolute 0 2 0 3
   h.count = 5;
@@ -359,7 +359,7 @@ TEST(HistogramTest, CompactKeepsDeltasConsistent) {
 }
 
 TEST(HistogramTest, ReduceResolutionFromAboveEight) {
-  Histogram h;
+  IntHistogram h;
   h.schema = 10;
   h.positive_spans = {{1, 4}};
   h.positive_buckets = {1, 0, 0, 0};  // absolute 1 1 1 1 at indices 1..4

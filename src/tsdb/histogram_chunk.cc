@@ -75,7 +75,7 @@ bool GetDeltas(std::string_view* in, std::vector<int64_t>* vs) {
 }  // namespace
 
 void EncodeHistogramBody(const HistogramValue& v, std::string* out) {
-  if (const Histogram* h = std::get_if<Histogram>(&v)) {
+  if (const IntHistogram* h = std::get_if<IntHistogram>(&v)) {
     out->push_back(static_cast<char>(static_cast<uint8_t>(h->counter_reset_hint) << 1));
     PutVarsint64(out, h->schema);
     PutDouble(out, h->zero_threshold);
@@ -116,7 +116,7 @@ Status DecodeHistogramBody(std::string_view* in, HistogramValue* v) {
     return bad;
   }
   if ((flags & 1) == 0) {
-    Histogram h;
+    IntHistogram h;
     h.counter_reset_hint = hint;
     h.schema = static_cast<int32_t>(schema);
     if (!GetDouble(in, &h.zero_threshold) || !GetVarint64(in, &h.zero_count) ||

@@ -2,6 +2,7 @@
 // rules, WAL replay, checkpoints, blocks and compaction.
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -19,8 +20,8 @@ constexpr int64_t kMinute = 60 * 1000;
 constexpr int64_t kHour = 60 * kMinute;
 
 // An integer histogram whose counts grow with i: schema 0, buckets (0.5,1] (1,2] (4,8].
-Histogram IntHist(int i) {
-  Histogram h;
+IntHistogram IntHist(int i) {
+  IntHistogram h;
   h.schema = 0;
   h.zero_threshold = 0.001;
   h.zero_count = 1;
@@ -50,8 +51,8 @@ bool SameHistogramSample(const HistogramSample& a, const HistogramSample& b) {
     const auto& y = std::get<FloatHistogram>(b.value);
     return x.Equals(y) && x.counter_reset_hint == y.counter_reset_hint;
   }
-  const auto& x = std::get<Histogram>(a.value);
-  const auto& y = std::get<Histogram>(b.value);
+  const auto& x = std::get<IntHistogram>(a.value);
+  const auto& y = std::get<IntHistogram>(b.value);
   return x.Equals(y) && x.counter_reset_hint == y.counter_reset_hint;
 }
 
@@ -68,7 +69,7 @@ std::string Hex(std::string_view b) {
 
 TEST(HistogramChunkTest, WorkedExampleBytes) {
   // The example of docs/format/chunks.md.
-  Histogram h;
+  IntHistogram h;
   h.schema = 0;
   h.count = 3;
   h.sum = 4;
@@ -89,7 +90,7 @@ TEST(HistogramChunkTest, WorkedExampleBytes) {
   ASSERT_TRUE(DecodeHistogramChunk(c.bytes(), INT64_MIN, INT64_MAX, &out).ok());
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[1].t_ms, 16000);
-  EXPECT_TRUE(std::get<Histogram>(out[1].value).Equals(h));
+  EXPECT_TRUE(std::get<IntHistogram>(out[1].value).Equals(h));
 }
 
 TEST(HistogramChunkTest, RoundTripsBothKinds) {
@@ -136,6 +137,24 @@ TEST(HistogramChunkTest, CorruptBytesAreErrorsNotCrashes) {
   huge[23] = '\x7f';
   std::vector<HistogramSample> out;
   EXPECT_FALSE(DecodeHistogramChunk(huge, INT64_MIN, INT64_MAX, &out).ok());
+}
+
+TEST(HistogramChunkTest, RandomByteFlipsNeverCrash) {
+  HistogramChunk c(false);
+  for (int i = 0; i < 5; ++i) c.Append({i * 1000, IntHist(i)});
+  HistogramChunk f(true);
+  for (int i = 0; i < 5; ++i) f.Append({i * 1000, FloatHist(i)});
+  std::mt19937 rng(42);
+  for (const std::string_view bytes : {c.bytes(), f.bytes()}) {
+    for (int round = 0; round < 2000; ++round) {
+      std::string b(bytes);
+      for (int k = 0; k < 3; ++k) b[rng() % b.size()] = static_cast<char>(rng() & 0xff);
+      std::vector<HistogramSample> out;
+      Status st = DecodeHistogramChunk(b, INT64_MIN, INT64_MAX, &out);
+      EXPECT_TRUE(st.ok() || st.code() == StatusCode::kCorruption);
+      EXPECT_LE(out.size(), 65535u);
+    }
+  }
 }
 
 TEST(HistogramWalRecordTest, RoundTrip) {
@@ -221,7 +240,7 @@ TEST_F(HistogramDbTest, AppendRulesAndValidation) {
   st = app->AppendHistogram(L("ih"), {2 * kMinute, IntHist(5)});
   EXPECT_EQ(st.message(), "duplicate sample for timestamp");
   // Invalid: count does not match the buckets.
-  Histogram bad = IntHist(1);
+  IntHistogram bad = IntHist(1);
   bad.count += 1;
   st = app->AppendHistogram(L("ih"), {10 * kMinute, bad});
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);

@@ -31,7 +31,7 @@ namespace argus::tsdb {
 
 // A native histogram value: integer counts (as ingested from remote_write and OTLP) or float
 // counts (as PromQL and recording rules produce them).
-using HistogramValue = std::variant<Histogram, FloatHistogram>;
+using HistogramValue = std::variant<IntHistogram, FloatHistogram>;
 
 // One native-histogram sample. A stale marker is a histogram whose sum is the StaleNaN
 // (Prometheus' convention).
@@ -42,10 +42,10 @@ struct HistogramSample {
   bool is_float() const { return std::holds_alternative<FloatHistogram>(value); }
   // The sample as a FloatHistogram (integer histograms converted).
   FloatHistogram ToFloat() const {
-    return is_float() ? std::get<FloatHistogram>(value) : std::get<Histogram>(value).ToFloat();
+    return is_float() ? std::get<FloatHistogram>(value) : std::get<IntHistogram>(value).ToFloat();
   }
   double sum() const {
-    return is_float() ? std::get<FloatHistogram>(value).sum : std::get<Histogram>(value).sum;
+    return is_float() ? std::get<FloatHistogram>(value).sum : std::get<IntHistogram>(value).sum;
   }
 };
 
