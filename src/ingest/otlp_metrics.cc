@@ -507,6 +507,85 @@ void ExtendRange(const Points& points, uint64_t* earliest_ns, uint64_t* latest_n
 
 // Translates one request. Per-point problems are collected in `result_`; a storage failure is
 // returned and ends the translation.
+// Prometheus' zero threshold for OTLP points that give none (otlptranslator
+// defaultZeroThreshold).
+constexpr double kDefaultZeroThreshold = 1e-128;
+
+// One side of an exponential histogram point as Prometheus spans and delta buckets. OTLP bucket
+// `offset + i` covers (base^(offset+i), base^(offset+i+1)]; Prometheus' index of that range is
+// one higher. With scale_down > 0 (OTLP scale above 8), 2^scale_down neighbouring buckets are
+// merged: Prometheus index ((offset + i) >> scale_down) + 1. Empty buckets are dropped and gaps
+// of up to two buckets are filled with zeros instead of starting a new span (as Prometheus'
+// convertBucketsLayout, after client_golang).
+void ConvertBuckets(const otlp_metrics::ExponentialHistogramDataPoint::Buckets& b,
+                    int32_t scale_down, std::vector<Span>* spans, std::vector<int64_t>* deltas) {
+  std::vector<std::pair<int32_t, uint64_t>> merged;
+  for (int i = 0; i < b.bucket_counts_size(); ++i) {
+    const int32_t idx = ((b.offset() + i) >> scale_down) + 1;
+    if (!merged.empty() && merged.back().first == idx) {
+      merged.back().second += b.bucket_counts(i);
+    } else {
+      merged.emplace_back(idx, b.bucket_counts(i));
+    }
+  }
+  spans->clear();
+  deltas->clear();
+  int64_t prev_count = 0, last_idx = 0;
+  for (const auto& [idx, count] : merged) {
+    if (count == 0) continue;
+    if (spans->empty()) {
+      spans->push_back(Span{idx, 0});
+    } else {
+      const int64_t gap = static_cast<int64_t>(idx) - last_idx - 1;
+      if (gap > 2) {
+        spans->push_back(Span{static_cast<int32_t>(gap), 0});
+      } else {
+        for (int64_t g = 0; g < gap; ++g) {
+          deltas->push_back(-prev_count);
+          prev_count = 0;
+          ++spans->back().length;
+        }
+      }
+    }
+    deltas->push_back(static_cast<int64_t>(count) - prev_count);
+    prev_count = static_cast<int64_t>(count);
+    ++spans->back().length;
+    last_idx = idx;
+  }
+}
+
+}  // namespace
+
+Result<IntHistogram> ExponentialToNative(const otlp_metrics::ExponentialHistogramDataPoint& p) {
+  int32_t scale = p.scale();
+  if (scale < kExponentialSchemaMin) {
+    return Status::InvalidArgument(fmt::format(
+        "cannot convert exponential to native histogram. Scale must be >= -4, was {}", scale));
+  }
+  int32_t scale_down = 0;
+  if (scale > kExponentialSchemaMax) {
+    scale_down = scale - kExponentialSchemaMax;
+    scale = kExponentialSchemaMax;
+  }
+  IntHistogram h;
+  h.schema = scale;
+  h.zero_count = p.zero_count();
+  h.zero_threshold = p.zero_threshold() > 0 ? p.zero_threshold() : kDefaultZeroThreshold;
+  ConvertBuckets(p.positive(), scale_down, &h.positive_spans, &h.positive_buckets);
+  ConvertBuckets(p.negative(), scale_down, &h.negative_spans, &h.negative_buckets);
+  if ((p.flags() & kNoRecordedValue) != 0) {
+    // Prometheus' stale histogram: sum is the StaleNaN, count its bit pattern.
+    h.sum = StaleNaN();
+    h.count = kStaleNaNBits;
+  } else {
+    h.sum = p.has_sum() ? p.sum() : 0;
+    h.count = p.count();
+  }
+  return h;
+}
+
+namespace {
+
 class Translator {
  public:
   Translator(DeltaAccumulator* deltas, tsdb::Appender* app, OtlpResult* result)
@@ -611,9 +690,11 @@ class Translator {
         temporality = m.histogram().aggregation_temporality();
         break;
       case otlp_metrics::Metric::kExponentialHistogram:
-        Reject(m.exponential_histogram().data_points_size(),
-               fmt::format("exponential histograms are not yet supported (metric {:?})", m.name()));
-        return Status::OK();
+        kind = OtlpMetricKind::kExponentialHistogram;
+        type = MetricType::kHistogram;
+        points = m.exponential_histogram().data_points_size();
+        temporality = m.exponential_histogram().aggregation_temporality();
+        break;
       case otlp_metrics::Metric::kSummary:
         kind = OtlpMetricKind::kSummary;
         type = MetricType::kSummary;
@@ -659,6 +740,11 @@ class Translator {
       case otlp_metrics::Metric::kHistogram:
         for (const auto& p : m.histogram().data_points()) {
           RETURN_IF_ERROR(HistogramPoint(p, family, id, delta));
+        }
+        break;
+      case otlp_metrics::Metric::kExponentialHistogram:
+        for (const auto& p : m.exponential_histogram().data_points()) {
+          RETURN_IF_ERROR(ExponentialHistogramPoint(p, family, id, delta));
         }
         break;
       case otlp_metrics::Metric::kSummary:
@@ -783,6 +869,50 @@ class Translator {
         }
       }
     }
+    return Status::OK();
+  }
+
+  // An exponential histogram point becomes one native histogram sample of <family>
+  // (Prometheus' otlptranslator exponentialToNativeHistogram, see ExponentialToNative).
+  Status ExponentialHistogramPoint(const otlp_metrics::ExponentialHistogramDataPoint& p,
+                                   const std::string& family, const ResourceIdentity& id,
+                                   bool delta) {
+    int64_t t_ms = NsToMs(p.time_unix_nano());
+    Labels ls = SeriesLabels(AttributeLabels(p.attributes(), id), family);
+    Result<IntHistogram> h = ExponentialToNative(p);
+    if (!h.ok()) {
+      Reject(1, fmt::format("metric {}: {}", family, h.status().message()));
+      return Status::OK();
+    }
+    tsdb::HistogramSample sample{t_ms, *h};
+    bool stale = (p.flags() & kNoRecordedValue) != 0;
+    bool advanced_delta = false;
+    if (delta && !stale) {
+      if (Status valid = h->Validate(); !valid.ok()) {
+        Reject(1, fmt::format("metric {}: {}", family, valid.message()));
+        return Status::OK();
+      }
+      DeltaAccumulator::Undo undo;
+      Result<FloatHistogram> total = deltas_->AddNativeHistogram(ls, t_ms, h->ToFloat(), &undo);
+      if (!total.ok()) {
+        Reject(1, fmt::format("metric {}: {}", family, total.status().message()));
+        return Status::OK();
+      }
+      sample.value = std::move(*total);
+      undos_.push_back(std::move(undo));
+      advanced_delta = true;
+    }
+    Status st = app_->AppendHistogram(ls, sample);
+    if (!st.ok()) {
+      if (!IsPerSampleError(st)) return st;
+      if (advanced_delta) {
+        deltas_->Revert(undos_.back());
+        undos_.pop_back();
+      }
+      Reject(1, fmt::format("metric {}: {}", family, st.message()));
+      return Status::OK();
+    }
+    for (const auto& e : p.exemplars()) RETURN_IF_ERROR(AppendExemplar(ls, e));
     return Status::OK();
   }
 
@@ -983,6 +1113,31 @@ Result<DeltaAccumulator::HistogramTotal> DeltaAccumulator::AddHistogram(const La
   return h;
 }
 
+Result<FloatHistogram> DeltaAccumulator::AddNativeHistogram(const Labels& key, int64_t t_ms,
+                                                            const FloatHistogram& delta,
+                                                            Undo* undo) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = series_.find(key);
+  std::optional<FloatHistogram> previous;
+  if (it != series_.end() && it->second.native) previous = it->second.native;
+  ASSIGN_OR_RETURN(State * s, Prepare(key, t_ms, /*is_histogram=*/true, undo));
+  undo->previous_native = std::move(previous);
+  if (!s->native || s->native->UsesCustomBuckets() != delta.UsesCustomBuckets()) {
+    s->native = delta;
+  } else {
+    FloatHistogram total = *s->native;
+    Result<AddResult> r = total.Add(delta);
+    if (!r.ok()) {
+      s->native = delta;
+    } else {
+      total.Compact(0);
+      s->native = std::move(total);
+    }
+  }
+  s->native->counter_reset_hint = CounterResetHint::kUnknown;
+  return *s->native;
+}
+
 void DeltaAccumulator::Revert(const Undo& undo) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = series_.find(undo.key);
@@ -993,6 +1148,7 @@ void DeltaAccumulator::Revert(const Undo& undo) {
   }
   State& s = it->second;
   s.last_t_ms = undo.previous_t_ms;
+  s.native = undo.previous_native;
   if (undo.previous_histogram) {
     s.is_histogram = true;
     s.histogram = *undo.previous_histogram;

@@ -10,7 +10,10 @@
 //   sum, not monotonic     -> <name>                        (gauge)
 //   histogram              -> <name>_bucket{le=...}, <name>_sum, <name>_count (histogram)
 //   summary                -> <name>{quantile=...}, <name>_sum, <name>_count  (summary)
-//   exponential histogram  -> rejected for now (Prometheus makes native histograms)
+//   exponential histogram  -> <name>, one native histogram per point (histogram); scale
+//                             becomes the schema (scales above 8 are merged down to 8),
+//                             zero count and threshold kept (1e-128 if unset), stale points
+//                             marked as Prometheus does (sum = StaleNaN)
 // <name> is the metric name with invalid characters turned into `_` and the unit appended
 // ("s" -> _seconds, "By" -> _bytes, "1" on a gauge -> _ratio, "By/s" -> _bytes_per_second).
 // Delta temporality sums and histograms are accumulated into cumulative values (Prometheus
@@ -38,6 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/histogram.h"
 #include "model/labels.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "tsdb/storage.h"
@@ -110,6 +114,7 @@ class DeltaAccumulator {
     int64_t t_ms = 0;  // the point time the update set
     std::optional<HistogramTotal> previous_histogram;
     std::optional<double> previous_sum;
+    std::optional<FloatHistogram> previous_native;
     int64_t previous_t_ms = 0;
     bool existed = false;
   };
@@ -127,6 +132,13 @@ class DeltaAccumulator {
   // AddSum.
   Result<HistogramTotal> AddHistogram(const Labels& key, int64_t t_ms, const HistogramTotal& delta,
                                       Undo* undo);
+
+  // Adds a delta native histogram (from an OTLP exponential histogram) to the total of `key`
+  // and returns the new total (counter reset hint unknown). Schemas are reconciled by Add
+  // (the total keeps the lower resolution); the total restarts from `delta` when the kinds
+  // cannot be added. Errors as AddSum.
+  Result<FloatHistogram> AddNativeHistogram(const Labels& key, int64_t t_ms,
+                                            const FloatHistogram& delta, Undo* undo);
 
   // Reverts an update, unless the series was updated again since.
   void Revert(const Undo& undo);
@@ -147,6 +159,7 @@ class DeltaAccumulator {
     bool is_histogram = false;
     double sum_total = 0;
     HistogramTotal histogram;
+    std::optional<FloatHistogram> native;  // the running total of a native histogram series
   };
   struct LabelsHash {
     size_t operator()(const Labels& l) const { return static_cast<size_t>(l.Hash()); }
@@ -162,9 +175,15 @@ class DeltaAccumulator {
   int64_t last_expiry_ms_ = 0;                            // GUARDED_BY(mu_)
 };
 
+// The native histogram Prometheus 3 makes of an OTLP exponential histogram point (see the
+// table above); not validated (the Appender validates). Errors: InvalidArgument for a scale
+// below -4.
+Result<IntHistogram> ExponentialToNative(
+    const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p);
+
 // Translates `req` and appends the result through `app`, then calls app->Commit().
 //
-// Problems with single metrics or points (unsupported exponential histograms, unspecified
+// Problems with single metrics or points (invalid exponential histograms, unspecified
 // temporality, an empty name, samples the Appender refuses such as out-of-order ones) skip
 // those points, count them in result->rejected_points and keep the first message in
 // result->error_message; the rest is committed and the call returns OK (OTLP partial success).

@@ -464,21 +464,123 @@ TEST(OtlpTranslateTest, SummaryBecomesQuantiles) {
   EXPECT_EQ(app.SamplesNamed(f + "_count")[0].v, 10);
 }
 
-TEST(OtlpTranslateTest, ExponentialHistogramsGoToPartialSuccess) {
+pb_metrics::ExponentialHistogramDataPoint* AddExpPoint(pb_metrics::ExponentialHistogram* eh,
+                                                      uint64_t t_ns, int scale) {
+  pb_metrics::ExponentialHistogramDataPoint* p = eh->add_data_points();
+  p->set_time_unix_nano(t_ns);
+  p->set_scale(scale);
+  p->set_zero_count(1);
+  p->set_sum(10);
+  p->mutable_positive()->set_offset(-1);
+  for (uint64_t c : {2, 0, 0, 0, 3}) p->mutable_positive()->add_bucket_counts(c);
+  p->mutable_negative()->add_bucket_counts(1);
+  p->set_count(7);
+  return p;
+}
+
+TEST(OtlpTranslateTest, ExponentialHistogramBecomesNativeHistogram) {
+  RequestBuilder rb;
+  pb_metrics::Metric* m = rb.Metric("rpc.duration", "s");
+  auto* eh = m->mutable_exponential_histogram();
+  eh->set_aggregation_temporality(pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  AddExpPoint(eh, kT0Ns, 1);
+  RecordingAppender app;
+  OtlpResult result;
+  ASSERT_TRUE(ApplyOtlpMetrics(rb.req, nullptr, &app, &result).ok());
+  EXPECT_EQ(result.rejected_points, 0) << result.error_message;
+  ASSERT_EQ(app.committed_histograms.size(), 1u);
+  const auto& got = app.committed_histograms[0];
+  EXPECT_EQ(got.labels, WithJob({{"__name__", "rpc_duration_seconds"}}));
+  EXPECT_EQ(got.sample.t_ms, 1700000000123);
+  const IntHistogram& h = std::get<IntHistogram>(got.sample.value);
+  // OTLP index i covers (base^i, base^(i+1)]: Prometheus index i+1. Buckets -1 and 3 of the
+  // point are Prometheus buckets 0 and 4; the three empty ones between start a new span.
+  EXPECT_EQ(h.schema, 1);
+  EXPECT_EQ(h.zero_threshold, 1e-128);
+  EXPECT_EQ(h.zero_count, 1u);
+  EXPECT_EQ(h.count, 7u);
+  EXPECT_EQ(h.sum, 10);
+  EXPECT_EQ(h.positive_spans, (std::vector<Span>{{0, 1}, {3, 1}}));
+  EXPECT_EQ(h.positive_buckets, (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(h.negative_spans, (std::vector<Span>{{1, 1}}));
+  EXPECT_EQ(h.negative_buckets, (std::vector<int64_t>{1}));
+  EXPECT_TRUE(h.Validate().ok());
+  bool found = false;
+  for (const MetricMetadata& md : app.committed_metadata) {
+    if (md.metric_family != "rpc_duration_seconds") continue;
+    found = true;
+    EXPECT_EQ(md.type, MetricType::kHistogram);
+    EXPECT_EQ(md.unit, "seconds");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(OtlpTranslateTest, ExponentialHistogramScalesAboveEightAreMerged) {
+  pb_metrics::ExponentialHistogramDataPoint p;
+  p.set_scale(10);
+  for (int i = 0; i < 5; ++i) p.mutable_positive()->add_bucket_counts(1);
+  p.set_count(5);
+  p.set_zero_threshold(0.5);
+  Result<IntHistogram> h = ExponentialToNative(p);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->schema, 8);
+  EXPECT_EQ(h->zero_threshold, 0.5);
+  // OTLP 0..4 at scale 10 -> Prometheus ((i >> 2) + 1) at schema 8: 1,1,1,1,2.
+  EXPECT_EQ(h->positive_spans, (std::vector<Span>{{1, 2}}));
+  EXPECT_EQ(h->positive_buckets, (std::vector<int64_t>{4, -3}));
+  p.set_scale(-5);
+  EXPECT_THAT(ExponentialToNative(p).status().message(), HasSubstr("Scale must be >= -4, was -5"));
+}
+
+TEST(OtlpTranslateTest, InvalidExponentialHistogramsGoToPartialSuccess) {
   RequestBuilder rb;
   pb_metrics::Metric* m = rb.Metric("eh", "s");
   auto* eh = m->mutable_exponential_histogram();
   eh->set_aggregation_temporality(pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
-  eh->add_data_points()->set_time_unix_nano(kT0Ns);
-  eh->add_data_points()->set_time_unix_nano(kT0Ns + 1);
+  AddExpPoint(eh, kT0Ns, -5);                   // scale too small
+  AddExpPoint(eh, kT0Ns + 1000000, 0)->set_count(99);  // count does not match the buckets
+  AddExpPoint(eh, kT0Ns + 2000000, 0);
   pb_metrics::Metric* g = rb.Metric("g", "");
   AddNumber(g->mutable_gauge()->mutable_data_points(), kT0Ns, 1);
   RecordingAppender app;
   OtlpResult result;
   ASSERT_TRUE(ApplyOtlpMetrics(rb.req, nullptr, &app, &result).ok());
   EXPECT_EQ(result.rejected_points, 2);
-  EXPECT_THAT(result.error_message, HasSubstr("exponential histograms are not yet supported"));
+  EXPECT_THAT(result.error_message, HasSubstr("Scale must be >= -4"));
+  EXPECT_EQ(app.committed_histograms.size(), 1u);
   EXPECT_EQ(app.SamplesNamed("g").size(), 1u);
+}
+
+TEST(OtlpTranslateTest, DeltaExponentialHistogramsAreAccumulated) {
+  RequestBuilder rb;
+  pb_metrics::Metric* m = rb.Metric("eh", "");
+  auto* eh = m->mutable_exponential_histogram();
+  eh->set_aggregation_temporality(pb_metrics::AGGREGATION_TEMPORALITY_DELTA);
+  AddExpPoint(eh, kT0Ns, 1);
+  AddExpPoint(eh, kT0Ns + 1000000000, 0);  // a coarser delta: the total drops to schema 0
+  DeltaAccumulator deltas;
+  RecordingAppender app;
+  OtlpResult result;
+  ASSERT_TRUE(ApplyOtlpMetrics(rb.req, &deltas, &app, &result).ok());
+  EXPECT_EQ(result.rejected_points, 0) << result.error_message;
+  ASSERT_EQ(app.committed_histograms.size(), 2u);
+  const FloatHistogram& first = std::get<FloatHistogram>(app.committed_histograms[0].sample.value);
+  EXPECT_EQ(first.count, 7);
+  const FloatHistogram& total = std::get<FloatHistogram>(app.committed_histograms[1].sample.value);
+  EXPECT_EQ(total.schema, 0);
+  EXPECT_EQ(total.count, 14);
+  EXPECT_EQ(total.sum, 20);
+  EXPECT_EQ(total.zero_count, 2);
+  EXPECT_EQ(total.counter_reset_hint, CounterResetHint::kUnknown);
+  // A retry of the first point is refused rather than counted twice.
+  RecordingAppender again;
+  ASSERT_TRUE(ApplyOtlpMetrics(rb.req, &deltas, &again, &result).ok());
+  EXPECT_EQ(result.rejected_points, 2);
+  // Without an accumulator, delta is refused like Prometheus does by default.
+  RecordingAppender none;
+  OtlpResult r2;
+  ASSERT_TRUE(ApplyOtlpMetrics(rb.req, nullptr, &none, &r2).ok());
+  EXPECT_EQ(r2.rejected_points, 2);
 }
 
 TEST(OtlpTranslateTest, NoRecordedValueBecomesStaleMarker) {

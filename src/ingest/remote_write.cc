@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ingest/compression.h"
+#include "model/histogram.h"
 #include "model/labels.h"
 #include "model/sample.h"
 
@@ -76,6 +77,68 @@ Result<Labels> SeriesLabels(const google::protobuf::RepeatedPtrField<prometheus:
     return Status::InvalidArgument("invalid series: no metric name (__name__ label)");
   }
   return labels;
+}
+
+// A remote_write 1.0 Histogram as a tsdb sample: integer histograms (count_int) stay integer,
+// count_float ones become FloatHistograms. Schemas 9..52 (accepted by Prometheus 3) are reduced
+// to 8; anything else invalid is left to the Appender's validation.
+Result<tsdb::HistogramSample> FromProto(const prometheus::Histogram& p) {
+  auto hint = [&] {
+    switch (p.reset_hint()) {
+      case prometheus::Histogram::YES: return CounterResetHint::kCounterReset;
+      case prometheus::Histogram::NO: return CounterResetHint::kNotCounterReset;
+      case prometheus::Histogram::GAUGE: return CounterResetHint::kGauge;
+      default: return CounterResetHint::kUnknown;
+    }
+  };
+  auto spans = [](const auto& in) {
+    std::vector<Span> out;
+    out.reserve(in.size());
+    for (const prometheus::BucketSpan& s : in) out.push_back(Span{s.offset(), s.length()});
+    return out;
+  };
+  tsdb::HistogramSample s;
+  s.t_ms = p.timestamp();
+  if (p.count_case() == prometheus::Histogram::kCountFloat) {
+    FloatHistogram f;
+    f.counter_reset_hint = hint();
+    f.schema = p.schema();
+    f.zero_threshold = p.zero_threshold();
+    f.zero_count = p.zero_count_float();
+    f.count = p.count_float();
+    f.sum = p.sum();
+    f.positive_spans = spans(p.positive_spans());
+    f.positive_buckets.assign(p.positive_counts().begin(), p.positive_counts().end());
+    f.negative_spans = spans(p.negative_spans());
+    f.negative_buckets.assign(p.negative_counts().begin(), p.negative_counts().end());
+    f.custom_values.assign(p.custom_values().begin(), p.custom_values().end());
+    if (f.schema > kExponentialSchemaMax && f.schema <= 52) {
+      RETURN_IF_ERROR(f.ReduceResolution(kExponentialSchemaMax));
+    }
+    s.value = std::move(f);
+    return s;
+  }
+  if (p.zero_count_case() == prometheus::Histogram::kZeroCountFloat ||
+      !p.positive_counts().empty() || !p.negative_counts().empty()) {
+    return Status::InvalidArgument("histogram mixes integer and float counts");
+  }
+  IntHistogram h;
+  h.counter_reset_hint = hint();
+  h.schema = p.schema();
+  h.zero_threshold = p.zero_threshold();
+  h.zero_count = p.zero_count_int();
+  h.count = p.count_int();
+  h.sum = p.sum();
+  h.positive_spans = spans(p.positive_spans());
+  h.positive_buckets.assign(p.positive_deltas().begin(), p.positive_deltas().end());
+  h.negative_spans = spans(p.negative_spans());
+  h.negative_buckets.assign(p.negative_deltas().begin(), p.negative_deltas().end());
+  h.custom_values.assign(p.custom_values().begin(), p.custom_values().end());
+  if (h.schema > kExponentialSchemaMax && h.schema <= 52) {
+    RETURN_IF_ERROR(h.ReduceResolution(kExponentialSchemaMax));
+  }
+  s.value = std::move(h);
+  return s;
 }
 
 Result<Labels> ExemplarLabels(const google::protobuf::RepeatedPtrField<prometheus::Label>& in) {
@@ -315,7 +378,7 @@ Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteO
   };
   auto abandon = [&s, app](Status st) {
     app->Rollback();
-    s.samples = s.exemplars = s.metadata = 0;
+    s.samples = s.histograms = s.exemplars = s.metadata = 0;
     return st;
   };
 
@@ -362,14 +425,22 @@ Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteO
         return abandon(st);
       }
     }
-    if (ts.histograms_size() > 0) {
-      reject(static_cast<uint64_t>(ts.histograms_size()),
-             "native histograms are not supported yet for series " + DescribeSeries(ts.labels()));
+    for (const prometheus::Histogram& ph : ts.histograms()) {
+      Result<tsdb::HistogramSample> hs = FromProto(ph);
+      Status st = hs.ok() ? app->AppendHistogram(*labels, *hs) : hs.status();
+      if (st.ok()) {
+        ++s.histograms;
+      } else if (IsPerSampleError(st)) {
+        reject(1, fmt::format("{} for series {} at timestamp {}", st.message(),
+                              DescribeSeries(ts.labels()), ph.timestamp()));
+      } else {
+        return abandon(st);
+      }
     }
   }
 
   if (Status st = app->Commit(); !st.ok()) {
-    s.samples = s.exemplars = s.metadata = 0;
+    s.samples = s.histograms = s.exemplars = s.metadata = 0;
     return st;
   }
   if (s.rejected == 0) return Status::OK();

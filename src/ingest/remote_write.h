@@ -32,6 +32,7 @@ namespace argus::ingest {
 // histogram samples) that were not appended, `first_error` describes the first of them.
 struct WriteStats {
   uint64_t samples = 0, exemplars = 0, metadata = 0, rejected = 0;
+  uint64_t histograms = 0;  // native histogram samples committed
   std::string first_error;
 };
 
@@ -50,8 +51,11 @@ struct RemoteWriteOptions {
 // error (Prometheus answers such a request with 400 so that the sender does not retry it).
 // Rejected: a series without labels or without a non-empty `__name__`, an empty label name,
 // duplicate label names, a label value longer than opts.max_label_value_bytes, samples the
-// Appender refuses (out of order, duplicate timestamp, ...), and native histograms (not
-// supported yet). Labels that are not sorted are sorted; labels with empty values are dropped
+// Appender refuses (out of order, duplicate timestamp, ...), and native histograms that fail
+// validation (IntHistogram::Validate, with Prometheus' messages) or mix integer and float counts.
+// Native histograms (`TimeSeries.histograms`) are appended as integer histograms (count_int)
+// or float histograms (count_float); schemas 9..52 are reduced to 8 as
+// Prometheus 3 does. Labels that are not sorted are sorted; labels with empty values are dropped
 // (an empty value means "no label" in Prometheus' data model). Exemplars the Appender refuses
 // are dropped without failing the request, as Prometheus does.
 //

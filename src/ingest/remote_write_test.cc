@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ingest/testing_appender.h"
+#include "model/histogram.h"
 #include "model/sample.h"
 
 namespace argus::ingest {
@@ -316,19 +317,103 @@ TEST(RemoteWriteTest, CommitFailureIsReturnedAsIs) {
   EXPECT_EQ(stats.samples, 0u);
 }
 
-TEST(RemoteWriteTest, NativeHistogramsAreRejectedForNow) {
+// A native histogram as Prometheus' remote-write sender encodes it: schema 0, zero bucket,
+// positive buckets (0.5,1]:2 (1,2]:1 in one span, one negative bucket [-2,-1):1.
+prometheus::Histogram* AddNativeHistogram(prometheus::TimeSeries* ts, int64_t t_ms) {
+  prometheus::Histogram* h = ts->add_histograms();
+  h->set_count_int(5);
+  h->set_sum(1.5);
+  h->set_schema(0);
+  h->set_zero_threshold(0.001);
+  h->set_zero_count_int(1);
+  prometheus::BucketSpan* ps = h->add_positive_spans();
+  ps->set_offset(0);
+  ps->set_length(2);
+  h->add_positive_deltas(2);
+  h->add_positive_deltas(-1);
+  prometheus::BucketSpan* ns = h->add_negative_spans();
+  ns->set_offset(1);
+  ns->set_length(1);
+  h->add_negative_deltas(1);
+  h->set_reset_hint(prometheus::Histogram::NO);
+  h->set_timestamp(t_ms);
+  return h;
+}
+
+TEST(RemoteWriteTest, NativeHistogramsAreAppended) {
+  prometheus::WriteRequest req;
+  prometheus::TimeSeries* ts = AddSeries(&req, "rpc_duration_seconds", "a", 0);
+  AddNativeHistogram(ts, 1000);
+  // A float histogram (count_float), as sent for recording-rule results.
+  prometheus::Histogram* f = ts->add_histograms();
+  f->set_count_float(2.5);
+  f->set_sum(3);
+  f->set_schema(-53);
+  f->add_custom_values(1);
+  f->add_custom_values(10);
+  prometheus::BucketSpan* sp = f->add_positive_spans();
+  sp->set_length(3);
+  f->add_positive_counts(0.5);
+  f->add_positive_counts(2);
+  f->add_positive_counts(0);
+  f->set_reset_hint(prometheus::Histogram::GAUGE);
+  f->set_timestamp(2000);
+  RecordingAppender app;
+  WriteStats stats;
+  Status st = HandleRemoteWrite(Encode(req), RemoteWriteOptions{}, &app, &stats);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(stats.histograms, 2u);
+  ASSERT_EQ(app.committed_histograms.size(), 2u);
+  const auto& got = app.committed_histograms[0];
+  EXPECT_EQ(got.labels, Labels::FromMap({{"__name__", "rpc_duration_seconds"}, {"instance", "a"}}));
+  EXPECT_EQ(got.sample.t_ms, 1000);
+  ASSERT_FALSE(got.sample.is_float());
+  const IntHistogram& h = std::get<IntHistogram>(got.sample.value);
+  EXPECT_EQ(h.counter_reset_hint, CounterResetHint::kNotCounterReset);
+  EXPECT_EQ(h.String(), "{count:5, sum:1.5, [-2,-1):1, [-0.001,0.001]:1, (0.5,1]:2, (1,2]:1}");
+  ASSERT_TRUE(app.committed_histograms[1].sample.is_float());
+  const FloatHistogram& fh = std::get<FloatHistogram>(app.committed_histograms[1].sample.value);
+  EXPECT_EQ(fh.TestExpression(),
+            "{{schema:-53 count:2.5 sum:3 custom_values:[1 10] counter_reset_hint:gauge "
+            "buckets:[0.5 2]}}");
+}
+
+TEST(RemoteWriteTest, InvalidNativeHistogramsAreRejectedWithPrometheusMessages) {
   prometheus::WriteRequest req;
   prometheus::TimeSeries* ts = AddSeries(&req, "h", "a", 1);
-  prometheus::Histogram* h = ts->add_histograms();
-  h->set_count_int(3);
-  h->set_timestamp(1000);
+  prometheus::Histogram* bad = AddNativeHistogram(ts, 1000);
+  bad->set_count_int(9);  // buckets hold 5
+  prometheus::Histogram* schema = AddNativeHistogram(ts, 2000);
+  schema->set_schema(60);
+  AddNativeHistogram(ts, 3000);  // fine
   RecordingAppender app;
   WriteStats stats;
   Status st = HandleRemoteWrite(Encode(req), RemoteWriteOptions{}, &app, &stats);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(st.message(), HasSubstr("native histograms are not supported"));
+  EXPECT_THAT(st.message(),
+              HasSubstr("5 observations found in buckets, but the Count field is 9"));
+  EXPECT_THAT(st.message(), HasSubstr("(and 1 more rejected)"));
   EXPECT_EQ(stats.samples, 1u);
-  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(stats.histograms, 1u);
+  EXPECT_EQ(stats.rejected, 2u);
+}
+
+TEST(RemoteWriteTest, HighResolutionSchemasAreReducedToEight) {
+  prometheus::WriteRequest req;
+  prometheus::TimeSeries* ts = AddSeries(&req, "h", "a", 0);
+  prometheus::Histogram* h = ts->add_histograms();
+  h->set_count_int(4);
+  h->set_schema(10);
+  prometheus::BucketSpan* ps = h->add_positive_spans();
+  ps->set_offset(1);
+  ps->set_length(4);
+  for (int i = 0; i < 4; ++i) h->add_positive_deltas(i == 0 ? 1 : 0);
+  RecordingAppender app;
+  ASSERT_TRUE(HandleRemoteWrite(Encode(req), RemoteWriteOptions{}, &app, nullptr).ok());
+  ASSERT_EQ(app.committed_histograms.size(), 1u);
+  const IntHistogram& got = std::get<IntHistogram>(app.committed_histograms[0].sample.value);
+  EXPECT_EQ(got.schema, 8);
+  EXPECT_EQ(got.positive_buckets, (std::vector<int64_t>{4}));
 }
 
 TEST(RemoteWriteTest, EmptyLabelValuesAreDropped) {

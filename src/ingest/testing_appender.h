@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <variant>
 #include <vector>
 
 #include "model/labels.h"
@@ -34,6 +35,10 @@ class RecordingAppender : public tsdb::Appender {
     Labels series;
     Exemplar exemplar;
   };
+  struct AppendedHistogram {
+    Labels labels;
+    tsdb::HistogramSample sample;
+  };
 
   // Decides the status of each Append; OK if unset. A refused sample is not recorded.
   std::function<Status(const Labels&, int64_t, double)> append_hook;
@@ -45,6 +50,13 @@ class RecordingAppender : public tsdb::Appender {
     Status st = append_hook ? append_hook(labels, t_ms, v) : Status::OK();
     if (st.ok()) pending_samples_.push_back({labels, t_ms, v});
     return st;
+  }
+  // Validates like the DB does (InvalidArgument with Prometheus' message), then records.
+  Status AppendHistogram(const Labels& labels, const tsdb::HistogramSample& s) override {
+    Status valid = std::visit([](const auto& h) { return h.Validate(); }, s.value);
+    if (!valid.ok()) return valid;
+    pending_histograms_.push_back({labels, s});
+    return Status::OK();
   }
   Status AppendExemplar(const Labels& labels, const Exemplar& e) override {
     pending_exemplars_.push_back({labels, e});
@@ -62,6 +74,7 @@ class RecordingAppender : public tsdb::Appender {
     }
     for (auto& s : pending_samples_) committed_samples.push_back(std::move(s));
     for (auto& e : pending_exemplars_) committed_exemplars.push_back(std::move(e));
+    for (auto& h : pending_histograms_) committed_histograms.push_back(std::move(h));
     for (auto& m : pending_metadata_) committed_metadata.push_back(std::move(m));
     Discard();
     return Status::OK();
@@ -90,6 +103,7 @@ class RecordingAppender : public tsdb::Appender {
 
   std::vector<AppendedSample> committed_samples;
   std::vector<AppendedExemplar> committed_exemplars;
+  std::vector<AppendedHistogram> committed_histograms;
   std::vector<MetricMetadata> committed_metadata;
   int append_calls = 0, commit_calls = 0, rollback_calls = 0;
 
@@ -97,10 +111,12 @@ class RecordingAppender : public tsdb::Appender {
   void Discard() {
     pending_samples_.clear();
     pending_exemplars_.clear();
+    pending_histograms_.clear();
     pending_metadata_.clear();
   }
   std::vector<AppendedSample> pending_samples_;
   std::vector<AppendedExemplar> pending_exemplars_;
+  std::vector<AppendedHistogram> pending_histograms_;
   std::vector<MetricMetadata> pending_metadata_;
 };
 

@@ -17,6 +17,7 @@
 
 #include <simdjson.h>
 
+#include "tsdb/histogram_chunk.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -239,7 +240,7 @@ Status WriteBlockFiles(const std::string& tmp, BlockMeta* meta,
     for (const ChunkData& c : s.chunks) {
       head.clear();
       PutVarint64(&head, c.bytes.size());
-      head.push_back(static_cast<char>(ChunkEncoding::kXor));
+      head.push_back(static_cast<char>(c.encoding));
       const uint64_t record_bytes = head.size() + c.bytes.size() + 4;
       if (w->size() > kSegmentHeaderSize && w->size() + record_bytes > kMaxChunkSegmentBytes) {
         RETURN_IF_ERROR(w->Close());
@@ -388,7 +389,7 @@ Result<std::shared_ptr<Block>> Block::Open(const std::string& block_dir) {
                                  std::move(segments), DirSizeBytes(block_dir));
 }
 
-Result<std::string_view> Block::ChunkBytes(uint64_t ref) const {
+Result<std::string_view> Block::ChunkBytes(uint64_t ref, ChunkEncoding* encoding) const {
   const uint64_t seg = ref >> 32;
   const uint64_t off = ref & 0xFFFFFFFF;
   if (seg == 0 || seg > segments_.size()) {
@@ -404,13 +405,16 @@ Result<std::string_view> Block::ChunkBytes(uint64_t ref) const {
   if (!GetVarint64(&in, &len) || in.size() < 5 || len > in.size() - 5 || len < 2) {
     return Status::Corruption("chunk ref " + std::to_string(ref) + ": truncated");
   }
-  if (static_cast<uint8_t>(in[0]) != static_cast<uint8_t>(ChunkEncoding::kXor)) {
+  const uint8_t enc = static_cast<uint8_t>(in[0]);
+  if (enc < static_cast<uint8_t>(ChunkEncoding::kXor) ||
+      enc > static_cast<uint8_t>(ChunkEncoding::kFloatHistogram)) {
     return Status::Corruption("chunk ref " + std::to_string(ref) + ": unknown encoding " +
                               std::to_string(static_cast<uint8_t>(in[0])));
   }
   if (crc32c::Value(in.data(), len + 1) != DecodeFixed32(in.data() + len + 1)) {
     return Status::Corruption("chunk ref " + std::to_string(ref) + ": checksum mismatch");
   }
+  if (encoding != nullptr) *encoding = static_cast<ChunkEncoding>(enc);
   return in.substr(1, len);
 }
 
@@ -423,9 +427,10 @@ Result<std::vector<BlockSeries>> Block::ReadAllSeries() const {
     BlockSeries s;
     s.labels = std::move(e.labels);
     for (const ChunkMeta& c : e.chunks) {
-      auto b = ChunkBytes(c.ref);
+      ChunkEncoding enc;
+      auto b = ChunkBytes(c.ref, &enc);
       if (!b.ok()) return b.status().WithContext("block " + dir_ + ": " + s.labels.ToString());
-      s.chunks.push_back({c.min_time_ms, c.max_time_ms, std::string(*b)});
+      s.chunks.push_back({c.min_time_ms, c.max_time_ms, std::string(*b), enc});
     }
     out.push_back(std::move(s));
   }
@@ -462,9 +467,10 @@ class BlockQuerier : public Querier {
         prev_max = any ? std::max(prev_max, c.max_time_ms) : c.max_time_ms;
         any = true;
         if (hints.series_only) break;
-        RETURN_IF_ERROR(AppendSamples(c, &s.samples).WithContext(e.labels.ToString()));
+        RETURN_IF_ERROR(
+            AppendSamples(c, &s.samples, &s.histograms).WithContext(e.labels.ToString()));
       }
-      if (!any || (!hints.series_only && s.samples.empty())) continue;
+      if (!any || (!hints.series_only && s.samples.empty() && s.histograms.empty())) continue;
       if (overlapping_chunks) {
         // Chunks of one series that overlap (out-of-order data): the earlier chunk wins on
         // equal timestamps.
@@ -473,6 +479,14 @@ class BlockQuerier : public Querier {
         auto last = std::unique(s.samples.begin(), s.samples.end(),
                                 [](const Sample& a, const Sample& b) { return a.t_ms == b.t_ms; });
         s.samples.erase(last, s.samples.end());
+        std::stable_sort(s.histograms.begin(), s.histograms.end(),
+                         [](const HistogramSample& a, const HistogramSample& b) {
+                           return a.t_ms < b.t_ms;
+                         });
+        auto hlast = std::unique(
+            s.histograms.begin(), s.histograms.end(),
+            [](const HistogramSample& a, const HistogramSample& b) { return a.t_ms == b.t_ms; });
+        s.histograms.erase(hlast, s.histograms.end());
       }
       s.labels = std::move(e.labels);
       out.push_back(std::move(s));
@@ -528,8 +542,13 @@ class BlockQuerier : public Querier {
   }
 
   // Appends the samples of chunk `c` within [mint_ms_, maxt_ms_].
-  Status AppendSamples(const ChunkMeta& c, std::vector<Sample>* out) const {
-    ASSIGN_OR_RETURN(std::string_view bytes, WithBlock(block_->ChunkBytes(c.ref)));
+  Status AppendSamples(const ChunkMeta& c, std::vector<Sample>* out,
+                       std::vector<HistogramSample>* hout) const {
+    ChunkEncoding enc;
+    ASSIGN_OR_RETURN(std::string_view bytes, WithBlock(block_->ChunkBytes(c.ref, &enc)));
+    if (IsHistogramEncoding(enc)) {
+      return WithBlock(DecodeHistogramChunk(bytes, mint_ms_, maxt_ms_, hout));
+    }
     XorIterator it(bytes);
     while (it.Next()) {
       Sample s = it.At();

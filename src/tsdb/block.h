@@ -11,8 +11,9 @@
 //   <ulid>/chunks/000001   chunk segments (at most 512 MiB each):
 //                            header: fixed32 magic 0x4B4E4843 ("CHNK"), u8 version 1,
 //                                    3 zero bytes
-//                            per chunk: uvarint data length, u8 encoding (ChunkEncoding::kXor),
-//                                       the XorChunk bytes, fixed32 crc32c(encoding + data)
+//                            per chunk: uvarint data length, u8 encoding (ChunkEncoding: 1 XOR,
+//                                       2/3 integer/float histograms), the chunk bytes,
+//                                       fixed32 crc32c(encoding + data)
 //                          a chunk ref is (segment number << 32) | offset of its length varint
 //   <ulid>/index           series, label postings and chunk refs (block_index.h)
 //
@@ -58,11 +59,12 @@ struct BlockMeta {
   std::vector<std::string> sources;  // ULIDs of the level-1 blocks merged into this one
 };
 
-// One encoded chunk of a series: the bytes of an XorChunk and the timestamps of its first and
-// last sample (both inclusive).
+// One encoded chunk of a series: the bytes of an XorChunk or a HistogramChunk (per
+// `encoding`) and the timestamps of its first and last sample (both inclusive).
 struct ChunkData {
   int64_t min_time_ms = 0, max_time_ms = 0;
   std::string bytes;
+  ChunkEncoding encoding = ChunkEncoding::kXor;
 };
 
 struct BlockSeries {
@@ -116,8 +118,9 @@ class Block : public std::enable_shared_from_this<Block> {
   Result<std::vector<BlockSeries>> ReadAllSeries() const;
 
   // The bytes of the chunk at `ref` (a view into the mapped segment, valid while the block
-  // lives), after checking bounds, encoding and crc32c. Corruption otherwise.
-  Result<std::string_view> ChunkBytes(uint64_t ref) const;
+  // lives), after checking bounds, encoding and crc32c; its encoding goes to `*encoding` if
+  // given. Corruption otherwise.
+  Result<std::string_view> ChunkBytes(uint64_t ref, ChunkEncoding* encoding = nullptr) const;
 
   const IndexReader& index() const { return index_; }
 

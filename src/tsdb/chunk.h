@@ -30,7 +30,9 @@
 namespace argus::tsdb {
 
 // The encoding byte stored before each chunk in a block's chunk segment file.
-enum class ChunkEncoding : uint8_t { kXor = 1 };
+// 1 is XorChunk (chunk.h), 2 and 3 are HistogramChunk (histogram_chunk.h) of integer and float
+// histograms; the numbers match Prometheus' chunkenc encodings, the histogram bytes do not.
+enum class ChunkEncoding : uint8_t { kXor = 1, kHistogram = 2, kFloatHistogram = 3 };
 
 class XorIterator;
 

@@ -3,9 +3,12 @@
 #include "tsdb/compact.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "tsdb/chunk.h"
+#include "tsdb/histogram_chunk.h"
 
 namespace argus::tsdb {
 
@@ -73,8 +76,49 @@ struct TaggedSample {
 
 // Merges chunks of one series that overlap in time; `chunks` are sorted by min time.
 // `source[i]` is the input position of chunks[i]'s block.
+// Histogram chunks that overlap: decoded, merged (earlier block wins ties) and re-encoded,
+// cutting a chunk when the kind (integer/float) changes.
+Status MergeOverlappingHistograms(std::vector<ChunkData> chunks, const std::vector<size_t>& source,
+                                  std::vector<ChunkData>* out) {
+  struct Tagged {
+    HistogramSample s;
+    size_t block;
+  };
+  std::vector<Tagged> samples;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    std::vector<HistogramSample> hs;
+    RETURN_IF_ERROR(DecodeHistogramChunk(chunks[i].bytes, std::numeric_limits<int64_t>::min(),
+                                         std::numeric_limits<int64_t>::max(), &hs));
+    for (auto& h : hs) samples.push_back({std::move(h), source[i]});
+  }
+  std::stable_sort(samples.begin(), samples.end(), [](const Tagged& a, const Tagged& b) {
+    return a.s.t_ms != b.s.t_ms ? a.s.t_ms < b.s.t_ms : a.block < b.block;
+  });
+  std::optional<HistogramChunk> c;
+  auto flush = [&] {
+    if (c && c->num_samples() > 0) {
+      out->push_back({c->min_time_ms(), c->max_time_ms(), std::string(c->bytes()), c->encoding()});
+    }
+    c.reset();
+  };
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (i > 0 && samples[i].s.t_ms == samples[i - 1].s.t_ms) continue;
+    const HistogramSample& h = samples[i].s;
+    if (c && (c->num_samples() == kCompactSamplesPerChunk || c->is_float() != h.is_float())) {
+      flush();
+    }
+    if (!c) c.emplace(h.is_float());
+    c->Append(h);
+  }
+  flush();
+  return Status::OK();
+}
+
 Status MergeOverlapping(std::vector<ChunkData> chunks, const std::vector<size_t>& source,
                         std::vector<ChunkData>* out) {
+  if (!chunks.empty() && IsHistogramEncoding(chunks[0].encoding)) {
+    return MergeOverlappingHistograms(std::move(chunks), source, out);
+  }
   std::vector<TaggedSample> samples;
   for (size_t i = 0; i < chunks.size(); ++i) {
     XorIterator it(chunks[i].bytes);
@@ -110,14 +154,19 @@ Status MergeSeriesChunks(std::vector<std::pair<size_t, std::vector<ChunkData>*>>
   for (auto& [block, chunks] : parts) {
     for (ChunkData& c : *chunks) all.push_back({&c, block});
   }
-  std::stable_sort(all.begin(), all.end(), [](const Ref& a, const Ref& b) {
+  // Float and histogram chunks are separate streams: overlaps are resolved within each (all
+  // histogram encodings form one stream), float chunks first.
+  auto stream = [](const Ref& r) { return IsHistogramEncoding(r.c->encoding) ? 1 : 0; };
+  std::stable_sort(all.begin(), all.end(), [&](const Ref& a, const Ref& b) {
+    if (stream(a) != stream(b)) return stream(a) < stream(b);
     return a.c->min_time_ms != b.c->min_time_ms ? a.c->min_time_ms < b.c->min_time_ms
                                                 : a.block < b.block;
   });
   for (size_t i = 0; i < all.size();) {
     size_t j = i + 1;
     int64_t cluster_max = all[i].c->max_time_ms;
-    while (j < all.size() && all[j].c->min_time_ms <= cluster_max) {
+    while (j < all.size() && stream(all[j]) == stream(all[i]) &&
+           all[j].c->min_time_ms <= cluster_max) {
       cluster_max = std::max(cluster_max, all[j].c->max_time_ms);
       ++j;
     }

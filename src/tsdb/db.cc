@@ -46,6 +46,23 @@ std::vector<Sample> MergeSampleLists(std::vector<std::vector<Sample>> lists) {
   return all;
 }
 
+// The same for histogram samples.
+std::vector<HistogramSample> MergeHistogramLists(std::vector<std::vector<HistogramSample>> lists) {
+  std::vector<HistogramSample> all;
+  for (auto& l : lists) {
+    for (auto& h : l) all.push_back(std::move(h));
+  }
+  std::stable_sort(all.begin(), all.end(), [](const HistogramSample& a, const HistogramSample& b) {
+    return a.t_ms < b.t_ms;
+  });
+  auto last = std::unique(all.begin(), all.end(), [](const HistogramSample& a,
+                                                     const HistogramSample& b) {
+    return a.t_ms == b.t_ms;
+  });
+  all.erase(last, all.end());
+  return all;
+}
+
 std::vector<std::string> UnionSorted(std::vector<std::vector<std::string>> lists) {
   std::set<std::string> s;
   for (auto& l : lists) s.insert(std::make_move_iterator(l.begin()), std::make_move_iterator(l.end()));
@@ -79,8 +96,13 @@ class MergeQuerier : public Querier {
         out.push_back(std::move(all[i]));
       } else {
         std::vector<std::vector<Sample>> lists;
-        for (size_t k = i; k < j; ++k) lists.push_back(std::move(all[k].samples));
-        out.push_back(Series{std::move(all[i].labels), MergeSampleLists(std::move(lists))});
+        std::vector<std::vector<HistogramSample>> hlists;
+        for (size_t k = i; k < j; ++k) {
+          lists.push_back(std::move(all[k].samples));
+          hlists.push_back(std::move(all[k].histograms));
+        }
+        out.push_back(Series{std::move(all[i].labels), MergeSampleLists(std::move(lists)),
+                             MergeHistogramLists(std::move(hlists))});
       }
       i = j;
     }
@@ -130,6 +152,20 @@ class DB::DbAppender : public Appender {
     return Status::OK();
   }
 
+  Status AppendHistogram(const Labels& labels, const HistogramSample& s) override {
+    if (done_) return Status::Internal("appender used after Commit or Rollback");
+    Status valid = std::visit([](const auto& h) { return h.Validate(); }, s.value);
+    if (!valid.ok()) {
+      return Status::InvalidArgument("invalid histogram for series " + labels.ToString() + ": " +
+                                     valid.message());
+    }
+    if (s.t_ms < db_->head_->AppendableMinTime()) return Status::OutOfOrder("out of bounds");
+    ASSIGN_OR_RETURN(uint64_t ref, Ref(labels));
+    RETURN_IF_ERROR(db_->head_->CheckHistogram(ref, s));
+    histograms_.push_back(RefHistogramSample{ref, s});
+    return Status::OK();
+  }
+
   Status AppendExemplar(const Labels& labels, const Exemplar& e) override {
     if (done_) return Status::Internal("appender used after Commit or Rollback");
     ASSIGN_OR_RETURN(uint64_t ref, Ref(labels));
@@ -158,6 +194,7 @@ class DB::DbAppender : public Appender {
     for (uint64_t ref : pinned_) db_->head_->Unpin(ref);
     pinned_.clear();
     samples_.clear();
+    histograms_.clear();
     exemplars_.clear();
     metadata_.clear();
   }
@@ -188,6 +225,9 @@ class DB::DbAppender : public Appender {
     std::erase_if(samples_, [&](const RefSample& s) {
       return !head.CheckSample(s.ref, s.t_ms, s.v).ok();
     });
+    std::erase_if(histograms_, [&](const RefHistogramSample& s) {
+      return !head.CheckHistogram(s.ref, s.sample).ok();
+    });
     std::vector<RefSeries> new_series;
     for (uint64_t ref : pinned_) {
       if (!head.SeriesNeedsRecord(ref)) continue;
@@ -197,6 +237,7 @@ class DB::DbAppender : public Appender {
     std::vector<std::string> recs;
     if (!new_series.empty()) EncodeSeriesRecord(new_series, &recs.emplace_back());
     if (!samples_.empty()) EncodeSamplesRecord(samples_, &recs.emplace_back());
+    if (!histograms_.empty()) EncodeHistogramSamplesRecord(histograms_, &recs.emplace_back());
     if (!exemplars_.empty()) EncodeExemplarsRecord(exemplars_, &recs.emplace_back());
     if (!metadata_.empty()) EncodeMetadataRecord(metadata_, &recs.emplace_back());
     if (recs.empty()) return Status::OK();
@@ -204,6 +245,7 @@ class DB::DbAppender : public Appender {
     RETURN_IF_ERROR(db_->wal_->Log(views).WithContext("writing the WAL"));
     for (const auto& s : new_series) head.MarkSeriesLogged(s.ref);
     for (const auto& s : samples_) head.Append(s.ref, s.t_ms, s.v).IgnoreError();  // raced: dropped
+    for (const auto& h : histograms_) head.AppendHistogram(h.ref, h.sample).IgnoreError();
     for (const auto& e : exemplars_) head.AppendExemplar(e.ref, e.exemplar).IgnoreError();
     for (const auto& md : metadata_) head.SetMetadata(md);
     return Status::OK();
@@ -212,6 +254,7 @@ class DB::DbAppender : public Appender {
   DB* db_;
   bool done_ = false;
   std::vector<RefSample> samples_;
+  std::vector<RefHistogramSample> histograms_;
   std::vector<RefExemplar> exemplars_;
   std::vector<MetricMetadata> metadata_;
   std::vector<uint64_t> pinned_;
@@ -326,6 +369,18 @@ Status DB::ReplayRecord(std::string_view rec) {
       RETURN_IF_ERROR(DecodeSamplesRecord(rec, &samples));
       for (const auto& s : samples) {
         if (head_->Append(resolve(s.ref), s.t_ms, s.v).ok()) {
+          ++replay_stats_.samples;
+        } else {
+          ++replay_stats_.samples_skipped;
+        }
+      }
+      break;
+    }
+    case WalRecordType::kHistogramSamples: {
+      std::vector<RefHistogramSample> samples;
+      RETURN_IF_ERROR(DecodeHistogramSamplesRecord(rec, &samples));
+      for (const auto& s : samples) {
+        if (head_->AppendHistogram(resolve(s.ref), s.sample).ok()) {
           ++replay_stats_.samples;
         } else {
           ++replay_stats_.samples_skipped;
@@ -479,7 +534,7 @@ Status DB::CutBlock(int64_t mint_ms, int64_t maxt_ms) {
       BlockSeries bs;
       bs.labels = std::move(hs.labels);
       for (auto& c : hs.chunks) {
-        bs.chunks.push_back(ChunkData{c.min_time_ms, c.max_time_ms, std::move(c.bytes)});
+        bs.chunks.push_back(ChunkData{c.min_time_ms, c.max_time_ms, std::move(c.bytes), c.encoding});
       }
       series.push_back(std::move(bs));
     }
@@ -526,6 +581,16 @@ Status DB::TruncateWal(int64_t mint_ms) {
         }
         if (keep.empty()) return false;
         EncodeSamplesRecord(keep, out);
+        return true;
+      }
+      case WalRecordType::kHistogramSamples: {
+        std::vector<RefHistogramSample> in, keep;
+        if (!DecodeHistogramSamplesRecord(rec, &in).ok()) return false;
+        for (auto& s : in) {
+          if (s.sample.t_ms >= mint_ms) keep.push_back(std::move(s));
+        }
+        if (keep.empty()) return false;
+        EncodeHistogramSamplesRecord(keep, out);
         return true;
       }
       case WalRecordType::kExemplars: {

@@ -1,6 +1,7 @@
 #include "tsdb/head.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace argus::tsdb {
@@ -78,8 +79,15 @@ struct Head::MemSeries {
   double last_v = 0;               // its value. GUARDED_BY(mu)
   std::vector<Sample> ooo;         // out-of-order samples, sorted, unique. GUARDED_BY(mu)
 
+  // Native histograms. GUARDED_BY(mu)
+  std::vector<std::shared_ptr<const HistogramChunk>> h_sealed;  // time-ordered
+  HistogramChunk h_open;
+  int64_t h_open_end_ms = kMaxTime;
+  int64_t h_max_t = kMinTime;  // newest histogram sample
+  std::string h_last_body;     // its encoded body, for the duplicate check
+
   // REQUIRES: mu held.
-  bool Empty() const { return max_t == kMinTime && ooo.empty(); }
+  bool Empty() const { return max_t == kMinTime && ooo.empty() && h_max_t == kMinTime; }
   int64_t MinTimeLocked() const {
     int64_t t = kMaxTime;
     if (!sealed.empty()) {
@@ -88,12 +96,17 @@ struct Head::MemSeries {
       t = open.min_time_ms();
     }
     if (!ooo.empty()) t = std::min(t, ooo.front().t_ms);
+    if (!h_sealed.empty()) {
+      t = std::min(t, h_sealed.front()->min_time_ms());
+    } else if (h_open.num_samples() > 0) {
+      t = std::min(t, h_open.min_time_ms());
+    }
     return t;
   }
   int64_t MaxTimeLocked() const {
     int64_t t = max_t;
     if (!ooo.empty()) t = std::max(t, ooo.back().t_ms);
-    return t;
+    return std::max(t, h_max_t);
   }
   // The value of the in-order sample at t_ms, if there is one.
   bool FindInOrder(int64_t t_ms, double* v) const {
@@ -354,6 +367,55 @@ Status Head::Append(uint64_t ref, int64_t t_ms, double v) {
   return Status::OK();
 }
 
+Result<Head::AppendKind> Head::ClassifyHistogram(const MemSeries& s, int64_t t_ms,
+                                                 std::string_view body) const {
+  if (t_ms < min_valid_time()) return Status::OutOfOrder("out of bounds");
+  if (s.h_max_t == kMinTime || t_ms > s.h_max_t) return AppendKind::kInOrder;
+  if (t_ms == s.h_max_t) {
+    if (body == s.h_last_body) return AppendKind::kNoop;
+    return Status::OutOfOrder("duplicate sample for timestamp");
+  }
+  return Status::OutOfOrder("out of order sample");
+}
+
+Status Head::CheckHistogram(uint64_t ref, const HistogramSample& hs) const {
+  std::shared_ptr<MemSeries> s = GetByRef(ref);
+  if (s == nullptr) return Status::NotFound("no series with ref " + std::to_string(ref));
+  std::string body;
+  EncodeHistogramBody(hs.value, &body);
+  std::lock_guard lock(s->mu);
+  return ClassifyHistogram(*s, hs.t_ms, body).status();
+}
+
+Status Head::AppendHistogram(uint64_t ref, const HistogramSample& hs) {
+  std::shared_ptr<MemSeries> s = GetByRef(ref);
+  if (s == nullptr) return Status::NotFound("no series with ref " + std::to_string(ref));
+  std::string body;
+  EncodeHistogramBody(hs.value, &body);
+  {
+    std::lock_guard lock(s->mu);
+    ASSIGN_OR_RETURN(AppendKind kind, ClassifyHistogram(*s, hs.t_ms, body));
+    if (kind == AppendKind::kNoop) return Status::OK();
+    const int n = s->h_open.num_samples();
+    if (n > 0 && (n >= opts_.samples_per_chunk || hs.t_ms >= s->h_open_end_ms ||
+                  s->h_open.is_float() != hs.is_float())) {
+      s->h_sealed.push_back(std::make_shared<const HistogramChunk>(std::move(s->h_open)));
+      s->h_open = HistogramChunk(hs.is_float());
+    }
+    if (s->h_open.num_samples() == 0) {
+      s->h_open = HistogramChunk(hs.is_float());
+      s->h_open_end_ms = RangeEnd(hs.t_ms, opts_.chunk_range_ms);
+      num_chunks_.fetch_add(1, std::memory_order_relaxed);
+    }
+    s->h_open.Append(hs);
+    s->h_max_t = hs.t_ms;
+    s->h_last_body = std::move(body);
+  }
+  samples_appended_.fetch_add(1, std::memory_order_relaxed);
+  UpdateTimeBounds(hs.t_ms);
+  return Status::OK();
+}
+
 Status Head::CheckExemplar(uint64_t ref, const Exemplar& e) const {
   size_t chars = 0;
   for (const auto& l : e.labels) chars += Utf8Length(l.name) + Utf8Length(l.value);
@@ -453,8 +515,37 @@ std::vector<Sample> Head::SeriesSamples(const MemSeries& s, int64_t mint_ms, int
   return MergeSamples(std::move(out), ooo);
 }
 
+std::vector<HistogramSample> Head::SeriesHistograms(const MemSeries& s, int64_t mint_ms,
+                                                    int64_t maxt_ms) {
+  std::vector<std::shared_ptr<const HistogramChunk>> sealed;
+  std::string open;
+  {
+    std::lock_guard lock(s.mu);
+    for (const auto& c : s.h_sealed) {
+      if (c->max_time_ms() >= mint_ms && c->min_time_ms() <= maxt_ms) sealed.push_back(c);
+    }
+    if (s.h_open.num_samples() > 0 && s.h_open.max_time_ms() >= mint_ms &&
+        s.h_open.min_time_ms() <= maxt_ms) {
+      open.assign(s.h_open.bytes());
+    }
+  }
+  std::vector<HistogramSample> out;
+  // Head chunks were encoded by this process: a decoding error would be a bug; keep what
+  // decoded.
+  for (const auto& c : sealed) DecodeHistogramChunk(c->bytes(), mint_ms, maxt_ms, &out).IgnoreError();
+  if (!open.empty()) DecodeHistogramChunk(open, mint_ms, maxt_ms, &out).IgnoreError();
+  return out;
+}
+
 bool Head::SeriesOverlaps(const MemSeries& s, int64_t mint_ms, int64_t maxt_ms) {
   std::lock_guard lock(s.mu);
+  for (const auto& c : s.h_sealed) {
+    if (c->max_time_ms() >= mint_ms && c->min_time_ms() <= maxt_ms) return true;
+  }
+  if (s.h_open.num_samples() > 0 && s.h_open.max_time_ms() >= mint_ms &&
+      s.h_open.min_time_ms() <= maxt_ms) {
+    return true;
+  }
   for (const auto& c : s.sealed) {
     if (c->max_time_ms() >= mint_ms && c->min_time_ms() <= maxt_ms) return true;
   }
@@ -484,7 +575,10 @@ class Head::HeadQuerier : public Querier {
         continue;
       }
       std::vector<Sample> samples = SeriesSamples(*s, mint_ms_, maxt_ms_);
-      if (!samples.empty()) out.push_back(Series{s->labels, std::move(samples)});
+      std::vector<HistogramSample> hists = SeriesHistograms(*s, mint_ms_, maxt_ms_);
+      if (!samples.empty() || !hists.empty()) {
+        out.push_back(Series{s->labels, std::move(samples), std::move(hists)});
+      }
     }
     std::sort(out.begin(), out.end(),
               [](const Series& a, const Series& b) { return a.labels < b.labels; });
@@ -568,6 +662,8 @@ std::vector<HeadSeriesChunks> Head::ChunksInRange(int64_t mint_ms, int64_t maxt_
   for (const auto& s : AllSeries()) {
     HeadSeriesChunks sc;
     bool reencode = false;
+    bool h_reencode = false;
+    std::vector<HeadChunk> hc;  // histogram chunks
     {
       std::lock_guard lock(s->mu);
       auto add = [&](const XorChunk& c) {
@@ -580,6 +676,34 @@ std::vector<HeadSeriesChunks> Head::ChunksInRange(int64_t mint_ms, int64_t maxt_
       auto lo = std::lower_bound(s->ooo.begin(), s->ooo.end(), mint_ms,
                                  [](const Sample& a, int64_t t) { return a.t_ms < t; });
       if (lo != s->ooo.end() && lo->t_ms <= last_ms) reencode = true;
+      auto add_h = [&](const HistogramChunk& c) {
+        if (c.num_samples() == 0 || c.max_time_ms() < mint_ms || c.min_time_ms() > last_ms) return;
+        if (c.min_time_ms() < mint_ms || c.max_time_ms() > last_ms) h_reencode = true;
+        hc.push_back(HeadChunk{c.min_time_ms(), c.max_time_ms(), std::string(c.bytes()),
+                               c.encoding()});
+      };
+      for (const auto& c : s->h_sealed) add_h(*c);
+      add_h(s->h_open);
+    }
+    if (h_reencode) {
+      hc.clear();
+      std::vector<HistogramSample> hs = SeriesHistograms(*s, mint_ms, last_ms);
+      std::optional<HistogramChunk> c;
+      auto flush = [&] {
+        if (c && c->num_samples() > 0) {
+          hc.push_back(HeadChunk{c->min_time_ms(), c->max_time_ms(), std::string(c->bytes()),
+                                 c->encoding()});
+        }
+        c.reset();
+      };
+      for (const auto& x : hs) {
+        if (c && (c->num_samples() >= opts_.samples_per_chunk || c->is_float() != x.is_float())) {
+          flush();
+        }
+        if (!c) c.emplace(x.is_float());
+        c->Append(x);
+      }
+      flush();
     }
     if (reencode) {
       std::vector<Sample> samples = SeriesSamples(*s, mint_ms, last_ms);
@@ -596,7 +720,11 @@ std::vector<HeadSeriesChunks> Head::ChunksInRange(int64_t mint_ms, int64_t maxt_
         sc.chunks.push_back(HeadChunk{c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())});
       }
     }
+    for (HeadChunk& c : hc) sc.chunks.push_back(std::move(c));
     if (sc.chunks.empty()) continue;
+    std::stable_sort(sc.chunks.begin(), sc.chunks.end(), [](const HeadChunk& a, const HeadChunk& b) {
+      return a.min_time_ms < b.min_time_ms;
+    });
     sc.labels = s->labels;
     out.push_back(std::move(sc));
   }
@@ -632,6 +760,19 @@ void Head::Truncate(int64_t mint_ms) {
     auto lo = std::lower_bound(s->ooo.begin(), s->ooo.end(), mint_ms,
                                [](const Sample& a, int64_t t) { return a.t_ms < t; });
     s->ooo.erase(s->ooo.begin(), lo);
+    size_t h_drop = 0;
+    while (h_drop < s->h_sealed.size() && s->h_sealed[h_drop]->max_time_ms() < mint_ms) ++h_drop;
+    if (h_drop > 0) {
+      s->h_sealed.erase(s->h_sealed.begin(), s->h_sealed.begin() + static_cast<ptrdiff_t>(h_drop));
+      num_chunks_.fetch_sub(static_cast<int64_t>(h_drop), std::memory_order_relaxed);
+    }
+    if (s->h_open.num_samples() > 0 && s->h_open.max_time_ms() < mint_ms) {
+      s->h_open = HistogramChunk();
+      s->h_open_end_ms = kMaxTime;
+      s->h_max_t = kMinTime;
+      s->h_last_body.clear();
+      num_chunks_.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (s->Empty()) {
       empty.push_back(s);
     } else {

@@ -51,6 +51,7 @@
 #include "model/matcher.h"
 #include "model/sample.h"
 #include "tsdb/chunk.h"
+#include "tsdb/histogram_chunk.h"
 #include "tsdb/postings.h"
 #include "tsdb/storage.h"
 #include "util/status.h"
@@ -70,10 +71,12 @@ struct HeadOptions {
   size_t max_exemplars = 100000;
 };
 
-// One encoded chunk exported for a block: XorChunk bytes and its first/last sample times.
+// One encoded chunk exported for a block: XorChunk or HistogramChunk bytes (per `encoding`)
+// and its first/last sample times.
 struct HeadChunk {
   int64_t min_time_ms = 0, max_time_ms = 0;
   std::string bytes;
+  ChunkEncoding encoding = ChunkEncoding::kXor;
 };
 
 struct HeadSeriesChunks {
@@ -117,6 +120,16 @@ class Head {
   Status CheckSample(uint64_t ref, int64_t t_ms, double v) const;
   // Appends one sample (see the rules above). NotFound for an unknown ref.
   Status Append(uint64_t ref, int64_t t_ms, double v);
+
+  // Native histograms live beside the float samples of a series, in HistogramChunks cut like
+  // the XOR chunks (and also when the kind changes between integer and float). They must be
+  // in order: t_ms older than the series' newest histogram is OutOfOrder("out of order
+  // sample"); an equal timestamp is a no-op for an identical histogram and OutOfOrder
+  // ("duplicate sample for timestamp") otherwise; older than min_valid_time() is "out of
+  // bounds". The histogram is not validated here (the appender does). NotFound for an
+  // unknown ref.
+  Status CheckHistogram(uint64_t ref, const HistogramSample& s) const;
+  Status AppendHistogram(uint64_t ref, const HistogramSample& s);
 
   // Adds an exemplar to `ref`. An exemplar equal to the newest one of the series is a no-op;
   // one older than it is OutOfOrder("out of order exemplar"); labels longer than 128 UTF-8
@@ -202,8 +215,14 @@ class Head {
   // Classifies a sample against a series. REQUIRES: s.mu held.
   Result<AppendKind> Classify(const MemSeries& s, int64_t t_ms, double v) const;
   void UpdateTimeBounds(int64_t t_ms);
+  // Classifies a histogram sample against a series. REQUIRES: s.mu held.
+  Result<AppendKind> ClassifyHistogram(const MemSeries& s, int64_t t_ms,
+                                       std::string_view body) const;
   // Samples of `s` in [mint_ms, maxt_ms], sorted, unique.
   static std::vector<Sample> SeriesSamples(const MemSeries& s, int64_t mint_ms, int64_t maxt_ms);
+  // Histogram samples of `s` in [mint_ms, maxt_ms], sorted.
+  static std::vector<HistogramSample> SeriesHistograms(const MemSeries& s, int64_t mint_ms,
+                                                       int64_t maxt_ms);
   // Whether `s` has any sample in [mint_ms, maxt_ms], from chunk and buffer bounds.
   static bool SeriesOverlaps(const MemSeries& s, int64_t mint_ms, int64_t maxt_ms);
 

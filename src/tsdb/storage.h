@@ -18,8 +18,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "model/histogram.h"
 #include "model/labels.h"
 #include "model/matcher.h"
 #include "model/sample.h"
@@ -27,11 +29,34 @@
 
 namespace argus::tsdb {
 
+// A native histogram value: integer counts (as ingested from remote_write and OTLP) or float
+// counts (as PromQL and recording rules produce them).
+using HistogramValue = std::variant<IntHistogram, FloatHistogram>;
+
+// One native-histogram sample. A stale marker is a histogram whose sum is the StaleNaN
+// (Prometheus' convention).
+struct HistogramSample {
+  int64_t t_ms = 0;
+  HistogramValue value;
+
+  bool is_float() const { return std::holds_alternative<FloatHistogram>(value); }
+  // The sample as a FloatHistogram (integer histograms converted).
+  FloatHistogram ToFloat() const {
+    return is_float() ? std::get<FloatHistogram>(value) : std::get<IntHistogram>(value).ToFloat();
+  }
+  double sum() const {
+    return is_float() ? std::get<FloatHistogram>(value).sum : std::get<IntHistogram>(value).sum;
+  }
+};
+
 // A series and its samples in the queried range, in ascending timestamp order with no
 // duplicate timestamps. Stale markers are included (see IsStaleNaN); PromQL skips them.
+// Float samples and native-histogram samples are kept apart (a series may switch between
+// them over time); each list is sorted on its own.
 struct Series {
   Labels labels;
   std::vector<Sample> samples;
+  std::vector<HistogramSample> histograms{};
 };
 
 // Hints from the query engine; a Querier may ignore them (results must stay correct).
@@ -77,6 +102,15 @@ class Appender {
   //                    bounds": Prometheus' rule, the newest sample minus 1 h or the OOO
   //                    window, whichever is longer)
   virtual Status Append(const Labels& labels, int64_t t_ms, double v) = 0;
+  // Adds one native-histogram sample (integer or float). Errors as Append, plus
+  // InvalidArgument if the histogram does not pass Validate (model/histogram.h). Histogram
+  // samples must arrive in order per series: an older one is OutOfOrder("out of order
+  // sample"). The default refuses with Unimplemented (Appenders that store floats only).
+  virtual Status AppendHistogram(const Labels& labels, const HistogramSample& s) {
+    (void)labels;
+    (void)s;
+    return Status::Unimplemented("native histograms are not supported by this appender");
+  }
   // Adds an exemplar for the series `labels` (created if missing).
   virtual Status AppendExemplar(const Labels& labels, const Exemplar& e) = 0;
   // Records metadata for a metric family (kept in memory and the WAL, newest wins).

@@ -1,5 +1,6 @@
 #include "tsdb/wal_records.h"
 
+#include "tsdb/histogram_chunk.h"
 #include "util/coding.h"
 
 namespace argus::tsdb {
@@ -56,7 +57,7 @@ Status Truncated(const char* what, size_t entry) {
 Result<WalRecordType> WalRecordTypeOf(std::string_view rec) {
   if (rec.empty()) return Status::Corruption("empty wal record");
   const uint8_t t = static_cast<uint8_t>(rec[0]);
-  if (t < 1 || t > 4) return Status::Corruption("unknown wal record type " + std::to_string(t));
+  if (t < 1 || t > 5) return Status::Corruption("unknown wal record type " + std::to_string(t));
   return static_cast<WalRecordType>(t);
 }
 
@@ -99,6 +100,37 @@ void EncodeMetadataRecord(const std::vector<MetricMetadata>& metadata, std::stri
     PutLengthPrefixed(out, m.unit);
     PutLengthPrefixed(out, m.help);
   }
+}
+
+void EncodeHistogramSamplesRecord(const std::vector<RefHistogramSample>& samples,
+                                  std::string* out) {
+  out->push_back(static_cast<char>(WalRecordType::kHistogramSamples));
+  const int64_t base = samples.empty() ? 0 : samples.front().sample.t_ms;
+  PutVarsint64(out, base);
+  for (const auto& s : samples) {
+    PutVarint64(out, s.ref);
+    PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.sample.t_ms) -
+                                           static_cast<uint64_t>(base)));
+    EncodeHistogramBody(s.sample.value, out);
+  }
+}
+
+Status DecodeHistogramSamplesRecord(std::string_view rec, std::vector<RefHistogramSample>* out) {
+  RETURN_IF_ERROR(Expect(&rec, WalRecordType::kHistogramSamples, "histogram samples"));
+  int64_t base;
+  if (!GetVarsint64(&rec, &base)) return Truncated("histogram samples", 0);
+  for (size_t i = 0; !rec.empty(); ++i) {
+    RefHistogramSample s;
+    int64_t delta;
+    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta) ||
+        !DecodeHistogramBody(&rec, &s.sample.value).ok()) {
+      return Truncated("histogram samples", i);
+    }
+    s.sample.t_ms =
+        static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
+    out->push_back(std::move(s));
+  }
+  return Status::OK();
 }
 
 Status DecodeSeriesRecord(std::string_view rec, std::vector<RefSeries>* out) {

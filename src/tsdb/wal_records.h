@@ -10,6 +10,9 @@
 //                    uvarint #labels, labels as in series records
 //   metadata   0x04, then per family: uvarint len, family name, u8 MetricType,
 //                    uvarint len, unit, uvarint len, help
+//   histograms 0x05, varsint base_t_ms, then per sample: uvarint ref,
+//                    varsint t_ms - base_t_ms, histogram body (histogram_chunk.h; integer or
+//                    float, told by the body's flag byte)
 //
 // Example:
 //   std::string rec;
@@ -29,11 +32,18 @@
 
 #include "model/labels.h"
 #include "model/sample.h"
+#include "tsdb/storage.h"
 #include "util/status.h"
 
 namespace argus::tsdb {
 
-enum class WalRecordType : uint8_t { kSeries = 1, kSamples = 2, kExemplars = 3, kMetadata = 4 };
+enum class WalRecordType : uint8_t {
+  kSeries = 1,
+  kSamples = 2,
+  kExemplars = 3,
+  kMetadata = 4,
+  kHistogramSamples = 5,
+};
 
 struct RefSeries {
   uint64_t ref = 0;
@@ -44,6 +54,11 @@ struct RefSample {
   uint64_t ref = 0;
   int64_t t_ms = 0;
   double v = 0;
+};
+
+struct RefHistogramSample {
+  uint64_t ref = 0;
+  HistogramSample sample;
 };
 
 struct RefExemplar {
@@ -59,6 +74,8 @@ void EncodeSeriesRecord(const std::vector<RefSeries>& series, std::string* out);
 void EncodeSamplesRecord(const std::vector<RefSample>& samples, std::string* out);
 void EncodeExemplarsRecord(const std::vector<RefExemplar>& exemplars, std::string* out);
 void EncodeMetadataRecord(const std::vector<MetricMetadata>& metadata, std::string* out);
+void EncodeHistogramSamplesRecord(const std::vector<RefHistogramSample>& samples,
+                                  std::string* out);
 
 // Each Decode* appends the entries of `rec` to `*out`; Corruption if `rec` is not a
 // well-formed record of that type (entries decoded before the fault may have been appended).
@@ -66,5 +83,6 @@ Status DecodeSeriesRecord(std::string_view rec, std::vector<RefSeries>* out);
 Status DecodeSamplesRecord(std::string_view rec, std::vector<RefSample>* out);
 Status DecodeExemplarsRecord(std::string_view rec, std::vector<RefExemplar>* out);
 Status DecodeMetadataRecord(std::string_view rec, std::vector<MetricMetadata>* out);
+Status DecodeHistogramSamplesRecord(std::string_view rec, std::vector<RefHistogramSample>* out);
 
 }  // namespace argus::tsdb
