@@ -5,9 +5,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 #include "ingest/scrape_config.h"
+#include "logql/logqltest.h"
 #include "server/server.h"
 
 #ifndef ARGUS_VERSION
@@ -27,6 +29,11 @@ int Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `argus test logql [--baseline FILE] SCRIPT...`: the LogQL conformance runner.
+  if (argc >= 3 && std::string_view(argv[1]) == "test" && std::string_view(argv[2]) == "logql") {
+    return argus::logql::RunLogqlTestMain(argc - 3, argv + 3);
+  }
+
   using argus::server::ServerOptions;
   ServerOptions o;
   std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";
