@@ -35,8 +35,10 @@ class Stage {
   // True for stages that only filter on the line (line filters); they may run before any
   // label work.
   virtual bool IsLineFilter() const { return false; }
-  // True if the stage reads or writes the line (used to skip nothing today; kept for plans).
+  // True if the stage reads or writes the line.
   virtual bool TouchesLine() const { return true; }
+  // For a `|= "literal"` filter: the literal every kept line contains (a store hint); else null.
+  virtual const std::string* RequiredLiteral() const { return nullptr; }
 };
 
 using StagePtr = std::shared_ptr<const Stage>;

@@ -90,6 +90,16 @@ struct Sample {
   double v;
 };
 
+// The literals of the pipeline's leading `|= "..."` filters, for the store to skip blocks.
+logstore::SelectHints HintsFor(const LogSelector& sel) {
+  logstore::SelectHints h;
+  for (const StagePtr& s : sel.stages) {
+    if (!s->IsLineFilter()) break;
+    if (const std::string* lit = s->RequiredLiteral()) h.line_contains.push_back(*lit);
+  }
+  return h;
+}
+
 class Evaluator {
  public:
   Evaluator(const LogReader& r, const QueryParams& p, QueryStats* stats) : r_(r), p_(p), stats_(stats) {
@@ -129,7 +139,7 @@ class Evaluator {
     const int64_t last_hi = StepTs(n_ - 1) - e.offset_ns;
     std::unordered_map<std::string, size_t> index;
     std::vector<std::pair<LabelSet, std::vector<Sample>>> groups;
-    Status err = Status::OK();
+    const logstore::SelectHints hints = HintsFor(e.selector);
     RETURN_IF_ERROR(r_.Select(e.selector.matchers, first_lo + 1, last_hi,
                               [&](const Labels& stream, std::span<const LogEntry> entries) -> Status {
       ++stats_->streams_scanned;
@@ -179,7 +189,7 @@ class Evaluator {
         groups[it->second].second.push_back({en.ts_ns, v});
       }
       return Status::OK();
-    }));
+    }, &hints));
     for (auto& g : groups) {
       std::stable_sort(g.second.begin(), g.second.end(), [](const Sample& a, const Sample& b) { return a.ts < b.ts; });
     }
@@ -238,7 +248,10 @@ class Evaluator {
     if (vals.empty()) return NAN;
     if (q < 0) return -INFINITY;
     if (q > 1) return INFINITY;
-    std::sort(vals.begin(), vals.end());
+    // NaN first, as Go's sort.Float64s orders them (and a strict weak order for std::sort).
+    std::sort(vals.begin(), vals.end(), [](double a, double b) {
+      return std::isnan(a) ? !std::isnan(b) : (!std::isnan(b) && a < b);
+    });
     double n = static_cast<double>(vals.size());
     double rank = q * (n - 1);
     size_t lo = static_cast<size_t>(std::max(0.0, std::floor(rank)));
@@ -711,6 +724,7 @@ Result<QueryResult> EvalLogs(const LogReader& reader, const Expr& e, const Query
   int64_t end_incl = p.end_ns - 1;
   if (p.instant()) end_incl = p.end_ns;
   int64_t start = p.instant() ? INT64_MIN / 2 : p.start_ns;
+  const logstore::SelectHints hints = HintsFor(e.selector);
   RETURN_IF_ERROR(reader.Select(e.selector.matchers, start, end_incl,
                                 [&](const Labels& stream, std::span<const LogEntry> entries) -> Status {
     ++res.stats.streams_scanned;
@@ -735,7 +749,7 @@ Result<QueryResult> EvalLogs(const LogReader& reader, const Expr& e, const Query
       items.push_back(std::move(it));
     }
     return Status::OK();
-  }));
+  }, &hints));
   const bool fwd = p.direction == Direction::kForward;
   std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
     if (a.ts != b.ts) return fwd ? a.ts < b.ts : a.ts > b.ts;

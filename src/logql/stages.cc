@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -136,6 +137,12 @@ class LineFilterStage : public Stage {
     return negate_ ? !any : any;
   }
   bool IsLineFilter() const override { return true; }
+  const std::string* RequiredLiteral() const override {
+    if (negate_ || terms_.size() != 1) return nullptr;
+    const Term& t = terms_[0];
+    if (t.re || t.pattern || t.ip || t.literal.empty()) return nullptr;
+    return &t.literal;
+  }
 
  private:
   static bool Matches(const Term& t, std::string_view line) {
@@ -778,6 +785,20 @@ Result<StagePtr> MakeRegexpParser(const std::string& regex) {
   if (!re->ok()) return Status::InvalidArgument("error parsing regexp: " + re->error() + ": `" + regex + "`");
   if (re->NamedCapturingGroups().empty()) {
     return Status::InvalidArgument("at least one named capture must be supplied");
+  }
+  // RE2 accepts a repeated group name; Loki rejects it.
+  std::vector<std::string> names;
+  for (size_t i = regex.find("(?"); i != std::string::npos; i = regex.find("(?", i + 2)) {
+    if (i > 0 && regex[i - 1] == '\\') continue;
+    size_t st = regex.compare(i, 4, "(?P<") == 0 ? i + 4 : regex.compare(i, 3, "(?<") == 0 ? i + 3 : std::string::npos;
+    if (st == std::string::npos) continue;
+    size_t e = regex.find('>', st);
+    if (e == std::string::npos) continue;
+    std::string n = regex.substr(st, e - st);
+    if (std::find(names.begin(), names.end(), n) != names.end()) {
+      return Status::InvalidArgument("duplicate extracted label name '" + n + "'");
+    }
+    names.push_back(n);
   }
   return StagePtr(std::make_shared<RegexpParserStage>(std::move(re)));
 }

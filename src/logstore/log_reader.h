@@ -28,6 +28,13 @@
 namespace argus::logstore {
 
 
+// Advice a query gives the store; the engine still applies every filter itself, so a store
+// may ignore it. `line_contains`: only entries whose line contains every one of these strings
+// can match (the query's leading `|= "..."` filters), so blocks without them may be skipped.
+struct SelectHints {
+  std::vector<std::string> line_contains;
+};
+
 class LogReader {
  public:
   virtual ~LogReader() = default;
@@ -37,7 +44,7 @@ class LogReader {
   // and returns the first non-OK status from `fn` or from reading.
   using StreamFn = std::function<Status(const Labels& stream, std::span<const LogEntry> entries)>;
   virtual Status Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                        const StreamFn& fn) const = 0;
+                        const StreamFn& fn, const SelectHints* hints = nullptr) const = 0;
 };
 
 // The write side: what ingest appends through (LogStore implements it).
@@ -60,8 +67,9 @@ class MemoryReader : public LogReader {
   // Adds an entry to the stream `labels` (empty values dropped, as Loki does on write).
   void Append(const Labels& labels, LogEntry entry);
   void Clear() { streams_.clear(); }
+  // Ignores `hints`.
   Status Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                const StreamFn& fn) const override;
+                const StreamFn& fn, const SelectHints* hints = nullptr) const override;
 
  private:
   std::map<Labels, std::vector<LogEntry>> streams_;

@@ -295,20 +295,32 @@ std::vector<const LogStore::Stream*> LogStore::MatchLocked(const std::vector<Mat
 }
 
 Status LogStore::Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                        const StreamFn& fn) const {
+                        const StreamFn& fn, const SelectHints* hints) const {
   std::shared_lock lock(mu_);
+  const std::vector<std::string> none;
+  const std::vector<std::string>& needles = hints ? hints->line_contains : none;
+  auto wanted = [&](std::string_view line) {
+    for (const std::string& n : needles) {
+      if (line.find(n) == std::string_view::npos) return false;
+    }
+    return true;
+  };
   std::vector<LogEntry> entries;
+  std::string raw;
   for (const Stream* s : MatchLocked(matchers)) {
     entries.clear();
     for (const Block& b : s->blocks) {
       if (b.max_ts_ns < start_ns || b.min_ts_ns > end_ns) continue;
-      ASSIGN_OR_RETURN(std::vector<LogEntry> es, DecodeBlock(b.bytes));
+      RETURN_IF_ERROR(DecompressBlock(b.bytes, &raw));
+      // The fast path: one substring search over the whole decompressed block.
+      if (!wanted(raw)) continue;
+      ASSIGN_OR_RETURN(std::vector<LogEntry> es, ParseRaw(raw, b.count, b.min_ts_ns));
       for (LogEntry& e : es) {
-        if (e.ts_ns >= start_ns && e.ts_ns <= end_ns) entries.push_back(std::move(e));
+        if (e.ts_ns >= start_ns && e.ts_ns <= end_ns && wanted(e.line)) entries.push_back(std::move(e));
       }
     }
     for (const LogEntry& e : s->head) {
-      if (e.ts_ns >= start_ns && e.ts_ns <= end_ns) entries.push_back(e);
+      if (e.ts_ns >= start_ns && e.ts_ns <= end_ns && wanted(e.line)) entries.push_back(e);
     }
     if (entries.empty()) continue;
     std::stable_sort(entries.begin(), entries.end(), [](const LogEntry& a, const LogEntry& b) { return a.ts_ns < b.ts_ns; });

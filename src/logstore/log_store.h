@@ -65,8 +65,10 @@ class LogStore : public LogReader, public LogWriter {
   // non-empty. Errors: OutOfOrder; IOError from the WAL (then nothing of the push is stored).
   Status Push(const std::vector<PushStream>& streams) override;
 
+  // Skips blocks outside [start_ns, end_ns] by their header and, with hints, blocks whose
+  // decompressed text lacks a required substring (one memmem-style find over the block).
   Status Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                const StreamFn& fn) const override;
+                const StreamFn& fn, const SelectHints* hints = nullptr) const override;
 
   // Stream label sets matching `matchers` (all streams when empty) with entries overlapping
   // [start_ns, end_ns].

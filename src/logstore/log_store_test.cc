@@ -61,6 +61,22 @@ TEST_F(LogStoreTest, PushSelectAcrossBlocksAndHead) {
   EXPECT_EQ(s->Series({Eq("app", "b")}, 0, 4 * kSec).size(), 0u);  // no entry before 5s
 }
 
+TEST_F(LogStoreTest, LineHintsSkipBlocksWithoutTheNeedle) {
+  auto s = OpenStore();
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 200; ++i) es.push_back({i * kSec, i == 150 ? "found the needle" : "hay " + std::to_string(i), {}});
+  ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "a"}}), es}}).ok());
+  ASSERT_GT(s->stats().blocks, 2u);
+  SelectHints h{{"needle"}};
+  std::vector<LogEntry> got;
+  ASSERT_TRUE(s->Select({Eq("app", "a")}, 0, INT64_MAX, [&](const Labels&, std::span<const LogEntry> xs) {
+                 got.assign(xs.begin(), xs.end());
+                 return Status::OK();
+               }, &h).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].ts_ns, 150 * kSec);
+}
+
 TEST_F(LogStoreTest, OutOfOrderWindow) {
   opts_.ooo_window_ns = 10 * kSec;
   auto s = OpenStore();

@@ -13,7 +13,7 @@ void MemoryReader::Append(const Labels& labels, LogEntry entry) {
 }
 
 Status MemoryReader::Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                            const StreamFn& fn) const {
+                            const StreamFn& fn, const SelectHints*) const {
   for (const auto& [ls, entries] : streams_) {
     if (!MatchesAll(matchers, ls)) continue;
     auto lo = std::lower_bound(entries.begin(), entries.end(), start_ns,
