@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -63,7 +65,7 @@ const std::set<std::string, std::less<>>& Functions() {
       "addf", "subf", "mulf", "divf", "max", "min", "maxf", "minf", "ceil", "floor", "round",
       "int", "float64", "b64enc", "b64dec", "urlencode", "urldecode", "alignLeft", "alignRight",
       "__line__", "__timestamp__", "unixEpoch", "unixEpochMillis", "unixEpochNanos", "bytes",
-      "duration", "duration_seconds", "toString", "quote", "squote"};
+      "duration", "duration_seconds", "toString", "quote", "squote", "date", "now", "unixToTime"};
   return kFuncs;
 }
 
@@ -300,6 +302,74 @@ std::string GoPrintf(std::string_view fmt, const std::vector<Value>& args) {
   return out;
 }
 
+// Go's time.Format for a UTC time `ns`: the reference layout's common tokens (2006 06 01 1 Jan
+// January 02 2 _2 15 03 3 04 4 05 5 PM pm Mon Monday MST Z07:00 -07:00 -0700 Z and .000 / .999
+// style fractions).
+std::string GoFormatTime(std::string_view layout, int64_t ns) {
+  int64_t secs = ns >= 0 ? ns / 1'000'000'000 : (ns - 999'999'999) / 1'000'000'000;
+  int64_t frac = ns - secs * 1'000'000'000;
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  static const char* kMonths[] = {"January", "February", "March", "April", "May", "June", "July",
+                                  "August", "September", "October", "November", "December"};
+  static const char* kDays[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+  std::string out;
+  char buf[32];
+  auto two = [&](int v) { std::snprintf(buf, sizeof buf, "%02d", v); out += buf; };
+  size_t i = 0;
+  auto take = [&](std::string_view tok) {
+    if (layout.substr(i, tok.size()) == tok) {
+      i += tok.size();
+      return true;
+    }
+    return false;
+  };
+  while (i < layout.size()) {
+    if (take("2006")) { std::snprintf(buf, sizeof buf, "%04d", tm.tm_year + 1900); out += buf; }
+    else if (take("January")) out += kMonths[tm.tm_mon];
+    else if (take("Jan")) out += std::string(kMonths[tm.tm_mon]).substr(0, 3);
+    else if (take("Monday")) out += kDays[tm.tm_wday];
+    else if (take("Mon")) out += std::string(kDays[tm.tm_wday]).substr(0, 3);
+    else if (take("MST")) out += "UTC";
+    else if (take("Z07:00") || take("Z0700") || take("Z07")) out += "Z";
+    else if (take("-07:00")) out += "+00:00";
+    else if (take("-0700")) out += "+0000";
+    else if (take("01")) two(tm.tm_mon + 1);
+    else if (take("02")) two(tm.tm_mday);
+    else if (take("_2")) { std::snprintf(buf, sizeof buf, "%2d", tm.tm_mday); out += buf; }
+    else if (take("06")) two(tm.tm_year % 100);
+    else if (take("15")) two(tm.tm_hour);
+    else if (take("03")) two(tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12);
+    else if (take("04")) two(tm.tm_min);
+    else if (take("05")) two(tm.tm_sec);
+    else if (take("PM")) out += tm.tm_hour >= 12 ? "PM" : "AM";
+    else if (take("pm")) out += tm.tm_hour >= 12 ? "pm" : "am";
+    else if ((layout[i] == '.' || layout[i] == ',') && i + 1 < layout.size() && (layout[i + 1] == '0' || layout[i + 1] == '9')) {
+      char d = layout[i + 1];
+      size_t j = i + 1;
+      while (j < layout.size() && layout[j] == d) ++j;
+      int n = static_cast<int>(j - i - 1);
+      std::snprintf(buf, sizeof buf, "%09lld", static_cast<long long>(frac));
+      std::string digits(buf, static_cast<size_t>(std::min(n, 9)));
+      if (d == '9') {
+        while (!digits.empty() && digits.back() == '0') digits.pop_back();
+        if (!digits.empty()) out += layout[i] + digits;
+      } else {
+        out += layout[i] + digits;
+      }
+      i = j;
+    }
+    else if (take("1")) out += std::to_string(tm.tm_mon + 1);
+    else if (take("2")) out += std::to_string(tm.tm_mday);
+    else if (take("3")) out += std::to_string(tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12);
+    else if (take("4")) out += std::to_string(tm.tm_min);
+    else if (take("5")) out += std::to_string(tm.tm_sec);
+    else out.push_back(layout[i++]);
+  }
+  return out;
+}
+
 std::string B64Enc(std::string_view in) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -479,7 +549,7 @@ Result<Value> CallFunc(const std::string& f, const std::vector<Value>& a, const 
     RETURN_IF_ERROR(need(3));
     RE2 re(str(0));
     if (!re.ok()) return Status::InvalidArgument("error parsing regexp: " + re.error());
-    std::string s = str(2), repl = str(1);
+    std::string s = str(1), repl = str(2);  // sprig: regexReplaceAll REGEX STRING REPLACEMENT
     if (f == "regexReplaceAll") {
       // Go's $1 / ${1} become RE2's \1.
       std::string r2;
@@ -612,6 +682,23 @@ Result<Value> CallFunc(const std::string& f, const std::vector<Value>& a, const 
     if (s.size() >= n) return Value::Str(f == "alignLeft" ? s.substr(0, n) : s.substr(s.size() - n));
     std::string pad(n - s.size(), ' ');
     return Value::Str(f == "alignLeft" ? s + pad : pad + s);
+  }
+  if (f == "now") {
+    return Value::Num(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count()));
+  }
+  if (f == "date") {
+    RETURN_IF_ERROR(need(2));
+    return Value::Str(GoFormatTime(str(0), static_cast<int64_t>(num(1))));
+  }
+  if (f == "unixToTime") {
+    RETURN_IF_ERROR(need(1));
+    // Seconds, milliseconds, microseconds or nanoseconds, told apart by the number of digits.
+    std::string v = str(0);
+    double x = num(0);
+    size_t digits = v.size();
+    double ns = digits <= 10 ? x * 1e9 : digits <= 13 ? x * 1e6 : digits <= 16 ? x * 1e3 : x;
+    return Value::Num(ns);
   }
   if (f == "__line__") return Value::Str(std::string(ctx.line));
   if (f == "__timestamp__") return Value::Num(static_cast<double>(ctx.ts_ns));
