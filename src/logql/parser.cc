@@ -427,6 +427,7 @@ class Parser {
       *d = Next().text;
     }
     RETURN_IF_ERROR(Expect(")"));
+    if (!IsLegacyLabelName(e->dst)) return ErrAt(Peek(), "invalid destination label name in label_replace(): " + e->dst);
     RE2::Options o;
     o.set_log_errors(false);
     RE2 re("^(?:" + e->regex + ")$", o);
@@ -785,6 +786,11 @@ class Parser {
           s.value = Next().text;
         } else {
           return Unexpected("STRING");
+        }
+        for (const LabelFormatSpec& prev : specs) {
+          if (prev.dst == s.dst) {
+            return ErrAt(w, "multiple label name '" + s.dst + "' not allowed in a single format operation");
+          }
         }
         specs.push_back(std::move(s));
         if (!IsPunct(",")) break;

@@ -58,6 +58,8 @@ TEST(ParserTest, StageArgumentsAreValidated) {
   EXPECT_FALSE(ParseExpr(R"({a="b"} | json x="a[")").ok());
   EXPECT_FALSE(ParseExpr(R"({a="b"} |= ip("bogus"))").ok());
   EXPECT_TRUE(ParseExpr(R"({a="b"} |= "x" or "y" != "z" | logfmt --strict --keep-empty a, b="c")").ok());
+  EXPECT_FALSE(ParseExpr(R"({a="b"} | label_format x=a, x="{{.b}}")").ok());
+  EXPECT_FALSE(ParseExpr(R"(label_replace(vector(1), "1bad", "", "", ""))").ok());
 }
 
 TEST(ParserTest, Selector) {
