@@ -9,6 +9,7 @@
 #include "api/json_writer.h"
 #include "api/loki_api.h"
 #include "ingest/compression.h"
+#include "ingest/file_tail.h"
 #include "ingest/loki_push.h"
 #include "ingest/otlp_json.h"
 #include "logstore/log_store.h"
@@ -52,6 +53,7 @@ struct LogsComponent::Impl {
   std::unique_ptr<ingest::LokiPushHandler> push;
   std::unique_ptr<api::LokiApi> api;
   std::unique_ptr<OtlpLogsService> grpc;
+  std::unique_ptr<ingest::FileTailer> tailer;
   int maintenance_runs = 0;
 
   // Translates and pushes; returns the records rejected (with the first reason) or an error
@@ -146,17 +148,28 @@ LogsComponent::LogsComponent() : impl_(std::make_unique<Impl>()) {
 
 LogsComponent::~LogsComponent() { Close(); }
 
-Status LogsComponent::Open(const std::string& storage_path, wal::SyncPolicy sync) {
+Status LogsComponent::Open(const std::string& storage_path, wal::SyncPolicy sync,
+                           const std::vector<std::string>& tail_globs, const std::string& tail_labels) {
   logstore::LogStoreOptions o;
   o.wal.sync = sync;
   spdlog::info("opening log storage at {}/logs", storage_path);
   ASSIGN_OR_RETURN(impl_->store, logstore::LogStore::Open(storage_path + "/logs", o));
   impl_->push = std::make_unique<ingest::LokiPushHandler>(ingest::LokiLimits{}, impl_->store.get());
   impl_->api = std::make_unique<api::LokiApi>(impl_->store.get(), impl_->push.get());
+  if (!tail_globs.empty()) {
+    ASSIGN_OR_RETURN(Labels labels, ingest::ParseLabelsText(tail_labels));
+    std::vector<ingest::TailSource> sources;
+    for (const std::string& g : tail_globs) sources.push_back({g, labels});
+    impl_->tailer = std::make_unique<ingest::FileTailer>(std::move(sources), storage_path + "/logs/positions",
+                                                         impl_->push.get());
+    impl_->tailer->Start();
+    spdlog::info("tailing {} log path pattern(s)", tail_globs.size());
+  }
   return Status::OK();
 }
 
 void LogsComponent::Close() {
+  if (impl_->tailer) impl_->tailer->Stop();
   if (!impl_->store) return;
   Status st = impl_->store->Close();
   if (!st.ok()) spdlog::error("closing log storage: {}", st.ToString());

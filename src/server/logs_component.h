@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/http.h"
 #include "util/status.h"
@@ -29,8 +30,11 @@ class LogsComponent {
  public:
   LogsComponent();
   ~LogsComponent();
-  // Opens (creating) <storage_path>/logs and replays its WAL. Errors: the store's.
-  Status Open(const std::string& storage_path, wal::SyncPolicy sync);
+  // Opens (creating) <storage_path>/logs and replays its WAL, then starts tailing the files
+  // matching `tail_globs` (positions in <storage_path>/logs/positions) with the stream labels
+  // `tail_labels` (Prometheus text form). Errors: the store's; InvalidArgument for bad labels.
+  Status Open(const std::string& storage_path, wal::SyncPolicy sync,
+              const std::vector<std::string>& tail_globs = {}, const std::string& tail_labels = "{job=\"tail\"}");
   // Snapshots and closes the store; idempotent.
   void Close();
   // Retention and a snapshot (bounding the WAL); called by the server's maintenance loop.

@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
                  "batch: acknowledge after write(2), fsync every 1s (survives kill -9); "
                  "always: fsync before acknowledging (survives power loss)")
       ->capture_default_str();
+  app.add_option("--logs.tail", o.logs_tail_globs,
+                 "Glob of log files to tail into the log store (repeatable; default none)");
+  app.add_option("--logs.tail.labels", o.logs_tail_labels,
+                 "Stream labels of tailed lines, e.g. {job=\"varlogs\"}; filename is added")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto level = spdlog::level::from_str(log_level);

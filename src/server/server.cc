@@ -328,7 +328,8 @@ Status Server::Start() {
   s.prom_api = std::make_unique<api::PrometheusApi>(
       s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});
   // Logs: the log store under <storage.path>/logs.
-  RETURN_IF_ERROR(s.logs->Open(s.opts.storage_path, s.opts.wal_sync));
+  RETURN_IF_ERROR(s.logs->Open(s.opts.storage_path, s.opts.wal_sync, s.opts.logs_tail_globs,
+                               s.opts.logs_tail_labels));
 
   if (!s.opts.otlp_http_listen_address.empty()) {
     s.otlp_http = std::make_unique<HttpServer>(

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/http.h"
 #include "server/config.h"
@@ -45,6 +46,10 @@ struct ServerOptions {
   uint64_t max_push_body_bytes = 64ull << 20;
   int64_t maintenance_interval_ms = 60000;
   std::string flags_json = "{}";              // for /api/v1/status/flags
+  // Logs: files to tail (glob patterns) and the stream labels of their lines (Prometheus
+  // text form; `filename` is added). Default: no tailing, labels {job="tail"}.
+  std::vector<std::string> logs_tail_globs;
+  std::string logs_tail_labels = "{job=\"tail\"}";
 };
 
 class Server {

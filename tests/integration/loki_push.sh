@@ -26,3 +26,28 @@ count=$(curl -fsS "$ARGUS_URL/loki/api/v1/query" --data-urlencode 'query=sum(cou
   python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)')
 expect=$(for f in "$data"/*.log; do grep -c . "$f"; done | awk '{s += $1} END {print s}')
 check "after a restart all $expect lines are still there (got $count)" test "$count" = "$expect"
+
+log "file tailing: a loghub sample appended to a tailed file comes back exactly"
+kill -TERM "$ARGUS_PID"
+wait "$ARGUS_PID" 2>/dev/null || true
+mkdir -p "$ITEST_TMP/tail"
+start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml" \
+  --logs.tail="$ITEST_TMP/tail/*.log" --logs.tail.labels='{job="tailed"}'
+wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+# A last line without its newline waits for it (as Promtail does), so end the copy with one.
+{ cat "$data/OpenSSH_2k.log"; echo; } >"$ITEST_TMP/tail/ssh.log"
+tail_count() {
+  curl -fsS "$ARGUS_URL/loki/api/v1/query" --data-urlencode "query=sum(count_over_time({job=\"tailed\"} $1 [1h]))" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
+}
+want=$(grep -c . "$data/OpenSSH_2k.log")
+got=0
+for _ in $(seq 1 60); do
+  got=$(tail_count "")
+  [ "$got" = "$want" ] && break
+  sleep 0.5
+done
+check "tailed file: $want lines (got $got)" test "$got" = "$want"
+needle_want=$(grep -F -c "Failed password" "$data/OpenSSH_2k.log")
+needle_got=$(tail_count '|= "Failed password"')
+check "tailed |= \"Failed password\": $needle_want lines like grep -F -c (got $needle_got)" test "$needle_got" = "$needle_want"
