@@ -216,8 +216,10 @@ bool LokiApi::Handle(const HttpRequest& req, int64_t now_ns, HttpResponse* resp)
     *resp = Series(req, now_ns);
   } else if (rest == "index/stats") {
     *resp = IndexStats(req, now_ns);
-  } else if (rest == "index/volume" || rest == "index/volume_range") {
-    *resp = Volume(req, now_ns);
+  } else if (rest == "index/volume") {
+    *resp = Volume(req, now_ns, false);
+  } else if (rest == "index/volume_range") {
+    *resp = Volume(req, now_ns, true);
   } else {
     *resp = TextResponse(404, "404 page not found");
   }
@@ -503,7 +505,7 @@ HttpResponse LokiApi::IndexStats(const HttpRequest& req, int64_t now_ns) {
   return r;
 }
 
-HttpResponse LokiApi::Volume(const HttpRequest& req, int64_t now_ns) {
+HttpResponse LokiApi::Volume(const HttpRequest& req, int64_t now_ns, bool range) {
   auto se = StartEnd(req, now_ns);
   if (!se.ok()) return LokiError(se.status());
   auto ms = OptionalSelector(req);
@@ -521,14 +523,34 @@ HttpResponse LokiApi::Volume(const HttpRequest& req, int64_t now_ns) {
   if (targets.empty()) {
     for (const Matcher& m : *ms) targets.push_back(m.name());
   }
+  int64_t step = 0;
+  if (range) {
+    if (req.HasParam("step")) {
+      auto st = ParseLokiStepNs(req.Param("step"));
+      if (!st.ok()) return LokiError(st.status());
+      step = *st;
+    }
+    if (step <= 0) step = std::max<int64_t>(1, (se->second - se->first) / kNsPerSec / 250) * kNsPerSec;
+    if ((se->second - se->first) / step > 11000) {
+      return TextResponse(400, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+    }
+  }
+  // Bytes per label set: in total, and (volume_range) per step bucket (t - step, t].
   std::map<logql::LabelSet, uint64_t> vol;
+  std::map<logql::LabelSet, std::map<int64_t, uint64_t>> buckets;
   Status st = store_->Select(*ms, se->first, se->second, [&](const argus::Labels& ls, std::span<const logstore::LogEntry> es) {
     logql::LabelSet key;
     for (const Label& l : ls) {
       if (std::find(targets.begin(), targets.end(), l.name) != targets.end()) key.push_back(l);
     }
     uint64_t b = 0;
-    for (const auto& e : es) b += e.line.size();
+    for (const auto& e : es) {
+      b += e.line.size();
+      if (range) {
+        int64_t k = (e.ts_ns - se->first + step - 1) / step;  // the first step time >= ts
+        buckets[key][se->first + k * step] += e.line.size();
+      }
+    }
     vol[key] += b;
     return Status::OK();
   });
@@ -543,18 +565,30 @@ HttpResponse LokiApi::Volume(const HttpRequest& req, int64_t now_ns) {
   w.Key("data");
   w.BeginObject();
   w.Key("resultType");
-  w.String("vector");
+  w.String(range ? "matrix" : "vector");
   w.Key("result");
   w.BeginArray();
   for (const auto& [ls, b] : sorted) {
     w.BeginObject();
     w.Key("metric");
     WriteLabels(w, ls);
-    w.Key("value");
-    w.BeginArray();
-    WriteTimestamp(w, se->second);
-    w.String(std::to_string(b));
-    w.EndArray();
+    if (range) {
+      w.Key("values");
+      w.BeginArray();
+      for (const auto& [t, v] : buckets[ls]) {
+        w.BeginArray();
+        WriteTimestamp(w, t);
+        w.String(std::to_string(v));
+        w.EndArray();
+      }
+      w.EndArray();
+    } else {
+      w.Key("value");
+      w.BeginArray();
+      WriteTimestamp(w, se->second);
+      w.String(std::to_string(b));
+      w.EndArray();
+    }
     w.EndObject();
   }
   w.EndArray();

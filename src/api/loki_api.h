@@ -10,7 +10,8 @@
 //   GET /loki/api/v1/label/<name>/values   start, end, query
 //   GET|POST /loki/api/v1/series           match[] (repeatable), start, end
 //   GET /loki/api/v1/index/stats           query, start, end
-//   GET /loki/api/v1/index/volume          query, start, end, limit, targetLabels
+//   GET /loki/api/v1/index/volume          query, start, end, limit, targetLabels (vector)
+//   GET /loki/api/v1/index/volume_range    the same per step (matrix)
 // Times are Unix nanoseconds, Unix seconds (with a fraction) or RFC 3339; start defaults to
 // end - 1h, end to now. The X-Loki-Response-Encoding-Flags: categorize-labels header puts
 // structured metadata and parsed labels in each value's third element instead of the stream.
@@ -52,7 +53,7 @@ class LokiApi {
   HttpResponse Labels(const HttpRequest& req, int64_t now_ns, const std::string* name);
   HttpResponse Series(const HttpRequest& req, int64_t now_ns);
   HttpResponse IndexStats(const HttpRequest& req, int64_t now_ns);
-  HttpResponse Volume(const HttpRequest& req, int64_t now_ns);
+  HttpResponse Volume(const HttpRequest& req, int64_t now_ns, bool range);
 
   logstore::LogStore* store_;
   ingest::LokiPushHandler* push_;

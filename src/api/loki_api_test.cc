@@ -108,6 +108,19 @@ TEST_F(LokiApiTest, LabelsValuesSeriesStats) {
             R"({"streams":1,"chunks":1,"bytes":1,"entries":1})");
 }
 
+TEST_F(LokiApiTest, VolumeAndVolumeRange) {
+  auto v = Get("/loki/api/v1/index/volume", {{"query", R"({app=~".+"})"}, {"end", std::to_string(kNow)}});
+  ASSERT_EQ(v.status, 200) << v.body;
+  // web: 10 lines of 17 bytes ("GET /x status=200" or "=500"); db: one 1-byte line.
+  EXPECT_NE(v.body.find(R"({"metric":{"app":"web"},"value":[1700000000,"170"]})"), std::string::npos) << v.body;
+  EXPECT_LT(v.body.find(R"("app":"web")"), v.body.find(R"("app":"db")"));  // largest first
+  auto r = Get("/loki/api/v1/index/volume_range", {{"query", R"({app="web"})"}, {"start", std::to_string(kNow - 10 * kSec)},
+                                                   {"end", std::to_string(kNow)}, {"step", "5s"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("resultType":"matrix")"), std::string::npos);
+  EXPECT_NE(r.body.find(R"("values":[[1699999990,"17"],[1699999995,"85"],[1700000000,"68"]])"), std::string::npos) << r.body;
+}
+
 TEST_F(LokiApiTest, ErrorsArePlainText400) {
   auto r = Get("/loki/api/v1/query_range", {{"query", R"({app="web"} |= )"}});
   EXPECT_EQ(r.status, 400);
