@@ -5,10 +5,12 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 #include "ingest/scrape_config.h"
 #include "promql/test_runner.h"
+#include "logql/logqltest.h"
 #include "server/server.h"
 
 #ifndef ARGUS_VERSION
@@ -32,6 +34,11 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "test" && std::string(argv[2]) == "promql") {
     return argus::promql::PromqlTestMain(std::vector<std::string>(argv + 3, argv + argc));
   }
+  // `argus test logql [--baseline FILE] SCRIPT...`: the LogQL conformance runner.
+  if (argc >= 3 && std::string_view(argv[1]) == "test" && std::string_view(argv[2]) == "logql") {
+    return argus::logql::RunLogqlTestMain(argc - 3, argv + 3);
+  }
+
   using argus::server::ServerOptions;
   ServerOptions o;
   std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";
@@ -75,6 +82,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--query.max-concurrency", o.query_max_concurrency,
                  "Maximum number of queries evaluated at once (others wait)")
+      ->capture_default_str();
+  app.add_option("--logs.tail", o.logs_tail_globs,
+                 "Glob of log files to tail into the log store (repeatable; default none)");
+  app.add_option("--logs.tail.labels", o.logs_tail_labels,
+                 "Stream labels of tailed lines, e.g. {job=\"varlogs\"}; filename is added")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

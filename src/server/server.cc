@@ -16,6 +16,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "server/http_server.h"
 #include "server/web_ui.h"
+#include "server/logs_component.h"
 #include "util/coding.h"
 #include "util/file.h"
 #include "util/metrics.h"
@@ -125,6 +126,8 @@ struct Server::Impl {
   std::unique_ptr<HttpServer> web, otlp_http;
   std::unique_ptr<OtlpMetricsService> grpc_service;
   std::unique_ptr<grpc::Server> grpc_server;
+  // Logs (Loki API, OTLP logs, the log store): see logs_component.h.
+  std::unique_ptr<LogsComponent> logs = std::make_unique<LogsComponent>();
   int grpc_port = 0;
   std::atomic<int> inflight{0};
   std::atomic<bool> ready{false};
@@ -332,6 +335,9 @@ Status Server::Start() {
   s.engine = std::make_unique<promql::Engine>(eo);
   s.prom_api = std::make_unique<api::PrometheusApi>(
       s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__}, s.engine.get());
+  // Logs: the log store under <storage.path>/logs.
+  RETURN_IF_ERROR(s.logs->Open(s.opts.storage_path, s.opts.wal_sync, s.opts.logs_tail_globs,
+                               s.opts.logs_tail_labels));
 
   if (!s.opts.otlp_http_listen_address.empty()) {
     s.otlp_http = std::make_unique<HttpServer>(
@@ -346,6 +352,7 @@ Status Server::Start() {
     grpc::ServerBuilder b;
     b.AddListeningPort(addr, grpc::InsecureServerCredentials(), &s.grpc_port);
     b.RegisterService(s.grpc_service.get());
+    b.RegisterService(s.logs->grpc_service());  // OTLP LogsService/Export
     b.SetMaxReceiveMessageSize(static_cast<int>(s.opts.max_push_body_bytes));
     s.grpc_server = b.BuildAndStart();
     if (!s.grpc_server || s.grpc_port == 0) {
@@ -363,6 +370,7 @@ Status Server::Start() {
       l.unlock();
       Status st = s.db->Maintain();
       if (!st.ok()) spdlog::error("storage maintenance failed: {}", st.ToString());
+      s.logs->Maintain();
       l.lock();
     }
   });
@@ -393,6 +401,7 @@ void Server::Shutdown() {
     Status st = s.db->Close();
     if (!st.ok()) spdlog::error("closing storage: {}", st.ToString());
   }
+  s.logs->Close();
   spdlog::info("shutdown complete");
   std::lock_guard<std::mutex> l(s.mu);
   s.done = true;
@@ -428,6 +437,9 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
     resp = s.OtlpMetrics(req);
   } else if (ServeWebUi(req, s.opts.storage_path, &resp)) {  // the UI and its dashboards API
     handler = req.path.rfind("/api/", 0) == 0 ? "/api/argus/v1/dashboards" : "/";
+  } else if (s.logs->HandleWeb(req, &resp)) {
+    // Logs: /loki/api/v1/... and /otlp/v1/logs.
+    if (handler.rfind("/loki/api/v1/label/", 0) == 0) handler = "/loki/api/v1/label/:name/values";
   } else if (!s.ready.load() || !s.db) {
     resp = api::ErrorResponse(Status::Unavailable("argus is starting or shutting down"));
   } else if (req.path == "/api/v1/status/config") {
@@ -492,6 +504,11 @@ api::HttpResponse Server::HandleOtlpHttp(const api::HttpRequest& req) {
     auto r = impl_->OtlpMetrics(req);
     RequestCounter("/v1/metrics", r.status)->Inc();
     return r;
+  }
+  api::HttpResponse logs_resp;
+  if (impl_->logs->HandleOtlpHttp(req, &logs_resp)) {
+    RequestCounter("/v1/logs", logs_resp.status)->Inc();
+    return logs_resp;
   }
   return Text(404, "404 page not found\n");
 }

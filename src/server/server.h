@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/http.h"
 #include "server/config.h"
@@ -50,6 +51,10 @@ struct ServerOptions {
   int64_t query_max_samples = 50000000;       // --query.max-samples
   int64_t query_timeout_ms = 120000;          // --query.timeout (2m)
   int query_max_concurrency = 20;             // --query.max-concurrency
+  // Logs: files to tail (glob patterns) and the stream labels of their lines (Prometheus
+  // text form; `filename` is added). Default: no tailing, labels {job="tail"}.
+  std::vector<std::string> logs_tail_globs;
+  std::string logs_tail_labels = "{job=\"tail\"}";
 };
 
 class Server {

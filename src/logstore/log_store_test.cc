@@ -1,0 +1,157 @@
+#include "logstore/log_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace argus::logstore {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+class LogStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/argus_logstore_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    opts_.wal.sync = wal::SyncPolicy::kNone;
+    opts_.block_size_bytes = 256;  // small blocks: exercise sealing and block skipping
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<LogStore> OpenStore() {
+    auto s = LogStore::Open(dir_, opts_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static std::vector<std::pair<Labels, std::vector<LogEntry>>> All(const LogStore& s, std::vector<Matcher> ms,
+                                                                  int64_t lo = 0, int64_t hi = INT64_MAX) {
+    std::vector<std::pair<Labels, std::vector<LogEntry>>> out;
+    EXPECT_TRUE(s.Select(ms, lo, hi, [&](const Labels& ls, std::span<const LogEntry> es) {
+                   out.emplace_back(ls, std::vector<LogEntry>(es.begin(), es.end()));
+                   return Status::OK();
+                 }).ok());
+    return out;
+  }
+
+  static Matcher Eq(const std::string& n, const std::string& v) { return *Matcher::Make(MatchType::kEqual, n, v); }
+
+  std::string dir_;
+  LogStoreOptions opts_;
+};
+
+TEST_F(LogStoreTest, PushSelectAcrossBlocksAndHead) {
+  auto s = OpenStore();
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 100; ++i) es.push_back({i * kSec, "line " + std::to_string(i), {}});
+  ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "a"}}), es}, {Labels::FromMap({{"app", "b"}}), {{5 * kSec, "b", {}}}}}).ok());
+  EXPECT_GT(s->stats().blocks, 1u);
+  auto got = All(*s, {Eq("app", "a")}, 10 * kSec, 19 * kSec);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].second.size(), 10u);
+  EXPECT_EQ(got[0].second.front().line, "line 10");
+  EXPECT_EQ(got[0].second.back().line, "line 19");
+  EXPECT_EQ(All(*s, {*Matcher::Make(MatchType::kRegexMatch, "app", ".+")}).size(), 2u);
+  EXPECT_EQ(s->LabelValues("app", {}, 0, INT64_MAX), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(s->LabelNames({}, 0, INT64_MAX), std::vector<std::string>{"app"});
+  EXPECT_EQ(s->Series({Eq("app", "b")}, 0, 4 * kSec).size(), 0u);  // no entry before 5s
+}
+
+TEST_F(LogStoreTest, LineHintsSkipBlocksWithoutTheNeedle) {
+  auto s = OpenStore();
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 200; ++i) es.push_back({i * kSec, i == 150 ? "found the needle" : "hay " + std::to_string(i), {}});
+  ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "a"}}), es}}).ok());
+  ASSERT_GT(s->stats().blocks, 2u);
+  SelectHints h{{"needle"}};
+  std::vector<LogEntry> got;
+  ASSERT_TRUE(s->Select({Eq("app", "a")}, 0, INT64_MAX, [&](const Labels&, std::span<const LogEntry> xs) {
+                 got.assign(xs.begin(), xs.end());
+                 return Status::OK();
+               }, &h).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].ts_ns, 150 * kSec);
+}
+
+TEST_F(LogStoreTest, OutOfOrderWindow) {
+  opts_.ooo_window_ns = 10 * kSec;
+  auto s = OpenStore();
+  Labels ls = Labels::FromMap({{"app", "a"}});
+  ASSERT_TRUE(s->Push({{ls, {{100 * kSec, "new", {}}}}}).ok());
+  ASSERT_TRUE(s->Push({{ls, {{95 * kSec, "late but inside", {}}}}}).ok());
+  Status st = s->Push({{ls, {{50 * kSec, "too old", {}}, {101 * kSec, "fine", {}}}}});
+  EXPECT_EQ(st.code(), StatusCode::kOutOfOrder);
+  auto got = All(*s, {Eq("app", "a")});
+  ASSERT_EQ(got[0].second.size(), 3u);  // the valid entry of the rejected push is kept
+  EXPECT_EQ(got[0].second[0].line, "late but inside");
+  EXPECT_EQ(got[0].second[2].line, "fine");
+}
+
+TEST_F(LogStoreTest, WalReplayAfterCrashAndSnapshotAfterClose) {
+  {
+    auto s = OpenStore();
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "a"}}), {{i * kSec, "e" + std::to_string(i), {{"k", "v"}}}}}}).ok());
+    }
+    // Simulate a crash: copy the directory as it is on disk while the store is open (no
+    // Close, no snapshot), and reopen the copy.
+    std::filesystem::copy(dir_, dir_ + "_crash", std::filesystem::copy_options::recursive);
+    ASSERT_TRUE(s->Close().ok());
+  }
+  std::filesystem::remove_all(dir_);
+  std::filesystem::rename(dir_ + "_crash", dir_);
+  {
+    auto s = OpenStore();
+    auto got = All(*s, {Eq("app", "a")});
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(got[0].second.size(), 50u);
+    EXPECT_EQ(got[0].second[49].metadata[0].value, "v");
+    ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "c"}}), {{60 * kSec, "after", {}}}}}).ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  bool has_snapshot = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    has_snapshot |= e.path().filename().string().rfind("snapshot.", 0) == 0;
+  }
+  EXPECT_TRUE(has_snapshot);
+  auto s = OpenStore();
+  EXPECT_EQ(All(*s, {Eq("app", "a")})[0].second.size(), 50u);
+  EXPECT_EQ(All(*s, {Eq("app", "c")})[0].second[0].line, "after");
+}
+
+TEST_F(LogStoreTest, CorruptSnapshotIsReportedNotLoaded) {
+  {
+    auto s = OpenStore();
+    ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "a"}}), {{kSec, "x", {}}}}}).ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    if (e.path().filename().string().rfind("snapshot.", 0) != 0) continue;
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(6);
+    f.put('\x7f');
+  }
+  auto s = LogStore::Open(dir_, opts_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption);
+}
+
+TEST_F(LogStoreTest, RetentionDropsOldEntriesAndStreams) {
+  opts_.retention_ns = 100 * kSec;
+  opts_.ooo_window_ns = 0;
+  auto s = OpenStore();
+  ASSERT_TRUE(s->Push({{Labels::FromMap({{"app", "old"}}), {{10 * kSec, "x", {}}}},
+                       {Labels::FromMap({{"app", "new"}}), {{10 * kSec, "x", {}}, {150 * kSec, "y", {}}}}}).ok());
+  ASSERT_TRUE(s->ApplyRetention(200 * kSec).ok());
+  EXPECT_EQ(s->LabelValues("app", {}, 0, INT64_MAX), std::vector<std::string>{"new"});
+  auto got = All(*s, {Eq("app", "new")});
+  ASSERT_EQ(got[0].second.size(), 1u);
+  EXPECT_EQ(got[0].second[0].line, "y");
+}
+
+}  // namespace
+}  // namespace argus::logstore

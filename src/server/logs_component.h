@@ -1,0 +1,55 @@
+// The logs signal inside the server: the LogStore at <storage.path>/logs, Loki push and query
+// API on the main port (/loki/api/v1/...), OTLP logs on /otlp/v1/logs (main port),
+// /v1/logs (OTLP/HTTP port) and gRPC LogsService/Export, and the store's maintenance
+// (retention, snapshots). Kept apart from server.cc so the metrics and logs wiring stay
+// separate.
+//
+// Example (from Server::Start / HandleWeb):
+//   logs = std::make_unique<LogsComponent>();
+//   RETURN_IF_ERROR(logs->Open(storage_path, wal_sync));
+//   if (logs->HandleWeb(req, &resp)) return resp;
+//
+// Thread-safety: Open/Close from one thread; the handlers are thread-safe once open.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "util/status.h"
+#include "wal/wal.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace argus::server {
+
+class LogsComponent {
+ public:
+  LogsComponent();
+  ~LogsComponent();
+  // Opens (creating) <storage_path>/logs and replays its WAL, then starts tailing the files
+  // matching `tail_globs` (positions in <storage_path>/logs/positions) with the stream labels
+  // `tail_labels` (Prometheus text form). Errors: the store's; InvalidArgument for bad labels.
+  Status Open(const std::string& storage_path, wal::SyncPolicy sync,
+              const std::vector<std::string>& tail_globs = {}, const std::string& tail_labels = "{job=\"tail\"}");
+  // Snapshots and closes the store; idempotent.
+  void Close();
+  // Retention and a snapshot (bounding the WAL); called by the server's maintenance loop.
+  void Maintain();
+  // Handles Loki API paths and /otlp/v1/logs on the main port; false for other paths.
+  bool HandleWeb(const api::HttpRequest& req, api::HttpResponse* resp);
+  // Handles /v1/logs on the OTLP/HTTP port; false for other paths.
+  bool HandleOtlpHttp(const api::HttpRequest& req, api::HttpResponse* resp);
+  // The gRPC LogsService to register (owned by this component).
+  grpc::Service* grpc_service();
+
+  struct Impl;  // internal; public so the gRPC service in the .cc can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace argus::server
