@@ -5,10 +5,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "ingest/scrape_config.h"
 #include "server/server.h"
+#include "traceql/conformance.h"
 
 #ifndef ARGUS_VERSION
 #define ARGUS_VERSION "0.0.0"
@@ -27,6 +30,10 @@ int Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `argus test traceql FILE [--baseline FILE]`: the TraceQL parser corpus runner.
+  if (argc >= 3 && std::string_view(argv[1]) == "test" && std::string_view(argv[2]) == "traceql") {
+    return argus::traceql::RunTestCommand(argc - 3, argv + 3, std::cout, std::cerr);
+  }
   using argus::server::ServerOptions;
   ServerOptions o;
   std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";
