@@ -8,13 +8,16 @@
 
 #include "api/json_writer.h"
 #include "api/prometheus_api.h"
+#include "api/tempo_api.h"
 #include "ingest/compression.h"
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_metrics.h"
+#include "ingest/otlp_traces.h"
 #include "ingest/remote_write.h"
 #include "ingest/scrape.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "server/http_server.h"
+#include "tracestore/trace_store.h"
 #include "util/coding.h"
 #include "util/file.h"
 #include "util/metrics.h"
@@ -131,6 +134,14 @@ struct Server::Impl {
   std::condition_variable cv;
   bool shutdown = false;  // GUARDED_BY(mu)
   bool done = false;      // GUARDED_BY(mu)
+
+  // --- Traces (Tempo-compatible): store under <storage.path>/traces, OTLP ingest, Tempo API.
+  std::unique_ptr<tracestore::TraceStore> traces;
+  std::unique_ptr<ingest::TraceIngester> trace_ingester;
+  std::unique_ptr<ingest::OtlpTraceGrpcService> trace_grpc;
+  std::unique_ptr<api::TempoApi> tempo_api;
+  api::HttpResponse OtlpTraces(const api::HttpRequest& req);
+  // --- end traces
 
   api::HttpResponse RemoteWrite(const api::HttpRequest& req);
   api::HttpResponse OtlpMetrics(const api::HttpRequest& req);
@@ -283,6 +294,20 @@ api::HttpResponse Server::Impl::OtlpMetrics(const api::HttpRequest& req) {
   return r;
 }
 
+// --- Traces: OTLP/HTTP POST /v1/traces (and /otlp/v1/traces on the main port).
+api::HttpResponse Server::Impl::OtlpTraces(const api::HttpRequest& req) {
+  if (!trace_ingester) return Text(503, "argus is starting or shutting down\n");
+  ingest::OtlpHttpReply r = trace_ingester->HandleHttp(req.method, req.Header("content-type"),
+                                                       req.Header("content-encoding"), req.body);
+  api::HttpResponse resp;
+  resp.status = r.status;
+  resp.content_type = r.content_type;
+  resp.body = std::move(r.body);
+  if (r.retry_after_s > 0) resp.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+  return resp;
+}
+// --- end traces
+
 Server::Server(ServerOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(opts); }
 
 Server::~Server() { Shutdown(); }
@@ -325,6 +350,21 @@ Status Server::Start() {
   s.prom_api = std::make_unique<api::PrometheusApi>(
       s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});
 
+  // --- Traces: the trace store and its ingest and query APIs.
+  tracestore::TraceStoreOptions tso;
+  tso.wal_sync = s.opts.wal_sync;
+  spdlog::info("opening trace storage at {}/traces", s.opts.storage_path);
+  ASSIGN_OR_RETURN(s.traces, tracestore::TraceStore::Open(s.opts.storage_path + "/traces", tso));
+  ingest::TraceIngestLimits til;
+  til.max_body_bytes = s.opts.max_push_body_bytes;
+  til.max_inflight = s.opts.max_inflight_pushes;
+  s.trace_ingester = std::make_unique<ingest::TraceIngester>(s.traces.get(), til,
+                                                             [&s] { return s.ready.load(); });
+  s.trace_grpc = std::make_unique<ingest::OtlpTraceGrpcService>(s.trace_ingester.get());
+  s.tempo_api = std::make_unique<api::TempoApi>(
+      s.traces.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});
+  // --- end traces
+
   if (!s.opts.otlp_http_listen_address.empty()) {
     s.otlp_http = std::make_unique<HttpServer>(
         s.opts.otlp_http_listen_address, [this](const api::HttpRequest& r) { return HandleOtlpHttp(r); },
@@ -338,6 +378,7 @@ Status Server::Start() {
     grpc::ServerBuilder b;
     b.AddListeningPort(addr, grpc::InsecureServerCredentials(), &s.grpc_port);
     b.RegisterService(s.grpc_service.get());
+    b.RegisterService(s.trace_grpc.get());  // traces: OTLP TraceService
     b.SetMaxReceiveMessageSize(static_cast<int>(s.opts.max_push_body_bytes));
     s.grpc_server = b.BuildAndStart();
     if (!s.grpc_server || s.grpc_port == 0) {
@@ -380,6 +421,12 @@ void Server::Shutdown() {
   if (s.grpc_server) s.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (s.scrapes) s.scrapes->Stop();
   if (s.maintenance.joinable()) s.maintenance.join();
+  // --- Traces: cut the head into a block and close the trace WAL.
+  if (s.traces) {
+    Status ts = s.traces->Close();
+    if (!ts.ok()) spdlog::error("closing trace storage: {}", ts.ToString());
+  }
+  // --- end traces
   g_db.store(nullptr);
   if (s.db) {
     Status st = s.db->Close();
@@ -418,6 +465,8 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
     resp = s.RemoteWrite(req);
   } else if (req.path == "/otlp/v1/metrics") {
     resp = s.OtlpMetrics(req);
+  } else if (req.path == "/otlp/v1/traces") {  // traces
+    resp = s.OtlpTraces(req);
   } else if (!s.ready.load() || !s.db) {
     resp = api::ErrorResponse(Status::Unavailable("argus is starting or shutting down"));
   } else if (req.path == "/api/v1/status/config") {
@@ -466,6 +515,11 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
     w.EndArray();
     w.EndObject();
     resp = api::SuccessResponse(w.Take());
+  } else if (s.tempo_api && s.tempo_api->Handle(req, &resp)) {  // traces: the Tempo API
+    if (handler.rfind("/api/traces/", 0) == 0) handler = "/api/traces/:id";
+    if (handler.rfind("/api/v2/traces/", 0) == 0) handler = "/api/v2/traces/:id";
+    if (handler.rfind("/api/search/tag/", 0) == 0) handler = "/api/search/tag/:tag/values";
+    if (handler.rfind("/api/v2/search/tag/", 0) == 0) handler = "/api/v2/search/tag/:tag/values";
   } else if (!s.prom_api->Handle(req, &resp)) {
     handler = "other";
     resp = Text(404, "404 page not found\n");
@@ -481,6 +535,11 @@ api::HttpResponse Server::HandleOtlpHttp(const api::HttpRequest& req) {
   if (req.path == "/v1/metrics") {
     auto r = impl_->OtlpMetrics(req);
     RequestCounter("/v1/metrics", r.status)->Inc();
+    return r;
+  }
+  if (req.path == "/v1/traces") {  // traces
+    auto r = impl_->OtlpTraces(req);
+    RequestCounter("/v1/traces", r.status)->Inc();
     return r;
   }
   return Text(404, "404 page not found\n");

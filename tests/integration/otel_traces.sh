@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The OpenTelemetry JS SDK sends one trace across three services to Argus, each over another
+# transport (OTLP/gRPC, OTLP/HTTP protobuf on the OTLP port, OTLP/HTTP JSON on the main port;
+# tests/otel/traces.js); then tests/integration/otel_traces_check.py reads it back through the
+# Tempo API: trace by ID (JSON v1/v2 and protobuf), TraceQL search including a structural
+# query, and tag values. The check runs again after a restart (the trace then comes from a
+# block or the replayed WAL).
+#
+# The SDK comes from npm, pinned by tests/otel/package-lock.json, installed as otel_sdk.sh
+# does. Skips without node/npm or when npm cannot install the SDK (offline).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+itest_init otel_traces
+need_cmd node "Node.js"
+need_cmd npm "npm"
+need_cmd python3 "Python 3"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+         process.exit(a > 20 || (a === 20 && b >= 6) || (a === 18 && b >= 19) ? 0 : 1)' ||
+  skip "Node.js $(node --version) is older than the OpenTelemetry JS SDK 2.x needs (^18.19 or >= 20.6)"
+
+SRC_DIR="$(cd "$ITEST_LIB_DIR/../otel" && pwd)"
+OTEL_DIR="${ITEST_OTEL_DIR:-$ITEST_TMP/otel}"
+mkdir -p "$OTEL_DIR"
+cp "$SRC_DIR/package.json" "$SRC_DIR/traces.js" "$OTEL_DIR/"
+if ! cmp -s "$SRC_DIR/package-lock.json" "$OTEL_DIR/package-lock.json" ||
+   [ ! -f "$OTEL_DIR/node_modules/.package-lock.json" ]; then
+  cp "$SRC_DIR/package-lock.json" "$OTEL_DIR/"
+  log "installing the OpenTelemetry JS SDK into $OTEL_DIR (npm ci)"
+  if ! (cd "$OTEL_DIR" && npm ci --no-audit --no-fund >"$ITEST_TMP/npm.log" 2>&1); then
+    tail -n 20 "$ITEST_TMP/npm.log"
+    rm -f "$OTEL_DIR/package-lock.json"
+    skip "npm ci could not install the OpenTelemetry JS SDK (offline?)"
+  fi
+fi
+
+write_argus_config "$ITEST_TMP/argus.yml"
+start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml"
+wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+log "argus up: HTTP $ARGUS_URL, OTLP/gRPC 127.0.0.1:$ARGUS_GRPC_PORT, OTLP/HTTP $ARGUS_OTLP_HTTP_URL"
+
+RUN_ID="r$$"
+log "sending a three-service trace with the OpenTelemetry JS SDK (run $RUN_ID)"
+OUT=$(cd "$OTEL_DIR" && timeout 120 node traces.js --grpc "http://127.0.0.1:$ARGUS_GRPC_PORT" \
+  --http "$ARGUS_OTLP_HTTP_URL" --main "$ARGUS_URL" --run "$RUN_ID") ||
+  fail "the OpenTelemetry SDK could not export the trace to argus"
+TRACE_ID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["traceId"])' "$OUT")
+log "trace $TRACE_ID sent; checking the Tempo API"
+python3 "$ITEST_LIB_DIR/otel_traces_check.py" --url "$ARGUS_URL" --run "$RUN_ID" --trace "$TRACE_ID" ||
+  fail "the Tempo API did not answer with the trace the SDK sent (see FAIL lines)"
+
+log "restarting argus; the trace must survive"
+stop_pid "$ARGUS_PID" TERM
+start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml"
+wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+python3 "$ITEST_LIB_DIR/otel_traces_check.py" --url "$ARGUS_URL" --run "$RUN_ID" --trace "$TRACE_ID" ||
+  fail "after a restart the Tempo API lost the trace (see FAIL lines)"
+log "ok"
