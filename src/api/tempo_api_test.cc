@@ -47,7 +47,8 @@ tracestore::TraceBatch MakeTrace(int n) {
 class TempoApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string dir = ::testing::TempDir() + "/tempo_api_test";
+    std::string dir = ::testing::TempDir() + "/tempo_api_test_" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();  // tests run in parallel
     std::filesystem::remove_all(dir);
     tracestore::TraceStoreOptions o;
     o.wal_sync = wal::SyncPolicy::kNone;

@@ -1,6 +1,7 @@
 #include "ingest/otlp_traces.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <map>
@@ -160,10 +161,15 @@ Status TraceIngester::Export(const otlptrace::ExportTraceServiceRequest& req,
   uint64_t rejected = split.rejected_spans;
   std::string error = split.error;
   if (!batches.empty()) {
-    ASSIGN_OR_RETURN(tracestore::AppendResult r, store_->Append(std::move(batches)));
+    ASSIGN_OR_RETURN(tracestore::AppendResult r, store_->Append(batches));
     rejected += r.rejected_spans;
     if (error.empty()) error = r.error;
     spans_accepted_ += r.accepted_spans;
+    if (span_metrics_ != nullptr) {
+      // The spans are durable already: a failure here costs metrics, not spans.
+      Status st = span_metrics_->Observe(batches, r.accepted, tracestore::NowMs());
+      if (!st.ok()) spdlog::warn("span metrics: {}", st.ToString());
+    }
   }
   if (rejected > 0) {
     resp->mutable_partial_success()->set_rejected_spans(static_cast<int64_t>(rejected));

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ingest/span_metrics.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tracestore/trace_store.h"
 #include "util/status.h"
@@ -78,12 +79,16 @@ class TraceIngester {
 
   uint64_t spans_accepted() const { return spans_accepted_.load(); }
 
+  // Span metrics to feed with every accepted batch (not owned; null = none). Set before use.
+  void set_span_metrics(SpanMetrics* m) { span_metrics_ = m; }
+
  private:
   tracestore::TraceStore* store_;
   const TraceIngestLimits limits_;
   std::function<bool()> ready_;
   std::atomic<int> inflight_{0};
   std::atomic<uint64_t> spans_accepted_{0};
+  SpanMetrics* span_metrics_ = nullptr;
 };
 
 // The gRPC service (opentelemetry.proto.collector.trace.v1.TraceService).

@@ -87,7 +87,8 @@ TEST(OtlpTracesTest, SplitsByTraceAndRefusesBadIds) {
 class TraceIngesterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/otlp_traces_ingest";
+    dir_ = ::testing::TempDir() + "/otlp_traces_ingest_" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();  // tests run in parallel
     std::filesystem::remove_all(dir_);
     tracestore::TraceStoreOptions o;
     o.wal_sync = wal::SyncPolicy::kNone;

@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
                  "batch: acknowledge after write(2), fsync every 1s (survives kill -9); "
                  "always: fsync before acknowledging (survives power loss)")
       ->capture_default_str();
+  app.add_flag("--traces.span-metrics,!--no-traces.span-metrics", o.traces_span_metrics,
+               "Write span metrics (traces_spanmetrics_*) from received spans into the metrics store")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto level = spdlog::level::from_str(log_level);

@@ -137,6 +137,7 @@ struct Server::Impl {
 
   // --- Traces (Tempo-compatible): store under <storage.path>/traces, OTLP ingest, Tempo API.
   std::unique_ptr<tracestore::TraceStore> traces;
+  std::unique_ptr<ingest::SpanMetrics> span_metrics;
   std::unique_ptr<ingest::TraceIngester> trace_ingester;
   std::unique_ptr<ingest::OtlpTraceGrpcService> trace_grpc;
   std::unique_ptr<api::TempoApi> tempo_api;
@@ -360,6 +361,11 @@ Status Server::Start() {
   til.max_inflight = s.opts.max_inflight_pushes;
   s.trace_ingester = std::make_unique<ingest::TraceIngester>(s.traces.get(), til,
                                                              [&s] { return s.ready.load(); });
+  if (s.opts.traces_span_metrics) {
+    tsdb::DB* metrics_db = s.db.get();
+    s.span_metrics = std::make_unique<ingest::SpanMetrics>([metrics_db] { return metrics_db->NewAppender(); });
+    s.trace_ingester->set_span_metrics(s.span_metrics.get());
+  }
   s.trace_grpc = std::make_unique<ingest::OtlpTraceGrpcService>(s.trace_ingester.get());
   s.tempo_api = std::make_unique<api::TempoApi>(
       s.traces.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});

@@ -45,6 +45,7 @@ struct ServerOptions {
   uint64_t max_push_body_bytes = 64ull << 20;
   int64_t maintenance_interval_ms = 60000;
   std::string flags_json = "{}";              // for /api/v1/status/flags
+  bool traces_span_metrics = true;            // traces: write traces_spanmetrics_* (default on)
 };
 
 class Server {

@@ -146,7 +146,7 @@ void TraceStore::ApplyLocked(const std::string& trace_id, std::string fragment,
   t.fragments.push_back(std::move(fragment));
 }
 
-Result<AppendResult> TraceStore::Append(std::vector<TraceBatch> batches) {
+Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) {
   for (const TraceBatch& b : batches) {
     if (b.trace_id.size() != 16) return Status::InvalidArgument("trace ID is not 16 bytes");
   }
@@ -194,12 +194,13 @@ Result<AppendResult> TraceStore::Append(std::vector<TraceBatch> batches) {
     }
   }
   if (records.empty()) return result;
+  result.accepted = accepted;
   std::vector<std::string_view> views(records.begin(), records.end());
   RETURN_IF_ERROR(wal_->Log(views));
   int64_t now = NowMs();
   std::lock_guard<std::mutex> l(mu_);
   for (size_t k = 0; k < accepted.size(); ++k) {
-    TraceBatch& b = batches[accepted[k]];
+    const TraceBatch& b = batches[accepted[k]];
     result.accepted_spans += span_count(b.spans);
     ApplyLocked(b.trace_id, records[k].substr(17), b.spans, now);
   }

@@ -64,6 +64,7 @@ struct TraceBatch {
 };
 
 struct AppendResult {
+  std::vector<size_t> accepted;  // indices of the batches written, in order
   uint64_t accepted_spans = 0;
   uint64_t rejected_spans = 0;  // refused by a limit; `error` says which
   std::string error;            // the first refusal, empty if none
@@ -110,7 +111,7 @@ class TraceStore {
   // durable (per the sync policy) and visible when this returns OK. Batches over a limit are
   // refused whole and counted in the result. Errors: InvalidArgument for a trace ID that is
   // not 16 bytes (nothing is written); IOError from the WAL; Unavailable after Close().
-  Result<AppendResult> Append(std::vector<TraceBatch> batches);
+  Result<AppendResult> Append(const std::vector<TraceBatch>& batches);
 
   // The spans of `trace_id` (16 bytes) from the head and every block, as one serialized
   // TracesData; nullopt if none. Errors: Corruption from a block.

@@ -131,6 +131,7 @@ TEST(TraceStoreTest, Limits) {
   auto r = (*s)->Append(std::move(first));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->accepted_spans, 1u);
+  EXPECT_EQ(r->accepted, std::vector<size_t>{0});
   auto second = (*s)->Append(Batch(1, 2, 1, "a", 2));
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->accepted_spans, 1u);
@@ -142,6 +143,7 @@ TEST(TraceStoreTest, Limits) {
   auto third = (*s)->Append(Batch(3, 1, -1, "a", 1));
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third->rejected_spans, 1u);
+  EXPECT_TRUE(third->accepted.empty());
   EXPECT_NE(third->error.find("live traces"), std::string::npos);
   auto t1 = (*s)->FindTrace(Id(1));
   ASSERT_TRUE(t1.ok() && t1->has_value());

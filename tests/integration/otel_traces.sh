@@ -3,7 +3,8 @@
 # transport (OTLP/gRPC, OTLP/HTTP protobuf on the OTLP port, OTLP/HTTP JSON on the main port;
 # tests/otel/traces.js); then tests/integration/otel_traces_check.py reads it back through the
 # Tempo API: trace by ID (JSON v1/v2 and protobuf), TraceQL search including a structural
-# query, and tag values. The check runs again after a restart (the trace then comes from a
+# query, and tag values, and finds the span metrics series (traces_spanmetrics_*) in the metrics
+# store. The check runs again after a restart (the trace then comes from a
 # block or the replayed WAL).
 #
 # The SDK comes from npm, pinned by tests/otel/package-lock.json, installed as otel_sdk.sh

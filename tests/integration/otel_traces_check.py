@@ -114,6 +114,17 @@ def main():
     check(services <= values, "service.name values %r" % values)
     status, body = get(a.url, "/api/search/tags")
     check(status == 200 and "db.system" in json.loads(body).get("tagNames", []), "tags %r" % body[:300])
+
+    # Span metrics (on by default) reach the metrics store.
+    status, body = get(a.url, "/api/v1/series",
+                       {"match[]": 'traces_spanmetrics_calls_total{service="cart-%s"}' % run})
+    series = json.loads(body).get("data", []) if status == 200 else []
+    check(any(s.get("span_name") == "POST /cart" and s.get("status_code") == "STATUS_CODE_ERROR" and
+              s.get("span_kind") == "SPAN_KIND_SERVER" for s in series),
+          "span metrics series: %d %r" % (status, body[:300]))
+    status, body = get(a.url, "/api/v1/series",
+                       {"match[]": 'traces_spanmetrics_latency_bucket{service="db-%s",le="+Inf"}' % run})
+    check(status == 200 and json.loads(body).get("data"), "latency histogram: %d %r" % (status, body[:300]))
     return 1 if FAILS else 0
 
 
