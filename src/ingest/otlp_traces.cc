@@ -8,6 +8,7 @@
 
 #include "ingest/compression.h"
 #include "ingest/otlp_json.h"
+#include "ingest/zipkin.h"
 #include "util/coding.h"
 
 namespace argus::ingest {
@@ -247,6 +248,52 @@ OtlpHttpReply TraceIngester::HandleHttp(std::string_view method, std::string_vie
     r.body = resp.SerializeAsString();
     r.content_type = "application/x-protobuf";
   }
+  return r;
+}
+
+OtlpHttpReply TraceIngester::HandleZipkin(std::string_view method, std::string_view content_type,
+                                          std::string_view content_encoding, std::string_view body) {
+  auto text = [](int status, std::string msg) {
+    OtlpHttpReply r;
+    r.status = status;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = std::move(msg) + "\n";
+    if (status == 503) r.retry_after_s = 5;
+    if (status == 429) r.retry_after_s = 1;
+    return r;
+  };
+  if (method != "POST") return text(405, "method not allowed");
+  if (!content_type.empty() && content_type.rfind("application/json", 0) != 0) {
+    return text(415, "unsupported Content-Type \"" + std::string(content_type) +
+                         "\": Zipkin v2 spans are application/json");
+  }
+  std::string storage;
+  if (content_encoding == "gzip") {
+    auto un = Gunzip(body, limits_.max_body_bytes);
+    if (!un.ok()) return text(400, un.status().message());
+    storage = std::move(*un);
+    body = storage;
+  } else if (!content_encoding.empty() && content_encoding != "identity") {
+    return text(415, "unsupported Content-Encoding \"" + std::string(content_encoding) + "\"");
+  }
+  auto req = ParseZipkinV2(body);
+  if (!req.ok()) return text(400, req.status().message());
+  otlptrace::ExportTraceServiceResponse resp;
+  Status st = Export(*req, &resp);
+  if (!st.ok()) {
+    switch (st.code()) {
+      case StatusCode::kUnavailable: return text(503, st.message());
+      case StatusCode::kResourceExhausted: return text(429, st.message());
+      default: return text(500, st.message());
+    }
+  }
+  if (resp.has_partial_success() && resp.partial_success().rejected_spans() > 0) {
+    return text(400, std::to_string(resp.partial_success().rejected_spans()) +
+                         " spans refused: " + resp.partial_success().error_message());
+  }
+  OtlpHttpReply r;
+  r.status = 202;
+  r.content_type = "text/plain; charset=utf-8";
   return r;
 }
 

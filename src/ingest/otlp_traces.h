@@ -77,6 +77,11 @@ class TraceIngester {
   OtlpHttpReply HandleHttp(std::string_view method, std::string_view content_type,
                            std::string_view content_encoding, std::string_view body);
 
+  // POST /api/v2/spans (Zipkin v2 JSON, gzip allowed): 202 when every span was written; 400
+  // with the reason when the body is bad or spans were refused (the others are written).
+  OtlpHttpReply HandleZipkin(std::string_view method, std::string_view content_type,
+                             std::string_view content_encoding, std::string_view body);
+
   uint64_t spans_accepted() const { return spans_accepted_.load(); }
 
   // Span metrics to feed with every accepted batch (not owned; null = none). Set before use.

@@ -135,6 +135,22 @@ TEST_F(TraceIngesterTest, ProtobufGzipAndJson) {
   ASSERT_TRUE(j.ok() && j->has_value());
 }
 
+TEST_F(TraceIngesterTest, Zipkin) {
+  std::string body = R"([{"traceId":"0af7651916cd43dd8448eb211c80319c","id":"b7ad6b7169203331",
+    "name":"get","timestamp":1700000000000000,"duration":10,"localEndpoint":{"serviceName":"z"}},
+    {"traceId":"0af7651916cd43dd8448eb211c80319c","id":"0000000000000000","name":"zero id"}])";
+  OtlpHttpReply r = ingester_->HandleZipkin("POST", "application/json", "", body);
+  EXPECT_EQ(r.status, 400);  // the zero span ID is refused; the other span is written
+  EXPECT_NE(r.body.find("1 spans refused"), std::string::npos) << r.body;
+  auto t = store_->FindTrace("\x0a\xf7\x65\x19\x16\xcd\x43\xdd\x84\x48\xeb\x21\x1c\x80\x31\x9c");
+  ASSERT_TRUE(t.ok() && t->has_value());
+  EXPECT_EQ(ingester_->HandleZipkin("POST", "application/json", "", body.substr(0, body.find("},") + 1) + "]").status, 202);
+  EXPECT_EQ(ingester_->HandleZipkin("POST", "application/json", "gzip", Gzip(body.substr(0, body.find("},") + 1) + "]")).status, 202);
+  EXPECT_EQ(ingester_->HandleZipkin("POST", "application/json", "", "[{").status, 400);
+  EXPECT_EQ(ingester_->HandleZipkin("POST", "text/xml", "", "[]").status, 415);
+  EXPECT_EQ(ingester_->HandleZipkin("GET", "", "", "").status, 405);
+}
+
 TEST_F(TraceIngesterTest, BadRequests) {
   EXPECT_EQ(ingester_->HandleHttp("GET", "application/x-protobuf", "", "").status, 405);
   EXPECT_EQ(ingester_->HandleHttp("POST", "text/plain", "", "x").status, 415);

@@ -473,6 +473,17 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
     resp = s.OtlpMetrics(req);
   } else if (req.path == "/otlp/v1/traces") {  // traces
     resp = s.OtlpTraces(req);
+  } else if (req.path == "/api/v2/spans") {  // traces: Zipkin v2 JSON
+    if (s.trace_ingester) {
+      ingest::OtlpHttpReply r = s.trace_ingester->HandleZipkin(
+          req.method, req.Header("content-type"), req.Header("content-encoding"), req.body);
+      resp.status = r.status;
+      resp.content_type = r.content_type;
+      resp.body = std::move(r.body);
+      if (r.retry_after_s > 0) resp.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+    } else {
+      resp = Text(503, "argus is starting or shutting down\n");
+    }
   } else if (!s.ready.load() || !s.db) {
     resp = api::ErrorResponse(Status::Unavailable("argus is starting or shutting down"));
   } else if (req.path == "/api/v1/status/config") {

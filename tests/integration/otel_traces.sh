@@ -5,7 +5,7 @@
 # Tempo API: trace by ID (JSON v1/v2 and protobuf), TraceQL search including a structural
 # query, and tag values, and finds the span metrics series (traces_spanmetrics_*) in the metrics
 # store. The check runs again after a restart (the trace then comes from a
-# block or the replayed WAL).
+# block or the replayed WAL). A Zipkin v2 JSON span is sent with curl and read back by ID.
 #
 # The SDK comes from npm, pinned by tests/otel/package-lock.json, installed as otel_sdk.sh
 # does. Skips without node/npm or when npm cannot install the SDK (offline).
@@ -48,6 +48,20 @@ TRACE_ID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["traceId"]
 log "trace $TRACE_ID sent; checking the Tempo API"
 python3 "$ITEST_LIB_DIR/otel_traces_check.py" --url "$ARGUS_URL" --run "$RUN_ID" --trace "$TRACE_ID" ||
   fail "the Tempo API did not answer with the trace the SDK sent (see FAIL lines)"
+
+log "sending a Zipkin v2 span to /api/v2/spans"
+ZIPKIN_TRACE=$(printf '%032x' "$$")
+ZIPKIN_BODY="[{\"traceId\":\"$ZIPKIN_TRACE\",\"id\":\"00000000000000a1\",\"name\":\"zipkin-$RUN_ID\",
+  \"kind\":\"SERVER\",\"timestamp\":$(($(date +%s) * 1000000)),\"duration\":1500,
+  \"localEndpoint\":{\"serviceName\":\"zipkin-svc-$RUN_ID\"},\"tags\":{\"http.method\":\"GET\"}}]"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  --data "$ZIPKIN_BODY" "$ARGUS_URL/api/v2/spans")
+[ "$code" = 202 ] || fail "POST /api/v2/spans answered $code, want 202"
+curl -fsS "$ARGUS_URL/api/traces/$ZIPKIN_TRACE" | grep -q "zipkin-svc-$RUN_ID" ||
+  fail "the Zipkin span is not found by its trace ID"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  --data '[{"traceId":"not hex","id":"1"}]' "$ARGUS_URL/api/v2/spans")
+[ "$code" = 400 ] || fail "a bad Zipkin body answered $code, want 400"
 
 log "restarting argus; the trace must survive"
 stop_pid "$ARGUS_PID" TERM
