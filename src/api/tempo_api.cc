@@ -176,7 +176,96 @@ struct Hit {
   std::string service_stats;   // the object
 };
 
+// Conditions one span must meet for the filter `f` to hold on it: the `attr = literal` terms
+// of its top-level && chain that the columns can check (string attributes, name, status, kind).
+void SpanConditions(const traceql::FieldExpr& f, std::vector<tracestore::SpanCondition>* out) {
+  using traceql::FieldExpr;
+  if (f.kind != FieldExpr::Kind::kBinary) return;
+  if (f.op == traceql::Op::kAnd) {
+    SpanConditions(*f.lhs, out);
+    SpanConditions(*f.rhs, out);
+    return;
+  }
+  if (f.op != traceql::Op::kEq) return;
+  const FieldExpr* a = f.lhs.get();
+  const FieldExpr* v = f.rhs.get();
+  if (a->kind != FieldExpr::Kind::kAttribute) std::swap(a, v);
+  if (a->kind != FieldExpr::Kind::kAttribute || v->kind != FieldExpr::Kind::kStatic) return;
+  const traceql::Attribute& attr = a->attr;
+  const traceql::Static& val = v->value;
+  tracestore::SpanCondition c;
+  if (attr.IsIntrinsic()) {
+    if (attr.intrinsic == traceql::Intrinsic::kName && val.type == traceql::StaticType::kString) {
+      c.field = tracestore::SpanCondition::Field::kName;
+      c.value = val.s;
+    } else if (attr.intrinsic == traceql::Intrinsic::kStatus && val.type == traceql::StaticType::kStatus) {
+      c.field = tracestore::SpanCondition::Field::kStatus;
+      c.code = val.i;
+    } else if (attr.intrinsic == traceql::Intrinsic::kKind && val.type == traceql::StaticType::kKind) {
+      c.field = tracestore::SpanCondition::Field::kKind;
+      c.code = val.i;
+    } else {
+      return;
+    }
+  } else {
+    if (attr.parent || val.type != traceql::StaticType::kString) return;
+    if (attr.scope == traceql::AttributeScope::kNone) {
+      c.any_scope = true;
+    } else if (attr.scope == traceql::AttributeScope::kSpan) {
+      c.scope = AttrScope::kSpan;
+    } else if (attr.scope == traceql::AttributeScope::kResource) {
+      c.scope = AttrScope::kResource;
+    } else {
+      return;  // event, link and instrumentation attributes are not in the columns
+    }
+    c.field = tracestore::SpanCondition::Field::kAttribute;
+    c.key = attr.name;
+    c.value = val.s;
+  }
+  out->push_back(std::move(c));
+}
+
+// The groups of span conditions every match of `e` needs (spanset operators whose result
+// needs both sides need both sides' groups; `||` and negated operators need less).
+void RequiredGroups(const traceql::SpansetExpr& e, tracestore::ColumnFilter* out) {
+  using traceql::SpansetExpr;
+  using traceql::SpansetOp;
+  switch (e.kind) {
+    case SpansetExpr::Kind::kFilter: {
+      std::vector<tracestore::SpanCondition> g;
+      SpanConditions(*e.filter, &g);
+      if (!g.empty()) out->required.push_back(std::move(g));
+      return;
+    }
+    case SpansetExpr::Kind::kPipeline:
+      return;
+    case SpansetExpr::Kind::kOp:
+      switch (e.op) {
+        case SpansetOp::kUnion:
+          return;
+        case SpansetOp::kNotChild: case SpansetOp::kNotParent: case SpansetOp::kNotDescendant:
+        case SpansetOp::kNotAncestor: case SpansetOp::kNotSibling:
+          RequiredGroups(*e.rhs, out);
+          return;
+        default:
+          RequiredGroups(*e.lhs, out);
+          RequiredGroups(*e.rhs, out);
+          return;
+      }
+  }
+}
+
 }  // namespace
+
+tracestore::ColumnFilter ColumnFilterFor(const traceql::RootExpr& q) {
+  tracestore::ColumnFilter f;
+  if (q.kind == traceql::RootKind::kPipeline && !q.pipeline.stages.empty() &&
+      q.pipeline.stages[0].kind == traceql::PipelineStage::Kind::kSpanset) {
+    // Later stages only narrow what the first stage found.
+    RequiredGroups(*q.pipeline.stages[0].spanset, &f);
+  }
+  return f;
+}
 
 Result<std::string> ParseTraceId(std::string_view hex) {
   if (hex.empty() || hex.size() > 32) {
@@ -322,6 +411,7 @@ HttpResponse TempoApi::Search(const HttpRequest& req) {
   uint64_t end_ns = *end ? *end * 1'000'000'000ULL + 999'999'999ULL : (*start ? UINT64_MAX : 0);
 
   std::vector<traceql::Attribute> shown = traceql::ReferencedAttributes(**root);
+  tracestore::ColumnFilter columns = ColumnFilterFor(**root);
   std::vector<Hit> hits;
   std::unordered_set<std::string> seen;
   uint64_t inspected = 0, inspected_bytes = 0;
@@ -428,7 +518,8 @@ HttpResponse TempoApi::Search(const HttpRequest& req) {
         h.service_stats = sw.Take();
         hits.push_back(std::move(h));
         return true;
-      });
+      },
+      &columns);
   if (!st.ok()) return FromStatus(st);
   // Most recent first.
   std::stable_sort(hits.begin(), hits.end(),

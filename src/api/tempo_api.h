@@ -26,6 +26,7 @@
 
 #include "api/http.h"
 #include "api/prometheus_api.h"
+#include "traceql/ast.h"
 #include "tracestore/trace_store.h"
 #include "util/status.h"
 
@@ -34,6 +35,11 @@ namespace argus::api {
 // A trace ID from its hex form: up to 32 hex digits, left-padded with zeros to 16 bytes (as
 // Tempo accepts). Errors: InvalidArgument.
 Result<std::string> ParseTraceId(std::string_view hex);
+
+// What the trace store's columns can check of a search query, to skip block traces (and
+// whole blocks) that cannot match: the string-equality, name, status and kind conditions of
+// the first stage's filters. Admits a superset of the query's matches.
+tracestore::ColumnFilter ColumnFilterFor(const traceql::RootExpr& q);
 
 class TempoApi {
  public:

@@ -45,6 +45,77 @@ bool Overlaps(uint64_t s, uint64_t e, uint64_t start, uint64_t end) {
   return s <= end && e >= start;
 }
 
+// A ColumnFilter resolved against one block's dictionary.
+class BlockFilter {
+ public:
+  // False if no trace of the block can match.
+  bool Resolve(const SpanColumns& c, const ColumnFilter& f) {
+    c_ = &c;
+    for (const auto& group : f.required) {
+      std::vector<Resolved> g;
+      for (const SpanCondition& sc : group) {
+        Resolved r{sc.field, sc.any_scope, sc.scope, 0, 0, sc.code};
+        if (sc.field == SpanCondition::Field::kName || sc.field == SpanCondition::Field::kAttribute) {
+          int64_t v = c.Find(sc.value);
+          if (v < 0) return false;  // no span of the block has this string
+          r.value = static_cast<uint32_t>(v);
+        }
+        if (sc.field == SpanCondition::Field::kAttribute) {
+          int64_t k = c.Find(sc.key);
+          if (k < 0) return false;
+          r.key = static_cast<uint32_t>(k);
+        }
+        g.push_back(r);
+      }
+      groups_.push_back(std::move(g));
+    }
+    // Span rows are in trace order: the first row of each trace.
+    first_.assign(c.num_traces() + 1, static_cast<uint32_t>(c.num_spans()));
+    for (size_t i = c.num_spans(); i-- > 0;) first_[c.trace(i)] = static_cast<uint32_t>(i);
+    for (size_t t = c.num_traces(); t-- > 0;) first_[t] = std::min(first_[t], first_[t + 1]);
+    return true;
+  }
+
+  bool Admits(uint32_t trace) const {
+    for (const auto& g : groups_) {
+      bool any = false;
+      for (uint32_t i = first_[trace]; i < first_[trace + 1] && !any; ++i) {
+        any = std::all_of(g.begin(), g.end(), [&](const Resolved& r) { return Holds(i, r); });
+      }
+      if (!any) return false;
+    }
+    return true;
+  }
+
+ private:
+  struct Resolved {
+    SpanCondition::Field field;
+    bool any_scope;
+    AttrScope scope;
+    uint32_t key, value;
+    int64_t code;
+  };
+  bool Holds(uint32_t i, const Resolved& r) const {
+    switch (r.field) {
+      case SpanCondition::Field::kName: return c_->name(i) == r.value;
+      case SpanCondition::Field::kStatus: return c_->status(i) == r.code;
+      case SpanCondition::Field::kKind: return c_->kind(i) == r.code;
+      case SpanCondition::Field::kAttribute:
+        for (const ColumnAttr& a : c_->attrs(i)) {
+          if (a.key == r.key && a.value == r.value && a.type == ValueType::kString &&
+              (r.any_scope || a.scope == r.scope)) {
+            return true;
+          }
+        }
+        return false;
+    }
+    return false;
+  }
+  const SpanColumns* c_ = nullptr;
+  std::vector<std::vector<Resolved>> groups_;
+  std::vector<uint32_t> first_;
+};
+
 }  // namespace
 
 int64_t NowMs() {
@@ -245,7 +316,8 @@ Result<std::optional<std::string>> TraceStore::FindTrace(std::string_view trace_
 
 Status TraceStore::ForEachTrace(
     uint64_t start, uint64_t end, const std::function<bool(const TraceSummary&)>& prefilter,
-    const std::function<Result<bool>(const TraceSummary&, const std::string&)>& fn) const {
+    const std::function<Result<bool>(const TraceSummary&, const std::string&)>& fn,
+    const ColumnFilter* columns) const {
   // The head: copy what matches under the lock, evaluate outside it.
   std::vector<std::pair<TraceSummary, std::string>> live;
   {
@@ -271,9 +343,13 @@ Status TraceStore::ForEachTrace(
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
     const Block& b = **it;
     if (!Overlaps(b.meta().min_time_unix_nano, b.meta().max_time_unix_nano, start, end)) continue;
+    BlockFilter bf;
+    bool filtered = columns != nullptr && !columns->required.empty();
+    if (filtered && !bf.Resolve(b.columns(), *columns)) continue;  // nothing here can match
     for (size_t i = 0; i < b.num_traces(); ++i) {
       IndexEntry e = b.Entry(i);
       if (!Overlaps(e.start_unix_nano, e.end_unix_nano, start, end)) continue;
+      if (filtered && !bf.Admits(static_cast<uint32_t>(i))) continue;
       TraceSummary s = SummaryOf(std::string(e.trace_id), b.columns(), static_cast<uint32_t>(i), e);
       if (prefilter && !prefilter(s)) continue;
       ASSIGN_OR_RETURN(std::string data, b.ReadTrace(e));

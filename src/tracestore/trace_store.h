@@ -78,6 +78,25 @@ struct TagValue {
   }
 };
 
+// A condition on one span that the block columns can check: a span's name, status or kind,
+// or a string attribute equal to a value. Used to skip traces (and whole blocks) in search.
+struct SpanCondition {
+  enum class Field { kName, kStatus, kKind, kAttribute };
+  Field field = Field::kAttribute;
+  bool any_scope = false;           // kAttribute: span or resource (TraceQL's unscoped `.x`)
+  AttrScope scope = AttrScope::kSpan;
+  std::string key;                  // kAttribute
+  std::string value;                // kName, kAttribute: the string
+  int64_t code = 0;                 // kStatus, kKind: the OTLP value
+};
+
+// Which traces can match, as far as the columns tell: for every group, some span of the trace
+// satisfies all of the group's conditions. An empty filter admits every trace. It must only
+// ever admit more than the query matches, never less.
+struct ColumnFilter {
+  std::vector<std::vector<SpanCondition>> required;
+};
+
 // What search shows of a trace before reading its spans.
 struct TraceSummary {
   std::string trace_id;  // 16 bytes
@@ -121,10 +140,12 @@ class TraceStore {
   // [start_unix_nano, end_unix_nano] (0, 0 = all), the head first, then blocks newest first;
   // stops when fn returns false. A trace split across the head and blocks is visited once
   // per part. `prefilter`, if set, is asked first with the summary and may skip the trace
-  // without its spans being read. Errors: fn's; Corruption from a block.
+  // without its spans being read; `columns`, if set, skips block traces (and whole blocks)
+  // that cannot match. Errors: fn's; Corruption from a block.
   Status ForEachTrace(uint64_t start_unix_nano, uint64_t end_unix_nano,
                       const std::function<bool(const TraceSummary&)>& prefilter,
-                      const std::function<Result<bool>(const TraceSummary&, const std::string&)>& fn) const;
+                      const std::function<Result<bool>(const TraceSummary&, const std::string&)>& fn,
+                      const ColumnFilter* columns = nullptr) const;
 
   // Attribute keys seen in `scope` (span or resource), sorted.
   std::vector<std::string> TagNames(AttrScope scope) const;

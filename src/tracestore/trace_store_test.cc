@@ -196,6 +196,38 @@ TEST(TraceStoreTest, SearchAndTags) {
                                    return true;
                                  }).ok());
   EXPECT_EQ(roots, (std::vector<std::string>{"front"}));
+  // Column filters skip block traces that cannot match; head traces are always visited.
+  ColumnFilter only_front;
+  SpanCondition front;
+  front.scope = AttrScope::kResource;
+  front.key = "service.name";
+  front.value = "front";
+  only_front.required.push_back({front});
+  ASSERT_TRUE((*s)->Maintain(NowMs(), true).ok());  // both traces in blocks now
+  roots.clear();
+  ASSERT_TRUE((*s)->ForEachTrace(0, 0, nullptr,
+                                 [&](const TraceSummary& t, const std::string&) -> Result<bool> {
+                                   roots.push_back(t.root_service);
+                                   return true;
+                                 }, &only_front).ok());
+  EXPECT_EQ(roots, (std::vector<std::string>{"front"}));
+  front.value = "nowhere";
+  ColumnFilter none;
+  none.required.push_back({front});
+  SpanCondition get;
+  get.field = SpanCondition::Field::kName;
+  get.value = "op1";
+  ColumnFilter by_name;
+  by_name.required.push_back({get});
+  int visited = 0;
+  auto count = [&](const TraceSummary&, const std::string&) -> Result<bool> {
+    ++visited;
+    return true;
+  };
+  ASSERT_TRUE((*s)->ForEachTrace(0, 0, nullptr, count, &none).ok());
+  EXPECT_EQ(visited, 0);
+  ASSERT_TRUE((*s)->ForEachTrace(0, 0, nullptr, count, &by_name).ok());
+  EXPECT_EQ(visited, 2);
   EXPECT_EQ((*s)->TagNames(AttrScope::kSpan),
             (std::vector<std::string>{"http.method", "http.status_code"}));
   EXPECT_EQ((*s)->TagNames(AttrScope::kResource), (std::vector<std::string>{"service.name"}));
