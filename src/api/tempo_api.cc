@@ -306,6 +306,16 @@ bool TempoApi::Handle(const HttpRequest& req, HttpResponse* resp) {
   } else if (p == "/api/v2/search/tags") {
     *resp = SearchTags(req, true);
   } else if (tag_values("/api/search/tag/", false) || tag_values("/api/v2/search/tag/", true)) {
+  } else if (p == "/api/metrics/query_range" || p == "/api/metrics/query") {
+    // The query is checked, so that a bad one is a 400; evaluation is not implemented yet.
+    auto q = traceql::ParseAndValidate(req.Param("q"));
+    if (!q.ok()) {
+      *resp = FromStatus(q.status());
+    } else if ((*q)->kind != traceql::RootKind::kMetrics) {
+      *resp = PlainError(400, "not a metrics query: use a metrics function such as {} | rate()");
+    } else {
+      *resp = PlainError(501, "TraceQL metrics queries are not supported yet");
+    }
   } else {
     return false;
   }

@@ -11,6 +11,8 @@
 //   GET /api/search/tags, /api/v2/search/tags[?scope=]
 //   GET /api/search/tag/<tag>/values, /api/v2/search/tag/<scoped tag>/values[?q=]
 //   GET /api/echo, /api/status/buildinfo
+//   GET /api/metrics/query_range, /api/metrics/query: the query is validated (400); evaluation
+//       of TraceQL metrics is not implemented (501)
 // Errors are plain text with Tempo's status codes: 400 for a bad ID or query, 404 for an
 // unknown trace, 501 for TraceQL Tempo parses but does not execute, 500 otherwise.
 //

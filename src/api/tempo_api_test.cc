@@ -219,6 +219,9 @@ TEST_F(TempoApiTest, TagsAndValues) {
             std::string::npos);
   EXPECT_NE(Get("/api/v2/search/tag/status/values").body.find("{\"type\":\"keyword\",\"value\":\"error\"}"),
             std::string::npos);
+  EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate()"}}).status, 501);
+  EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate("}}).status, 400);
+  EXPECT_EQ(Get("/api/metrics/query", {{"q", "{ .a = \"b\" }"}}).status, 400);
   EXPECT_EQ(Get("/api/echo").body, "echo");
   EXPECT_NE(Get("/api/status/buildinfo").body.find("\"version\":\"1.2.3\""), std::string::npos);
   HttpRequest other;
