@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 #include <string_view>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "promql/test_runner.h"
 #include "logql/logqltest.h"
 #include "server/server.h"
+#include "traceql/conformance.h"
 
 #ifndef ARGUS_VERSION
 #define ARGUS_VERSION "0.0.0"
@@ -39,6 +41,10 @@ int main(int argc, char** argv) {
     return argus::logql::RunLogqlTestMain(argc - 3, argv + 3);
   }
 
+  // `argus test traceql FILE [--baseline FILE]`: the TraceQL parser corpus runner.
+  if (argc >= 3 && std::string_view(argv[1]) == "test" && std::string_view(argv[2]) == "traceql") {
+    return argus::traceql::RunTestCommand(argc - 3, argv + 3, std::cout, std::cerr);
+  }
   using argus::server::ServerOptions;
   ServerOptions o;
   std::string log_level = "info", retention_time, retention_size, ooo_window, wal_sync = "batch";
@@ -87,6 +93,9 @@ int main(int argc, char** argv) {
                  "Glob of log files to tail into the log store (repeatable; default none)");
   app.add_option("--logs.tail.labels", o.logs_tail_labels,
                  "Stream labels of tailed lines, e.g. {job=\"varlogs\"}; filename is added")
+      ->capture_default_str();
+  app.add_flag("--traces.span-metrics,!--no-traces.span-metrics", o.traces_span_metrics,
+               "Write span metrics (traces_spanmetrics_*) from received spans into the metrics store")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -8,15 +8,18 @@
 
 #include "api/json_writer.h"
 #include "api/prometheus_api.h"
+#include "api/tempo_api.h"
 #include "ingest/compression.h"
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_metrics.h"
+#include "ingest/otlp_traces.h"
 #include "ingest/remote_write.h"
 #include "ingest/scrape.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "server/http_server.h"
 #include "server/web_ui.h"
 #include "server/logs_component.h"
+#include "tracestore/trace_store.h"
 #include "util/coding.h"
 #include "util/file.h"
 #include "util/metrics.h"
@@ -136,6 +139,15 @@ struct Server::Impl {
   std::condition_variable cv;
   bool shutdown = false;  // GUARDED_BY(mu)
   bool done = false;      // GUARDED_BY(mu)
+
+  // --- Traces (Tempo-compatible): store under <storage.path>/traces, OTLP ingest, Tempo API.
+  std::unique_ptr<tracestore::TraceStore> traces;
+  std::unique_ptr<ingest::SpanMetrics> span_metrics;
+  std::unique_ptr<ingest::TraceIngester> trace_ingester;
+  std::unique_ptr<ingest::OtlpTraceGrpcService> trace_grpc;
+  std::unique_ptr<api::TempoApi> tempo_api;
+  api::HttpResponse OtlpTraces(const api::HttpRequest& req);
+  // --- end traces
 
   api::HttpResponse RemoteWrite(const api::HttpRequest& req);
   api::HttpResponse OtlpMetrics(const api::HttpRequest& req);
@@ -288,6 +300,20 @@ api::HttpResponse Server::Impl::OtlpMetrics(const api::HttpRequest& req) {
   return r;
 }
 
+// --- Traces: OTLP/HTTP POST /v1/traces (and /otlp/v1/traces on the main port).
+api::HttpResponse Server::Impl::OtlpTraces(const api::HttpRequest& req) {
+  if (!trace_ingester) return Text(503, "argus is starting or shutting down\n");
+  ingest::OtlpHttpReply r = trace_ingester->HandleHttp(req.method, req.Header("content-type"),
+                                                       req.Header("content-encoding"), req.body);
+  api::HttpResponse resp;
+  resp.status = r.status;
+  resp.content_type = r.content_type;
+  resp.body = std::move(r.body);
+  if (r.retry_after_s > 0) resp.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+  return resp;
+}
+// --- end traces
+
 Server::Server(ServerOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(opts); }
 
 Server::~Server() { Shutdown(); }
@@ -339,6 +365,26 @@ Status Server::Start() {
   RETURN_IF_ERROR(s.logs->Open(s.opts.storage_path, s.opts.wal_sync, s.opts.logs_tail_globs,
                                s.opts.logs_tail_labels));
 
+  // --- Traces: the trace store and its ingest and query APIs.
+  tracestore::TraceStoreOptions tso;
+  tso.wal_sync = s.opts.wal_sync;
+  spdlog::info("opening trace storage at {}/traces", s.opts.storage_path);
+  ASSIGN_OR_RETURN(s.traces, tracestore::TraceStore::Open(s.opts.storage_path + "/traces", tso));
+  ingest::TraceIngestLimits til;
+  til.max_body_bytes = s.opts.max_push_body_bytes;
+  til.max_inflight = s.opts.max_inflight_pushes;
+  s.trace_ingester = std::make_unique<ingest::TraceIngester>(s.traces.get(), til,
+                                                             [&s] { return s.ready.load(); });
+  if (s.opts.traces_span_metrics) {
+    tsdb::DB* metrics_db = s.db.get();
+    s.span_metrics = std::make_unique<ingest::SpanMetrics>([metrics_db] { return metrics_db->NewAppender(); });
+    s.trace_ingester->set_span_metrics(s.span_metrics.get());
+  }
+  s.trace_grpc = std::make_unique<ingest::OtlpTraceGrpcService>(s.trace_ingester.get());
+  s.tempo_api = std::make_unique<api::TempoApi>(
+      s.traces.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});
+  // --- end traces
+
   if (!s.opts.otlp_http_listen_address.empty()) {
     s.otlp_http = std::make_unique<HttpServer>(
         s.opts.otlp_http_listen_address, [this](const api::HttpRequest& r) { return HandleOtlpHttp(r); },
@@ -353,6 +399,7 @@ Status Server::Start() {
     b.AddListeningPort(addr, grpc::InsecureServerCredentials(), &s.grpc_port);
     b.RegisterService(s.grpc_service.get());
     b.RegisterService(s.logs->grpc_service());  // OTLP LogsService/Export
+    b.RegisterService(s.trace_grpc.get());  // traces: OTLP TraceService
     b.SetMaxReceiveMessageSize(static_cast<int>(s.opts.max_push_body_bytes));
     s.grpc_server = b.BuildAndStart();
     if (!s.grpc_server || s.grpc_port == 0) {
@@ -396,6 +443,12 @@ void Server::Shutdown() {
   if (s.grpc_server) s.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (s.scrapes) s.scrapes->Stop();
   if (s.maintenance.joinable()) s.maintenance.join();
+  // --- Traces: cut the head into a block and close the trace WAL.
+  if (s.traces) {
+    Status ts = s.traces->Close();
+    if (!ts.ok()) spdlog::error("closing trace storage: {}", ts.ToString());
+  }
+  // --- end traces
   g_db.store(nullptr);
   if (s.db) {
     Status st = s.db->Close();
@@ -440,6 +493,19 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
   } else if (s.logs->HandleWeb(req, &resp)) {
     // Logs: /loki/api/v1/... and /otlp/v1/logs.
     if (handler.rfind("/loki/api/v1/label/", 0) == 0) handler = "/loki/api/v1/label/:name/values";
+  } else if (req.path == "/otlp/v1/traces") {  // traces
+    resp = s.OtlpTraces(req);
+  } else if (req.path == "/api/v2/spans") {  // traces: Zipkin v2 JSON
+    if (s.trace_ingester) {
+      ingest::OtlpHttpReply r = s.trace_ingester->HandleZipkin(
+          req.method, req.Header("content-type"), req.Header("content-encoding"), req.body);
+      resp.status = r.status;
+      resp.content_type = r.content_type;
+      resp.body = std::move(r.body);
+      if (r.retry_after_s > 0) resp.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+    } else {
+      resp = Text(503, "argus is starting or shutting down\n");
+    }
   } else if (!s.ready.load() || !s.db) {
     resp = api::ErrorResponse(Status::Unavailable("argus is starting or shutting down"));
   } else if (req.path == "/api/v1/status/config") {
@@ -488,6 +554,11 @@ api::HttpResponse Server::HandleWeb(const api::HttpRequest& in) {
     w.EndArray();
     w.EndObject();
     resp = api::SuccessResponse(w.Take());
+  } else if (s.tempo_api && s.tempo_api->Handle(req, &resp)) {  // traces: the Tempo API
+    if (handler.rfind("/api/traces/", 0) == 0) handler = "/api/traces/:id";
+    if (handler.rfind("/api/v2/traces/", 0) == 0) handler = "/api/v2/traces/:id";
+    if (handler.rfind("/api/search/tag/", 0) == 0) handler = "/api/search/tag/:tag/values";
+    if (handler.rfind("/api/v2/search/tag/", 0) == 0) handler = "/api/v2/search/tag/:tag/values";
   } else if (!s.prom_api->Handle(req, &resp)) {
     handler = "other";
     resp = Text(404, "404 page not found\n");
@@ -509,6 +580,11 @@ api::HttpResponse Server::HandleOtlpHttp(const api::HttpRequest& req) {
   if (impl_->logs->HandleOtlpHttp(req, &logs_resp)) {
     RequestCounter("/v1/logs", logs_resp.status)->Inc();
     return logs_resp;
+  }
+  if (req.path == "/v1/traces") {  // traces
+    auto r = impl_->OtlpTraces(req);
+    RequestCounter("/v1/traces", r.status)->Inc();
+    return r;
   }
   return Text(404, "404 page not found\n");
 }

@@ -55,6 +55,7 @@ struct ServerOptions {
   // text form; `filename` is added). Default: no tailing, labels {job="tail"}.
   std::vector<std::string> logs_tail_globs;
   std::string logs_tail_labels = "{job=\"tail\"}";
+  bool traces_span_metrics = true;            // traces: write traces_spanmetrics_* (default on)
 };
 
 class Server {

@@ -1,0 +1,234 @@
+#include "api/tempo_api.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "traceql/parser.h"
+
+namespace argus::api {
+namespace {
+
+namespace otlp = opentelemetry::proto;
+
+std::string Id(int n) {
+  std::string id(16, '\0');
+  id[15] = static_cast<char>(n);
+  id[0] = 0x0a;
+  return id;
+}
+
+// Trace n: frontend "GET /" (server) -> cart "POST /cart" (server, error if n is odd), started
+// n seconds after 1700000000.
+tracestore::TraceBatch MakeTrace(int n) {
+  tracestore::TraceBatch b;
+  b.trace_id = Id(n);
+  uint64_t t0 = (1'700'000'000ULL + static_cast<uint64_t>(n)) * 1'000'000'000ULL;
+  const char* services[] = {"frontend", "cart"};
+  for (int k = 0; k < 2; ++k) {
+    auto* rs = b.spans.add_resource_spans();
+    auto* kv = rs->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value(services[k]);
+    auto* s = rs->add_scope_spans()->add_spans();
+    s->set_trace_id(b.trace_id);
+    s->set_span_id(std::string(7, '\x01') + static_cast<char>(k + 1));
+    if (k == 1) s->set_parent_span_id(std::string(7, '\x01') + '\x01');
+    s->set_name(k == 0 ? "GET /" : "POST /cart");
+    s->set_kind(otlp::trace::v1::Span::SPAN_KIND_SERVER);
+    s->set_start_time_unix_nano(t0 + static_cast<uint64_t>(k) * 1'000'000);
+    s->set_end_time_unix_nano(t0 + (k == 0 ? 200'000'000ULL : 100'000'000ULL));
+    auto* a = s->add_attributes();
+    a->set_key("http.status_code");
+    a->mutable_value()->set_int_value(k == 1 && n % 2 ? 500 : 200);
+    if (k == 1 && n % 2) s->mutable_status()->set_code(otlp::trace::v1::Status::STATUS_CODE_ERROR);
+  }
+  return b;
+}
+
+class TempoApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = ::testing::TempDir() + "/tempo_api_test_" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();  // tests run in parallel
+    std::filesystem::remove_all(dir);
+    tracestore::TraceStoreOptions o;
+    o.wal_sync = wal::SyncPolicy::kNone;
+    o.maintenance_interval_ms = 0;
+    o.retention_ms = 0;
+    auto s = tracestore::TraceStore::Open(dir, o);
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(*s);
+    for (int n = 1; n <= 4; ++n) {
+      std::vector<tracestore::TraceBatch> v;
+      v.push_back(MakeTrace(n));
+      ASSERT_TRUE(store_->Append(std::move(v)).ok());
+      if (n == 2) {
+        ASSERT_TRUE(store_->Maintain(tracestore::NowMs(), true).ok());  // 1, 2 in a block
+      }
+    }
+    api_ = std::make_unique<TempoApi>(store_.get(), BuildInfo{"1.2.3", "abc", "main", "today"});
+  }
+
+  HttpResponse Get(const std::string& path, std::vector<std::pair<std::string, std::string>> params = {},
+                   const std::string& accept = "") {
+    HttpRequest req;
+    req.method = "GET";
+    req.path = path;
+    req.params = std::move(params);
+    if (!accept.empty()) req.headers["accept"] = accept;
+    HttpResponse resp;
+    EXPECT_TRUE(api_->Handle(req, &resp)) << path;
+    return resp;
+  }
+
+  std::unique_ptr<tracestore::TraceStore> store_;
+  std::unique_ptr<TempoApi> api_;
+};
+
+TEST(TraceIdTest, PadsAndRejects) {
+  auto id = ParseTraceId("1f");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, std::string(15, '\0') + "\x1f");
+  EXPECT_FALSE(ParseTraceId("xyz").ok());
+  EXPECT_FALSE(ParseTraceId(std::string(33, 'a')).ok());
+  EXPECT_FALSE(ParseTraceId("").ok());
+}
+
+TEST_F(TempoApiTest, TraceById) {
+  // Trace 1 lives in a block, trace 3 in the head; no time range is needed for either.
+  HttpResponse v1 = Get("/api/traces/0a000000000000000000000000000001");
+  EXPECT_EQ(v1.status, 200) << v1.body;
+  EXPECT_EQ(v1.body.rfind("{\"batches\":[", 0), 0u) << v1.body;
+  EXPECT_NE(v1.body.find("\"scopeSpans\""), std::string::npos);
+  EXPECT_NE(v1.body.find("\"startTimeUnixNano\":\"1700000001000000000\""), std::string::npos);
+  EXPECT_NE(v1.body.find("\"kind\":\"SPAN_KIND_SERVER\""), std::string::npos);
+  HttpResponse v2 = Get("/api/v2/traces/0a000000000000000000000000000003");
+  EXPECT_EQ(v2.status, 200);
+  EXPECT_EQ(v2.body.rfind("{\"trace\":{\"resourceSpans\":[", 0), 0u) << v2.body;
+
+  HttpResponse pb = Get("/api/v2/traces/0a000000000000000000000000000003", {}, "application/protobuf");
+  EXPECT_EQ(pb.content_type, "application/protobuf");
+  ASSERT_GT(pb.body.size(), 3u);
+  EXPECT_EQ(pb.body[0], '\x0a');
+  // Field 1 (Trace) holds exactly the TracesData bytes.
+  size_t pos = 1, len = 0, shift = 0;
+  while (static_cast<unsigned char>(pb.body[pos]) & 0x80) {
+    len |= (static_cast<size_t>(pb.body[pos++]) & 0x7f) << shift;
+    shift += 7;
+  }
+  len |= static_cast<size_t>(pb.body[pos++]) << shift;
+  ASSERT_EQ(len, pb.body.size() - pos);
+  otlp::trace::v1::TracesData td;
+  ASSERT_TRUE(td.ParseFromString(pb.body.substr(pos)));
+  EXPECT_EQ(td.resource_spans_size(), 2);
+  HttpResponse pb1 = Get("/api/traces/0a000000000000000000000000000001", {}, "application/protobuf");
+  ASSERT_TRUE(td.ParseFromString(pb1.body));
+  EXPECT_EQ(td.resource_spans(0).scope_spans(0).spans(0).name(), "GET /");
+
+  EXPECT_EQ(Get("/api/traces/0a000000000000000000000000000009").status, 404);
+  EXPECT_EQ(Get("/api/traces/not-hex").status, 400);
+  EXPECT_EQ(Get("/api/traces/0a000000000000000000000000000001", {{"start", "x"}}).status, 400);
+}
+
+TEST_F(TempoApiTest, SearchShapesAndOrder) {
+  HttpResponse r = Get("/api/search", {{"q", "{ resource.service.name = \"frontend\" } > { status = error }"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  // Traces 3 and 1 have an error child; most recent first.
+  size_t t3 = r.body.find("\"traceID\":\"0a000000000000000000000000000003\"");
+  size_t t1 = r.body.find("\"traceID\":\"0a000000000000000000000000000001\"");
+  ASSERT_NE(t3, std::string::npos) << r.body;
+  ASSERT_NE(t1, std::string::npos) << r.body;
+  EXPECT_LT(t3, t1);
+  EXPECT_EQ(r.body.find("0a000000000000000000000000000002"), std::string::npos);
+  EXPECT_NE(r.body.find("\"rootServiceName\":\"frontend\",\"rootTraceName\":\"GET /\","
+                        "\"startTimeUnixNano\":\"1700000003000000000\",\"durationMs\":200"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"spanSets\":[{\"spans\":[{\"spanID\":\"0101010101010102\",\"name\":\"POST /cart\""),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("{\"key\":\"status\",\"value\":{\"stringValue\":\"error\"}}"), std::string::npos);
+  EXPECT_NE(r.body.find("\"matched\":1"), std::string::npos);
+  EXPECT_NE(r.body.find("\"serviceStats\":{\"cart\":{\"spanCount\":1,\"errorCount\":1},\"frontend\":{\"spanCount\":1}}"),
+            std::string::npos) << r.body;
+  // Trace 2 (in the block, no error span) is skipped by the columns without being read.
+  EXPECT_NE(r.body.find("\"metrics\":{\"inspectedTraces\":3,"), std::string::npos) << r.body;
+
+  HttpResponse lim = Get("/api/search", {{"q", "{}"}, {"limit", "2"}});
+  EXPECT_NE(lim.body.find("0a000000000000000000000000000004"), std::string::npos);
+  EXPECT_NE(lim.body.find("0a000000000000000000000000000003"), std::string::npos);
+  EXPECT_EQ(lim.body.find("0a000000000000000000000000000002"), std::string::npos);
+
+  HttpResponse ranged = Get("/api/search", {{"q", "{}"}, {"start", "1700000002"}, {"end", "1700000002"}});
+  EXPECT_NE(ranged.body.find("0a000000000000000000000000000002"), std::string::npos) << ranged.body;
+  EXPECT_EQ(ranged.body.find("0a000000000000000000000000000004"), std::string::npos);
+
+  HttpResponse legacy = Get("/api/search", {{"tags", "http.status_code=500 service.name=cart"}});
+  EXPECT_NE(legacy.body.find("0a000000000000000000000000000003"), std::string::npos) << legacy.body;
+  EXPECT_EQ(legacy.body.find("0a000000000000000000000000000004"), std::string::npos);
+  HttpResponse slow = Get("/api/search", {{"minDuration", "300ms"}});
+  EXPECT_EQ(slow.body.find("traceID"), std::string::npos) << slow.body;
+
+  HttpResponse by = Get("/api/search", {{"q", "{} | by(resource.service.name) | count() = 1"}, {"limit", "1"}});
+  EXPECT_NE(by.body.find("\"key\":\"by(resource.service.name)\""), std::string::npos) << by.body;
+
+  EXPECT_EQ(Get("/api/search", {{"q", "{ .a = "}}).status, 400);
+  EXPECT_EQ(Get("/api/search", {{"q", "{ name > 1 }"}}).status, 400);
+  EXPECT_EQ(Get("/api/search", {{"q", "{ parent.a = 1 }"}}).status, 501);
+  EXPECT_EQ(Get("/api/search", {{"q", "{} | rate()"}}).status, 400);
+  EXPECT_EQ(Get("/api/search", {{"limit", "x"}}).status, 400);
+}
+
+TEST(ColumnFilterTest, ExtractsOnlyWhatEveryMatchNeeds) {
+  auto q = traceql::ParseAndValidate(
+      "{ resource.service.name = \"a\" && name = \"n\" && .x > 1 } >> { status = error && kind = server }"
+      " | count() > 1");
+  ASSERT_TRUE(q.ok());
+  tracestore::ColumnFilter f = ColumnFilterFor(**q);
+  ASSERT_EQ(f.required.size(), 2u);
+  ASSERT_EQ(f.required[0].size(), 2u);  // `.x > 1` is not a column condition
+  EXPECT_EQ(f.required[0][0].key, "service.name");
+  EXPECT_EQ(f.required[0][0].scope, tracestore::AttrScope::kResource);
+  EXPECT_EQ(f.required[0][1].field, tracestore::SpanCondition::Field::kName);
+  EXPECT_EQ(f.required[1][0].code, 2);
+  EXPECT_EQ(f.required[1][1].code, 2);
+  for (const char* none : {"{ .a = \"x\" } || { .b = \"y\" }", "{ .a = \"x\" || .b = \"y\" }",
+                           "{ .a = 1 }", "{ event.a = \"x\" }", "({ .a = \"x\" } | count() > 1) && ({})"}) {
+    auto n = traceql::ParseAndValidate(none);
+    ASSERT_TRUE(n.ok()) << none;
+    EXPECT_TRUE(ColumnFilterFor(**n).required.empty()) << none;
+  }
+  auto neg = traceql::ParseAndValidate("{ .a = \"x\" } !> { .b = \"y\" }");
+  ASSERT_TRUE(neg.ok());
+  tracestore::ColumnFilter nf = ColumnFilterFor(**neg);
+  ASSERT_EQ(nf.required.size(), 1u);
+  EXPECT_EQ(nf.required[0][0].key, "b");
+  EXPECT_TRUE(nf.required[0][0].any_scope);
+}
+
+TEST_F(TempoApiTest, TagsAndValues) {
+  HttpResponse v1 = Get("/api/search/tags");
+  EXPECT_EQ(v1.body, "{\"tagNames\":[\"http.status_code\",\"service.name\"]}");
+  HttpResponse v2 = Get("/api/v2/search/tags", {{"scope", "resource"}});
+  EXPECT_EQ(v2.body, "{\"scopes\":[{\"name\":\"resource\",\"tags\":[\"service.name\"]}]}");
+  EXPECT_NE(Get("/api/v2/search/tags").body.find("\"name\":\"intrinsic\""), std::string::npos);
+  EXPECT_EQ(Get("/api/v2/search/tags", {{"scope", "bogus"}}).status, 400);
+  EXPECT_EQ(Get("/api/search/tag/service.name/values").body, "{\"tagValues\":[\"cart\",\"frontend\"]}");
+  EXPECT_EQ(Get("/api/v2/search/tag/span.http.status_code/values", {{"q", "{ resource.service.name = "}}).body,
+            "{\"tagValues\":[{\"type\":\"int\",\"value\":\"200\"},{\"type\":\"int\",\"value\":\"500\"}]}");
+  EXPECT_NE(Get("/api/v2/search/tag/name/values").body.find("{\"type\":\"string\",\"value\":\"POST /cart\"}"),
+            std::string::npos);
+  EXPECT_NE(Get("/api/v2/search/tag/status/values").body.find("{\"type\":\"keyword\",\"value\":\"error\"}"),
+            std::string::npos);
+  EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate()"}}).status, 501);
+  EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate("}}).status, 400);
+  EXPECT_EQ(Get("/api/metrics/query", {{"q", "{ .a = \"b\" }"}}).status, 400);
+  EXPECT_EQ(Get("/api/echo").body, "echo");
+  EXPECT_NE(Get("/api/status/buildinfo").body.find("\"version\":\"1.2.3\""), std::string::npos);
+  HttpRequest other;
+  other.path = "/api/v1/query";
+  HttpResponse unused;
+  EXPECT_FALSE(api_->Handle(other, &unused));
+}
+
+}  // namespace
+}  // namespace argus::api

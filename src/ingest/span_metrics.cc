@@ -1,0 +1,134 @@
+#include "ingest/span_metrics.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "model/labels.h"
+#include "model/sample.h"
+
+namespace argus::ingest {
+
+namespace otlp = opentelemetry::proto;
+
+namespace {
+
+std::string KindName(int kind) {
+  static const char* kNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
+                                 "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"};
+  return kind >= 0 && kind < 6 ? kNames[kind] : "SPAN_KIND_UNSPECIFIED";
+}
+
+std::string StatusName(int code) {
+  return code == 1 ? "STATUS_CODE_OK" : code == 2 ? "STATUS_CODE_ERROR" : "STATUS_CODE_UNSET";
+}
+
+std::string Hex(const std::string& b) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// Prometheus' le formatting: shortest round-trip float ("0.002", "1.02", "+Inf").
+std::string Le(double v) { return fmt::format("{}", v); }
+
+}  // namespace
+
+const std::vector<double>& DefaultSpanMetricsBuckets() {
+  static const std::vector<double> kBuckets = {0.002, 0.004, 0.008, 0.016, 0.032, 0.064,
+                                               0.128, 0.256, 0.512, 1.02,  2.05,  4.10};
+  return kBuckets;
+}
+
+SpanMetrics::SpanMetrics(AppenderFactory appender, std::vector<double> buckets)
+    : appender_(std::move(appender)), bounds_(std::move(buckets)) {}
+
+Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
+                            const std::vector<size_t>& accepted, int64_t now_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::set<Key> touched;
+  for (size_t i : accepted) {
+    const tracestore::TraceBatch& b = batches[i];
+    for (const auto& rs : b.spans.resource_spans()) {
+      std::string service;
+      for (const auto& kv : rs.resource().attributes()) {
+        if (kv.key() == "service.name" && kv.value().has_string_value()) service = kv.value().string_value();
+      }
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& s : ss.spans()) {
+          Key k{service, s.name(), static_cast<int>(s.kind()), static_cast<int>(s.status().code())};
+          Series& se = series_[k];
+          if (se.buckets.empty()) se.buckets.assign(bounds_.size(), 0);
+          double d = s.end_time_unix_nano() > s.start_time_unix_nano()
+                         ? static_cast<double>(s.end_time_unix_nano() - s.start_time_unix_nano()) / 1e9
+                         : 0;
+          se.calls += 1;
+          se.size_bytes += static_cast<double>(s.ByteSizeLong());
+          se.sum_s += d;
+          for (size_t j = 0; j < bounds_.size(); ++j) {
+            if (d <= bounds_[j]) se.buckets[j] += 1;
+          }
+          se.exemplar_trace = Hex(b.trace_id);
+          se.exemplar_s = d;
+          touched.insert(k);
+        }
+      }
+    }
+  }
+  if (touched.empty()) return Status::OK();
+  std::unique_ptr<tsdb::Appender> app = appender_();
+  for (const Key& k : touched) {
+    const Series& se = series_[k];
+    LabelsBuilder base;
+    base.Set("service", std::get<0>(k));
+    base.Set("span_name", std::get<1>(k));
+    base.Set("span_kind", KindName(std::get<2>(k)));
+    base.Set("status_code", StatusName(std::get<3>(k)));
+    auto with_name = [&](std::string_view name) { return LabelsBuilder(base.Build()).Set("__name__", name).Build(); };
+    Status st;
+    auto add = [&](const Labels& ls, double v) {
+      Status a = app->Append(ls, now_ms, v);
+      if (!a.ok() && st.ok()) st = a;
+    };
+    add(with_name("traces_spanmetrics_calls_total"), se.calls);
+    add(with_name("traces_spanmetrics_size_total"), se.size_bytes);
+    add(with_name("traces_spanmetrics_latency_sum"), se.sum_s);
+    add(with_name("traces_spanmetrics_latency_count"), se.calls);
+    for (size_t j = 0; j <= bounds_.size(); ++j) {
+      Labels ls = LabelsBuilder(base.Build())
+                      .Set("__name__", "traces_spanmetrics_latency_bucket")
+                      .Set("le", j < bounds_.size() ? Le(bounds_[j]) : "+Inf")
+                      .Build();
+      add(ls, j < bounds_.size() ? se.buckets[j] : se.calls);
+    }
+    Exemplar e;
+    e.labels = Labels::FromMap({{"trace_id", se.exemplar_trace}});
+    e.value = se.exemplar_s;
+    e.t_ms = now_ms;
+    Status ex = app->AppendExemplar(with_name("traces_spanmetrics_latency_count"), e);
+    if (!ex.ok() && st.ok()) st = ex;
+    if (!st.ok() && st.code() != StatusCode::kOutOfOrder) {
+      app->Rollback();
+      return st;
+    }
+  }
+  for (auto [name, type, help, unit] :
+       {std::tuple<const char*, MetricType, const char*, const char*>{
+            "traces_spanmetrics_calls", MetricType::kCounter, "Spans, by service, name, kind and status.", ""},
+        {"traces_spanmetrics_size", MetricType::kCounter, "Bytes of spans.", "bytes"},
+        {"traces_spanmetrics_latency", MetricType::kHistogram, "Span durations.", "seconds"}}) {
+    MetricMetadata md;
+    md.metric_family = name;
+    md.type = type;
+    md.help = help;
+    md.unit = unit;
+    app->UpdateMetadata(md).IgnoreError();  // metadata only helps /api/v1/metadata
+  }
+  return app->Commit();
+}
+
+}  // namespace argus::ingest

@@ -1,0 +1,61 @@
+// Span metrics, as Tempo's metrics-generator "span-metrics" processor makes them (Tempo docs,
+// metrics-generator/span_metrics): for every span, by service, span name, kind and status,
+//   traces_spanmetrics_calls_total          counter of spans
+//   traces_spanmetrics_latency_{bucket,sum,count}   histogram of span durations (seconds),
+//                                           Tempo's default buckets 2ms .. 4.1s
+//   traces_spanmetrics_size_total           counter of span bytes (protobuf encoding)
+// with the labels `service`, `span_name`, `span_kind` (e.g. "SPAN_KIND_SERVER") and
+// `status_code` (e.g. "STATUS_CODE_ERROR"), and an exemplar with the trace ID on the latency
+// series. Values are cumulative since the start of the process; every Observe appends the
+// current values of the series it touched, through tsdb::Appender, at `now_ms`.
+//
+// Example:
+//   SpanMetrics m([&] { return db->NewAppender(); });
+//   RETURN_IF_ERROR(m.Observe(batches, accepted_indices, NowMs()));
+//
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tracestore/trace_store.h"
+#include "tsdb/storage.h"
+#include "util/status.h"
+
+namespace argus::ingest {
+
+// Tempo's default span-metrics histogram buckets (seconds).
+const std::vector<double>& DefaultSpanMetricsBuckets();
+
+class SpanMetrics {
+ public:
+  using AppenderFactory = std::function<std::unique_ptr<tsdb::Appender>()>;
+  explicit SpanMetrics(AppenderFactory appender, std::vector<double> buckets = DefaultSpanMetricsBuckets());
+
+  // Counts the spans of batches[i] for every i in `accepted` and writes the touched series.
+  // Errors: the appender's (the counts stay; the next Observe writes them again).
+  Status Observe(const std::vector<tracestore::TraceBatch>& batches,
+                 const std::vector<size_t>& accepted, int64_t now_ms);
+
+ private:
+  using Key = std::tuple<std::string, std::string, int, int>;  // service, name, kind, status
+  struct Series {
+    double calls = 0, size_bytes = 0, sum_s = 0;
+    std::vector<double> buckets;  // cumulative counts per upper bound
+    std::string exemplar_trace;   // hex
+    double exemplar_s = 0;
+  };
+
+  AppenderFactory appender_;
+  const std::vector<double> bounds_;
+  std::mutex mu_;
+  std::map<Key, Series> series_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace argus::ingest

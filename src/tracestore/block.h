@@ -1,0 +1,108 @@
+// Immutable trace blocks on disk: traces sorted by trace ID, a trace-ID index and a bloom
+// filter (so trace-by-ID needs no time range), and columns of the fields search filters on
+// (service, span name, kind, status, start, duration, span and resource attributes) so search
+// can skip traces without decompressing them. Format, bit by bit: docs/format/traces.md.
+//
+// A block directory holds:
+//   data          each trace's spans: zstd(serialized OTLP TracesData), back to back
+//   index         fixed-size entries sorted by trace ID (offset, length, CRC, time range)
+//   bloom         a bloom filter over the trace IDs
+//   columns       the span columns and a string dictionary
+//   meta.json     time range and counts, written last (a block without it is incomplete)
+//
+// Example:
+//   std::vector<BlockTrace> traces = ...;                  // any order
+//   RETURN_IF_ERROR(WriteBlock(dir, std::move(traces)));
+//   ASSIGN_OR_RETURN(std::unique_ptr<Block> b, Block::Open(dir));
+//   ASSIGN_OR_RETURN(std::optional<std::string> t, b->FindTrace(trace_id));
+//
+// Thread-safety: a Block is immutable after Open and safe to read from many threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracestore/bloom.h"
+#include "tracestore/span_columns.h"
+#include "util/file.h"
+#include "util/status.h"
+
+namespace argus::tracestore {
+
+// One trace to write: its ID (16 bytes) and its spans as serialized OTLP TracesData (the
+// concatenation of several serialized TracesData is one, so fragments may be appended).
+struct BlockTrace {
+  std::string trace_id;
+  std::string traces_data;
+};
+
+struct BlockMeta {
+  int version = 1;
+  uint64_t min_time_unix_nano = 0;  // earliest span start
+  uint64_t max_time_unix_nano = 0;  // latest span end
+  uint64_t traces = 0;
+  uint64_t spans = 0;
+  uint64_t data_bytes = 0;          // size of the data file
+  // The store's WAL segments before this index hold only spans that are in blocks: replay
+  // starts at the highest wal_segment of all blocks.
+  uint64_t wal_segment = 0;
+};
+
+// Writes a block of `traces` into the new directory `dir` (its parent must exist); traces
+// with the same ID are merged. The directory appears complete or not at all: files are
+// written into `dir.tmp`, fsynced, and renamed. `wal_segment` goes into the meta (see
+// BlockMeta). Errors: InvalidArgument for a trace ID that is not 16 bytes or spans that do
+// not parse; IOError.
+Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment = 0);
+
+// A trace's entry in the index.
+struct IndexEntry {
+  std::string_view trace_id;  // 16 bytes, into the index file
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t crc = 0;
+  uint64_t start_unix_nano = 0;
+  uint64_t end_unix_nano = 0;
+};
+
+class Block {
+ public:
+  // Opens and validates the block in `dir` (checksums of index, bloom and columns; the data
+  // file is checked per trace when read). Errors: Corruption; IOError; NotFound if meta.json
+  // is missing.
+  static Result<std::unique_ptr<Block>> Open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  const BlockMeta& meta() const { return meta_; }
+  const SpanColumns& columns() const { return columns_; }
+  size_t num_traces() const { return count_; }
+
+  // True if the block may hold `trace_id` (bloom filter); false means it does not.
+  bool MayContain(std::string_view trace_id) const { return bloom_.MayContain(trace_id); }
+
+  // The trace's serialized TracesData, nullopt if absent. Errors: Corruption if its bytes
+  // fail their checksum or do not decompress.
+  Result<std::optional<std::string>> FindTrace(std::string_view trace_id) const;
+
+  // The i-th trace of the index (sorted by trace ID). REQUIRES: i < num_traces().
+  IndexEntry Entry(size_t i) const;
+  // The decompressed TracesData of entry `e`. Errors: Corruption.
+  Result<std::string> ReadTrace(const IndexEntry& e) const;
+
+ private:
+  Block() = default;
+
+  std::string dir_;
+  BlockMeta meta_;
+  MmapFile data_;
+  std::string index_;   // the index file, validated
+  size_t count_ = 0;
+  BloomFilter bloom_;
+  SpanColumns columns_;
+};
+
+}  // namespace argus::tracestore

@@ -1,0 +1,105 @@
+#include "tracestore/block.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tracestore/test_util.h"
+
+namespace argus::tracestore {
+namespace {
+
+using testing::Id;
+using testing::OneSpan;
+
+std::string TempDir(const std::string& name) {
+  std::string d = ::testing::TempDir() + "/tracestore_block_" + name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+TEST(BlockTest, WriteFindAndColumns) {
+  std::string dir = TempDir("find") + "/b";
+  std::vector<BlockTrace> traces;
+  for (int i = 9; i >= 0; --i) {  // unsorted on purpose
+    BlockTrace t;
+    t.trace_id = Id(i);
+    t.traces_data = OneSpan(Id(i), 1, -1, "svc" + std::to_string(i % 2), "root", 1000 + i, 2000 + i)
+                        .SerializeAsString();
+    traces.push_back(std::move(t));
+  }
+  // A second fragment of trace 3 is merged into it.
+  traces.push_back({Id(3), OneSpan(Id(3), 2, 1, "svc1", "child", 1500, 1600).SerializeAsString()});
+  ASSERT_TRUE(WriteBlock(dir, std::move(traces), 7).ok());
+  auto b = Block::Open(dir);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->num_traces(), 10u);
+  EXPECT_EQ((*b)->meta().spans, 11u);
+  EXPECT_EQ((*b)->meta().wal_segment, 7u);
+  EXPECT_EQ((*b)->meta().min_time_unix_nano, 1000u);
+  EXPECT_EQ((*b)->meta().max_time_unix_nano, 2009u);
+  auto t3 = (*b)->FindTrace(Id(3));
+  ASSERT_TRUE(t3.ok() && t3->has_value());
+  opentelemetry::proto::trace::v1::TracesData td;
+  ASSERT_TRUE(td.ParseFromString(**t3));
+  EXPECT_EQ(td.resource_spans_size(), 2);
+  auto none = (*b)->FindTrace(Id(42));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  const SpanColumns& c = (*b)->columns();
+  EXPECT_EQ(c.num_spans(), 11u);
+  // Sorted by ID: trace 0 is ordinal 0.
+  EXPECT_EQ(c.Str(c.root_service(0)), "svc0");
+  EXPECT_EQ(c.Str(c.root_name(3)), "root");
+  bool saw_status = false;
+  for (const ColumnAttr& a : c.attrs(0)) {
+    if (c.Str(a.key) == "http.status_code") {
+      saw_status = true;
+      EXPECT_EQ(a.type, ValueType::kInt);
+      EXPECT_EQ(c.Str(a.value), "200");
+    }
+  }
+  EXPECT_TRUE(saw_status);
+}
+
+TEST(BlockTest, CorruptFilesAreDetected) {
+  std::string dir = TempDir("corrupt") + "/b";
+  ASSERT_TRUE(WriteBlock(dir, {{Id(1), OneSpan(Id(1), 1, -1, "s", "n", 1, 2).SerializeAsString()}}).ok());
+  for (std::string file : {"index", "columns", "bloom"}) {
+    std::string path = dir + "/" + file;
+    std::string orig;
+    {
+      std::ifstream in(path, std::ios::binary);
+      orig.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::string bad = orig;
+    bad[bad.size() / 2] ^= 0x40;
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << bad; }
+    EXPECT_EQ(Block::Open(dir).status().code(), StatusCode::kCorruption) << file;
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << orig.substr(0, 10); }
+    EXPECT_EQ(Block::Open(dir).status().code(), StatusCode::kCorruption) << file;
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << orig; }
+  }
+  // Flipped data bytes fail the per-trace checksum on read.
+  {
+    std::fstream f(dir + "/data", std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(3);
+    f.put('\x55');
+  }
+  auto b = Block::Open(dir);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->FindTrace(Id(1)).status().code(), StatusCode::kCorruption);
+  std::filesystem::remove(dir + "/meta.json");
+  EXPECT_EQ(Block::Open(dir).status().code(), StatusCode::kNotFound);
+}
+
+TEST(BlockTest, RejectsBadInput) {
+  std::string dir = TempDir("bad") + "/b";
+  EXPECT_EQ(WriteBlock(dir, {{"short", ""}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteBlock(dir, {{Id(1), "\xff\xff\xff"}}).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace argus::tracestore
