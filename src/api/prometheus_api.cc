@@ -402,24 +402,26 @@ HttpResponse PrometheusApi::Exemplars(const HttpRequest& req) {
   return SuccessResponse(w.Take());
 }
 
-HttpResponse PrometheusApi::Buildinfo() {
+std::string BuildInfoJson(const BuildInfo& build) {
   JsonWriter w;
   w.BeginObject();
   w.Key("version");
-  w.String(build_.version);
+  w.String(build.version);
   w.Key("revision");
-  w.String(build_.revision);
+  w.String(build.revision);
   w.Key("branch");
-  w.String(build_.branch);
+  w.String(build.branch);
   w.Key("buildUser");
   w.String("argus");
   w.Key("buildDate");
-  w.String(build_.build_date);
+  w.String(build.build_date);
   w.Key("goVersion");
-  w.String(build_.go_version);
+  w.String(build.go_version);
   w.EndObject();
-  return SuccessResponse(w.Take());
+  return w.Take();
 }
+
+HttpResponse PrometheusApi::Buildinfo() { return SuccessResponse(BuildInfoJson(build_)); }
 
 namespace {
 

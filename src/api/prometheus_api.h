@@ -52,6 +52,10 @@ Result<std::vector<Matcher>> ParseSeriesSelector(std::string_view s);
 struct BuildInfo {
   std::string version, revision, branch, build_date, go_version = "n/a (C++20)";
 };
+// The build-info object both Prometheus (/api/v1/status/buildinfo, inside the envelope) and
+// Tempo (/api/status/buildinfo, bare) answer: version, revision, branch, buildUser, buildDate,
+// goVersion.
+std::string BuildInfoJson(const BuildInfo& build);
 
 class PrometheusApi {
  public:

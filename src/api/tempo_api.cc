@@ -322,24 +322,7 @@ bool TempoApi::Handle(const HttpRequest& req, HttpResponse* resp) {
   return true;
 }
 
-HttpResponse TempoApi::Buildinfo() {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("version");
-  w.String(build_.version);
-  w.Key("revision");
-  w.String(build_.revision);
-  w.Key("branch");
-  w.String(build_.branch);
-  w.Key("buildUser");
-  w.String("");
-  w.Key("buildDate");
-  w.String(build_.build_date);
-  w.Key("goVersion");
-  w.String(build_.go_version);
-  w.EndObject();
-  return Json(w.Take());
-}
+HttpResponse TempoApi::Buildinfo() { return Json(BuildInfoJson(build_)); }
 
 HttpResponse TempoApi::TraceById(const HttpRequest& req, std::string_view hex, bool v2) {
   auto id = ParseTraceId(hex);

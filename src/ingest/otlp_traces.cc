@@ -9,6 +9,7 @@
 #include "ingest/compression.h"
 #include "ingest/otlp_json.h"
 #include "ingest/zipkin.h"
+#include "util/inflight.h"
 #include "util/coding.h"
 
 namespace argus::ingest {
@@ -72,17 +73,6 @@ std::string JsonString(std::string_view s) {
   }
   return out + "\"";
 }
-
-class Inflight {
- public:
-  Inflight(std::atomic<int>* n, int max) : n_(n) { ok_ = n_->fetch_add(1) < max; }
-  ~Inflight() { n_->fetch_sub(1); }
-  bool ok() const { return ok_; }
-
- private:
-  std::atomic<int>* n_;
-  bool ok_;
-};
 
 }  // namespace
 
@@ -154,7 +144,7 @@ TraceIngester::TraceIngester(tracestore::TraceStore* store, TraceIngestLimits li
 Status TraceIngester::Export(const otlptrace::ExportTraceServiceRequest& req,
                              otlptrace::ExportTraceServiceResponse* resp) {
   if (ready_ && !ready_()) return Status::Unavailable("argus is starting or shutting down");
-  Inflight g(&inflight_, limits_.max_inflight);
+  InflightGuard g(&inflight_, limits_.max_inflight);
   if (!g.ok()) return Status::ResourceExhausted("too many concurrent trace exports");
   std::vector<tracestore::TraceBatch> batches;
   TraceIngestResult split;

@@ -20,6 +20,7 @@
 #include "server/web_ui.h"
 #include "server/logs_component.h"
 #include "tracestore/trace_store.h"
+#include "util/inflight.h"
 #include "util/coding.h"
 #include "util/file.h"
 #include "util/metrics.h"
@@ -93,18 +94,6 @@ std::string RpcStatusProto(int code, const std::string& message) {
   PutLengthPrefixed(&out, message);
   return out;
 }
-
-// RAII count of in-flight pushes.
-class InflightGuard {
- public:
-  InflightGuard(std::atomic<int>* n, int max) : n_(n) { ok_ = n_->fetch_add(1) < max; }
-  ~InflightGuard() { n_->fetch_sub(1); }
-  bool ok() const { return ok_; }
-
- private:
-  std::atomic<int>* n_;
-  bool ok_;
-};
 
 }  // namespace
 
