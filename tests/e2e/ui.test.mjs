@@ -215,10 +215,11 @@ try {
     await page.getByTestId('promql-editor').waitFor();
   }
 
-  // Logs and traces views: against Argus when it answers, else against recorded API answers.
-  const lokiLive = (await status('/loki/api/v1/labels')) !== 404;
-  const tempoLive = (await status('/api/v2/search/tags')) !== 404;
-  if (!lokiLive) {
+  // Logs and traces views: checked against recorded answers in the documented Loki and Tempo
+  // shapes (fixtures/, served with page.route) whether or not this Argus serves those APIs,
+  // because the checks need known content (a log line carrying a trace ID, a 4-span trace).
+  // The same flows over data fed through Argus's own push APIs are not covered yet.
+  {
     await page.route('**/loki/api/v1/query_range*', (r) => {
       const q = new URL(r.request().url()).searchParams.get('query') ?? '';
       return r.fulfill({ contentType: 'application/json', body: fixture(q.startsWith('sum(count_over_time') ? 'loki_volume.json' : 'loki_streams.json') });
@@ -226,13 +227,13 @@ try {
     await page.route('**/loki/api/v1/labels*', (r) => r.fulfill({ contentType: 'application/json', body: '{"status":"success","data":["level","service_name"]}' }));
     await page.route('**/loki/api/v1/label/*/values*', (r) => r.fulfill({ contentType: 'application/json', body: '{"status":"success","data":["payments"]}' }));
   }
-  if (!tempoLive) {
+  {
     await page.route('**/api/search?*', (r) => r.fulfill({ contentType: 'application/json', body: fixture('tempo_search.json') }));
     await page.route('**/api/traces/*', (r) => r.fulfill({ contentType: 'application/json', body: fixture('tempo_trace.json') }));
     await page.route('**/api/v2/search/tags*', (r) => r.fulfill({ contentType: 'application/json', body: '{"scopes":[{"name":"resource","tags":["service.name"]},{"name":"span","tags":["http.method"]}]}' }));
   }
-  if (!lokiLive) {
-    const src = 'recorded Loki answers (Argus has no /loki API on this build)';
+  {
+    const src = 'recorded Loki answers';
     await check(`LogQL query shows lines, volume and a trace link (${src})`, async () => {
       await page.getByTestId('signal-logs').click();
       const editor = page.getByTestId('logql-editor');
@@ -258,9 +259,9 @@ try {
       await page.getByTestId('log-trace-link').first().click();
       await page.waitForURL(/\/explore\/traces\/4bf92f3577b34da6a3ce929d0e0e4736/);
     });
-  } else skip('logs view against a live Loki API: not covered yet');
-  if (!tempoLive) {
-    const src = 'recorded Tempo answers (Argus has no Tempo API on this build)';
+  }
+  {
+    const src = 'recorded Tempo answers';
     await check(`log line -> trace: waterfall with 4 spans, collapsible, critical path (${src})`, async () => {
       await page.getByTestId('waterfall').waitFor();
       assert((await page.getByTestId('span-row').count()) === 4, 'expected 4 spans');
@@ -285,8 +286,8 @@ try {
       await page.getByTestId('trace-table').locator('tbody tr').first().waitFor();
       await shot('explore-traces-search');
     });
-  } else skip('traces view against a live Tempo API: not covered yet');
-  if (!lokiLive) {
+  }
+  {
     await check('live tail over the WebSocket (recorded Loki tail messages)', async () => {
       await page.routeWebSocket('**/loki/api/v1/tail*', (ws) => {
         const ns = `${Date.now()}000000`;
