@@ -369,7 +369,14 @@ class Evaluator {
         ASSIGN_OR_RETURN(Val v, Eval(*e.child));
         if (e.un_minus) {
           for (auto& s : v.m) {
-            for (auto& p : s.points) p.f = -p.f;
+            for (auto& p : s.points) {
+              p.f = -p.f;
+              if (p.h) {
+                auto h = std::make_shared<FloatHistogram>(*p.h);
+                h->Mul(-1);
+                p.h = std::move(h);
+              }
+            }
             if (v.type == ValueType::kVector) DropName(&s.metric, &s.drop_name);
           }
           if (v.type == ValueType::kVector && !ctx_->opts.delayed_name_removal) {
@@ -1104,7 +1111,10 @@ class Evaluator {
         g.hist_count++;
         if (!g.hist) {
           g.hist = std::make_shared<FloatHistogram>(*s.h);
+          g.value = s.h->sum;  // Kahan-summed sum of observations (g.c the compensation)
+          g.c = 0;
         } else if (!g.hist_failed) {
+          g.value = KahanSumInc(s.h->sum, g.value, &g.c);
           auto r = g.hist->Add(*s.h);
           if (!r.ok()) {
             g.hist_failed = true;
@@ -1196,6 +1206,7 @@ class Evaluator {
           continue;
         }
         if (g.hist_failed) continue;
+        g.hist->sum = std::isinf(g.value) ? g.value : g.value + g.c;
         if (op == AggregateOp::kAvg) g.hist->Div(g.hist_count);
         g.hist->Compact(0);
         InstantSample o{std::move(g.labels), ts, 0, g.drop_name, std::move(g.hist)};

@@ -173,6 +173,8 @@ HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool av
   HistogramRangeResult res;
   if (pts.empty()) return res;
   FloatHistogram h = *pts[0].h;
+  // The sum of observations is Kahan-summed, as upstream does (1e100 + 1 - 1e100 = 1).
+  double sum = h.sum, c = 0;
   for (size_t i = 1; i < pts.size(); ++i) {
     auto add = h.Add(*pts[i].h);
     if (!add.ok()) {
@@ -180,7 +182,9 @@ HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool av
       return res;
     }
     if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledAgg);
+    sum = KahanSumInc(pts[i].h->sum, sum, &c);
   }
+  h.sum = std::isinf(sum) ? sum : sum + c;
   if (avg) h.Div(static_cast<double>(pts.size()));
   h.Compact(0);
   res.h = std::make_shared<const FloatHistogram>(std::move(h));
