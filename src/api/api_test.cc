@@ -6,6 +6,7 @@
 #include "api/http.h"
 #include "api/json_writer.h"
 #include "api/prometheus_api.h"
+#include "model/histogram_notation.h"
 
 namespace argus::api {
 namespace {
@@ -215,6 +216,29 @@ TEST_F(ApiDbTest, FormatQuery) {
   EXPECT_EQ(ParseDurationParamMs("1m30s").value(), 90000);
   EXPECT_EQ(ParseDurationParamMs("0.5").value(), 500);
   EXPECT_FALSE(ParseDurationParamMs("x").ok());
+}
+
+}  // namespace
+}  // namespace argus::api
+
+namespace argus::api {
+namespace {
+
+TEST(PrometheusApiTest, HistogramSampleJsonLikePrometheus) {
+  auto h = ParseHistogramLiteral(
+      "{{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:0.001 buckets:[1 0 2] n_buckets:[3]}}");
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  JsonWriter w;
+  WriteHistogramSample(&w, 1500, *h);
+  // Negative bucket -1..-0.5 is [l,u) (rule 1), the zero bucket closed (3), positive buckets
+  // (l,u] (0); the empty bucket (1,2] is left out.
+  EXPECT_EQ(w.Take(),
+            "[1.5,{\"count\":\"4\",\"sum\":\"5\",\"buckets\":[[1,\"-1\",\"-0.5\",\"3\"],"
+            "[3,\"-0.001\",\"0.001\",\"1\"],[0,\"0.5\",\"1\",\"1\"],[0,\"2\",\"4\",\"2\"]]}]");
+  FloatHistogram empty;
+  JsonWriter w2;
+  WriteHistogramSample(&w2, 0, empty);
+  EXPECT_EQ(w2.Take(), "[0,{\"count\":\"0\",\"sum\":\"0\"}]");
 }
 
 }  // namespace

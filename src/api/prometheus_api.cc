@@ -421,6 +421,36 @@ std::string BuildInfoJson(const BuildInfo& build) {
   return w.Take();
 }
 
+void WriteHistogramSample(JsonWriter* w, int64_t t_ms, const FloatHistogram& h) {
+  w->BeginArray();
+  w->TimestampMs(t_ms);
+  w->BeginObject();
+  w->Key("count");
+  w->SampleValue(h.count);
+  w->Key("sum");
+  w->SampleValue(h.sum);
+  std::vector<FloatBucket> buckets = h.AllBuckets();
+  bool any = std::any_of(buckets.begin(), buckets.end(),
+                         [](const FloatBucket& b) { return b.count != 0; });
+  if (any) {
+    w->Key("buckets");
+    w->BeginArray();
+    for (const auto& b : buckets) {
+      if (b.count == 0) continue;
+      int rule = b.lower_inclusive ? (b.upper_inclusive ? 3 : 1) : (b.upper_inclusive ? 0 : 2);
+      w->BeginArray();
+      w->Int(rule);
+      w->SampleValue(b.lower);
+      w->SampleValue(b.upper);
+      w->SampleValue(b.count);
+      w->EndArray();
+    }
+    w->EndArray();
+  }
+  w->EndObject();
+  w->EndArray();
+}
+
 HttpResponse PrometheusApi::Buildinfo() { return SuccessResponse(BuildInfoJson(build_)); }
 
 namespace {
@@ -497,11 +527,16 @@ HttpResponse QueryResponse(promql::QueryResult r, size_t limit, bool stats, doub
         w.BeginObject();
         w.Key("metric");
         WriteLabels(&w, s.metric);
-        w.Key("value");
-        w.BeginArray();
-        w.TimestampMs(s.t_ms);
-        w.SampleValue(s.f);
-        w.EndArray();
+        if (s.h) {
+          w.Key("histogram");
+          WriteHistogramSample(&w, s.t_ms, *s.h);
+        } else {
+          w.Key("value");
+          w.BeginArray();
+          w.TimestampMs(s.t_ms);
+          w.SampleValue(s.f);
+          w.EndArray();
+        }
         w.EndObject();
       }
       w.EndArray();
@@ -516,15 +551,30 @@ HttpResponse QueryResponse(promql::QueryResult r, size_t limit, bool stats, doub
         w.BeginObject();
         w.Key("metric");
         WriteLabels(&w, s.metric);
-        w.Key("values");
-        w.BeginArray();
-        for (const auto& p : s.points) {
+        // As Prometheus: "values" for the float points, "histograms" for the histogram
+        // points, each only when there are some.
+        bool any_float = false, any_hist = false;
+        for (const auto& p : s.points) (p.h ? any_hist : any_float) = true;
+        if (any_float || !any_hist) {
+          w.Key("values");
           w.BeginArray();
-          w.TimestampMs(p.t_ms);
-          w.SampleValue(p.f);
+          for (const auto& p : s.points) {
+            if (p.h) continue;
+            w.BeginArray();
+            w.TimestampMs(p.t_ms);
+            w.SampleValue(p.f);
+            w.EndArray();
+          }
           w.EndArray();
         }
-        w.EndArray();
+        if (any_hist) {
+          w.Key("histograms");
+          w.BeginArray();
+          for (const auto& p : s.points) {
+            if (p.h) WriteHistogramSample(&w, p.t_ms, *p.h);
+          }
+          w.EndArray();
+        }
         w.EndObject();
       }
       w.EndArray();

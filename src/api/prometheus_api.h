@@ -45,6 +45,14 @@ HttpResponse SuccessResponse(std::string data_json, const std::vector<std::strin
 // milliseconds. InvalidArgument "cannot parse \"x\" to a valid duration".
 Result<int64_t> ParseDurationParamMs(std::string_view s);
 
+class JsonWriter;
+// Writes a native histogram sample as the Prometheus HTTP API does (the value of "histogram"
+// in vectors, the elements of "histograms" in matrices): [ts, {"count":"4","sum":"5",
+// "buckets":[[boundary_rule,"lower","upper","count"],...]}] with counts and bounds formatted
+// like float sample values, only non-empty buckets, ascending, and boundary_rule 0 = (l,u],
+// 1 = [l,u), 2 = (l,u), 3 = [l,u].
+void WriteHistogramSample(JsonWriter* w, int64_t t_ms, const FloatHistogram& h);
+
 // Parses selectors of the form `name{label="v",...}` / `{label=~"v"}` (one per match[]) with
 // the PromQL parser (one selector grammar). InvalidArgument with the parser's message.
 Result<std::vector<Matcher>> ParseSeriesSelector(std::string_view s);

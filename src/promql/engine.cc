@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "model/histogram_stats.h"
 #include "promql/functions.h"
 #include "promql/lexer.h"
 #include "promql/parser.h"
@@ -368,7 +369,14 @@ class Evaluator {
         ASSIGN_OR_RETURN(Val v, Eval(*e.child));
         if (e.un_minus) {
           for (auto& s : v.m) {
-            for (auto& p : s.points) p.f = -p.f;
+            for (auto& p : s.points) {
+              p.f = -p.f;
+              if (p.h) {
+                auto h = std::make_shared<FloatHistogram>(*p.h);
+                h->Mul(-1);
+                p.h = std::move(h);
+              }
+            }
             if (v.type == ValueType::kVector) DropName(&s.metric, &s.drop_name);
           }
           if (v.type == ValueType::kVector && !ctx_->opts.delayed_name_removal) {
@@ -475,6 +483,31 @@ class Evaluator {
     return q->Select(ms, hints);
   }
 
+  // The float and histogram samples of `s` as one time-ordered list of points. A stale
+  // histogram (sum is the StaleNaN) becomes a float StaleNaN point; when both kinds share a
+  // timestamp the histogram wins (a store holds one value per time).
+  static std::vector<Point> MergedPoints(const tsdb::Series& s) {
+    std::vector<Point> out;
+    out.reserve(s.samples.size() + s.histograms.size());
+    size_t i = 0, j = 0;
+    while (i < s.samples.size() || j < s.histograms.size()) {
+      if (j == s.histograms.size() ||
+          (i < s.samples.size() && s.samples[i].t_ms < s.histograms[j].t_ms)) {
+        out.push_back({s.samples[i].t_ms, s.samples[i].v, nullptr});
+        ++i;
+        continue;
+      }
+      const tsdb::HistogramSample& hs = s.histograms[j++];
+      if (i < s.samples.size() && s.samples[i].t_ms == hs.t_ms) ++i;
+      if (IsStaleNaN(hs.sum())) {
+        out.push_back({hs.t_ms, StaleNaN(), nullptr});
+      } else {
+        out.push_back({hs.t_ms, 0, std::make_shared<const FloatHistogram>(hs.ToFloat())});
+      }
+    }
+    return out;
+  }
+
   // Instant vector selector: the newest sample in (ref - lookback, ref] at each step.
   // With `raw_times` the point value is the sample's own timestamp in seconds (timestamp()).
   Result<Matrix> VectorSelector(const Expr& e, bool raw_times) {
@@ -492,16 +525,20 @@ class Evaluator {
       Series o;
       o.metric = std::move(s.labels);
       size_t idx = 0;
-      const auto& smp = s.samples;
+      const std::vector<Point> smp = MergedPoints(s);
       for (int64_t ts = start_; ts <= end_; ts += interval_) {
         int64_t ref = RefTime(w, ts);
         // Advance to the last sample with t <= ref.
         while (idx < smp.size() && smp[idx].t_ms <= ref) ++idx;
         if (idx == 0) continue;
-        const Sample& last = smp[idx - 1];
+        const Point& last = smp[idx - 1];
         if (last.t_ms <= ref - lookback) continue;
-        if (IsStaleNaN(last.v)) continue;
-        o.points.push_back({ts, raw_times ? static_cast<double>(last.t_ms) / 1000.0 : last.v});
+        if (!last.h && IsStaleNaN(last.f)) continue;
+        if (raw_times) {
+          o.points.push_back({ts, static_cast<double>(last.t_ms) / 1000.0, nullptr});
+        } else {
+          o.points.push_back({ts, last.f, last.h});
+        }
         // An @ selector is the same at every step; idx stays valid since ref is constant.
       }
       if (!o.points.empty()) {
@@ -524,10 +561,10 @@ class Evaluator {
       for (auto& s : series) {
         Series o;
         o.metric = std::move(s.labels);
-        for (const auto& smp : s.samples) {
-          if (IsStaleNaN(smp.v)) continue;
-          if (smp.t_ms <= first_ref - w.range_ms || smp.t_ms > last_ref) continue;
-          o.points.push_back({smp.t_ms, smp.v});
+        for (auto& p : MergedPoints(s)) {
+          if (!p.h && IsStaleNaN(p.f)) continue;
+          if (p.t_ms <= first_ref - w.range_ms || p.t_ms > last_ref) continue;
+          o.points.push_back(std::move(p));
         }
         total += static_cast<int64_t>(o.points.size());
         if (!o.points.empty()) out.push_back(std::move(o));
@@ -554,7 +591,9 @@ class Evaluator {
   }
 
   // Collects, for step ts, the elements of a step-aligned matrix; `cursor` keeps positions.
-  static void VectorAt(const Matrix& m, std::vector<size_t>* cursor, int64_t ts, Vector* out) {
+  // Histogram points are left out unless `keep_histograms`.
+  static void VectorAt(const Matrix& m, std::vector<size_t>* cursor, int64_t ts, Vector* out,
+                       bool keep_histograms) {
     out->clear();
     if (cursor->size() != m.size()) cursor->assign(m.size(), 0);
     for (size_t i = 0; i < m.size(); ++i) {
@@ -562,7 +601,9 @@ class Evaluator {
       size_t& c = (*cursor)[i];
       while (c < pts.size() && pts[c].t_ms < ts) ++c;
       if (c < pts.size() && pts[c].t_ms == ts) {
-        out->push_back({m[i].metric, ts, pts[c].f, m[i].drop_name});
+        if (pts[c].h && !keep_histograms) continue;
+        InstantSample smp{m[i].metric, ts, pts[c].f, m[i].drop_name, pts[c].h};
+        out->push_back(std::move(smp));
       }
     }
   }
@@ -570,8 +611,10 @@ class Evaluator {
   using StepFn = std::function<Status(const std::vector<Vector>& args, int64_t ts, Vector* out)>;
 
   // Prometheus' rangeEval: evaluates `f` at every step over the step-aligned inputs and
-  // gathers the outputs into series.
-  Result<Matrix> RangeEval(const std::vector<const Val*>& args, const StepFn& f) {
+  // gathers the outputs into series. Histogram samples reach `f` only with `keep_histograms`
+  // (callers that do not handle them drop them, as Prometheus' float-only paths do).
+  Result<Matrix> RangeEval(const std::vector<const Val*>& args, const StepFn& f,
+                           bool keep_histograms = false) {
     std::vector<std::vector<size_t>> cursors(args.size());
     std::vector<Vector> vecs(args.size());
     std::unordered_map<uint64_t, size_t> index;
@@ -583,7 +626,7 @@ class Evaluator {
       RETURN_IF_ERROR(ctx_->CheckTime());
       for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == nullptr) continue;
-        VectorAt(args[i]->m, &cursors[i], ts, &vecs[i]);
+        VectorAt(args[i]->m, &cursors[i], ts, &vecs[i], keep_histograms);
       }
       res.clear();
       RETURN_IF_ERROR(f(vecs, ts, &res));
@@ -595,7 +638,7 @@ class Evaluator {
           Series o;
           o.metric = std::move(s.metric);
           o.drop_name = s.drop_name;
-          o.points.push_back({ts, s.f});
+          o.points.push_back({ts, s.f, s.h});
           out.push_back(std::move(o));
         }
         RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(out.size())));
@@ -609,13 +652,13 @@ class Evaluator {
           Series o;
           o.metric = std::move(s.metric);
           o.drop_name = s.drop_name;
-          o.points.push_back({ts, s.f});
+          o.points.push_back({ts, s.f, s.h});
           out.push_back(std::move(o));
           last_ts.push_back(ts);
         } else {
           if (last_ts[it->second] == ts) return Status::InvalidArgument(kSameLabelset);
           last_ts[it->second] = ts;
-          out[it->second].points.push_back({ts, s.f});
+          out[it->second].points.push_back({ts, s.f, s.h});
         }
       }
       RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(res.size())));
@@ -649,15 +692,24 @@ class Evaluator {
         for (const auto& s : vec) {
           double l = s.f, r = sc;
           if (swap) std::swap(l, r);
-          bool keep;
-          double val = ElemBinop(e.bin_op, l, r, &keep);
-          if (IsComparison(e.bin_op) && swap) val = r;
-          if (e.return_bool) {
+          bool keep, invalid = false;
+          double val;
+          std::shared_ptr<const FloatHistogram> hv;
+          if (s.h) {
+            std::shared_ptr<const FloatHistogram> none;
+            keep = HistElemBinop(&invalid, e, l, swap ? none : s.h, r, swap ? s.h : none, s.metric,
+                                 &val, &hv);
+          } else {
+            val = ElemBinop(e.bin_op, l, r, &keep);
+            if (IsComparison(e.bin_op) && swap) val = r;
+          }
+          if (e.return_bool && !invalid) {
             val = keep ? 1 : 0;
             keep = true;
+            hv = nullptr;
           }
           if (!keep) continue;
-          InstantSample o{s.metric, ts, val, s.drop_name};
+          InstantSample o{s.metric, ts, val, s.drop_name, std::move(hv)};
           if (ShouldDropMetricName(e.bin_op) || e.return_bool) {
             if (delayed) {
               o.drop_name = true;
@@ -668,15 +720,80 @@ class Evaluator {
           out->push_back(std::move(o));
         }
         return Status::OK();
-      }));
+      }, true));
       return v;
     }
     // vector op vector
     ASSIGN_OR_RETURN(v.m, RangeEval({&lhs, &rhs}, [&](const std::vector<Vector>& a, int64_t ts,
                                                         Vector* out) {
       return VectorBinop(e, a[0], a[1], ts, out);
-    }));
+    }, true));
     return v;
+  }
+
+  // Prometheus' vectorElemBinop for a pair of which at least one side is a histogram: hist
+  // +- hist, hist * float, float * hist, hist / float, and hist ==/!= hist (filtering on
+  // equality); other pairs are dropped with an info. Returns whether to keep the result;
+  // `*invalid` is set when the pair has no result at all (not even for `bool`).
+  bool HistElemBinop(bool* invalid, const Expr& e, double fl, const std::shared_ptr<const FloatHistogram>& hl,
+                     double fr, const std::shared_ptr<const FloatHistogram>& hr,
+                     const Labels& metric, double* val,
+                     std::shared_ptr<const FloatHistogram>* hout) {
+    BinaryOp op = e.bin_op;
+    std::string opn(BinaryOpString(op));
+    *invalid = true;
+    auto incompatible = [&](const char* a, const char* b) {
+      ctx_->Info("incompatible sample types encountered for binary operator " + GoQuote(opn) +
+                     ": " + a + " " + opn + " " + b,
+                 e.pos);
+      return false;
+    };
+    *val = 0;
+    if (!hl) {
+      if (op != BinaryOp::kMul) return incompatible("float", "histogram");
+      auto h = std::make_shared<FloatHistogram>(*hr);
+      h->Mul(fl).Compact(0);
+      *hout = std::move(h);
+      *invalid = false;
+      return true;
+    }
+    if (!hr) {
+      if (op != BinaryOp::kMul && op != BinaryOp::kDiv) return incompatible("histogram", "float");
+      auto h = std::make_shared<FloatHistogram>(*hl);
+      if (op == BinaryOp::kMul) {
+        h->Mul(fr);
+      } else {
+        h->Div(fr);
+      }
+      h->Compact(0);
+      *hout = std::move(h);
+      *invalid = false;
+      return true;
+    }
+    if (op == BinaryOp::kEql || op == BinaryOp::kNeq) {
+      *invalid = false;
+      *hout = hl;
+      return hl->Equals(*hr) == (op == BinaryOp::kEql);
+    }
+    if (op != BinaryOp::kAdd && op != BinaryOp::kSub) return incompatible("histogram", "histogram");
+    auto h = std::make_shared<FloatHistogram>(*hl);
+    auto r = op == BinaryOp::kAdd ? h->Add(*hr) : h->Sub(*hr);
+    if (!r.ok()) {
+      ctx_->Warn("vector contains a mix of histograms with exponential and custom buckets "
+                 "schemas for metric name " + GoQuote(std::string(metric.MetricName())),
+                 e.pos);
+      return false;
+    }
+    if (r->nhcb_bounds_reconciled) {
+      ctx_->Info(std::string("mismatched custom buckets were reconciled during ") +
+                     (op == BinaryOp::kAdd ? "addition" : "subtraction"),
+                 e.pos);
+    }
+    if (op == BinaryOp::kSub) h->counter_reset_hint = CounterResetHint::kGauge;
+    h->Compact(0);
+    *hout = std::move(h);
+    *invalid = false;
+    return true;
   }
 
   Status VectorBinop(const Expr& e, const Vector& lhs_in, const Vector& rhs_in, int64_t ts,
@@ -740,10 +857,20 @@ class Evaluator {
       if (it == right.end()) filled = InstantSample{Labels(), ts, *vm.fill_right, false};
       const InstantSample& rs = it == right.end() ? filled : *it->second;
       double fl = ls.f, fr = rs.f;
-      if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
-      bool keep;
-      double val = ElemBinop(e.bin_op, fl, fr, &keep);
-      if (e.return_bool) {
+      std::shared_ptr<const FloatHistogram> hl = ls.h, hr = rs.h, hv;
+      if (vm.card == Cardinality::kOneToMany) {
+        std::swap(fl, fr);
+        std::swap(hl, hr);
+      }
+      bool keep, invalid = false;
+      double val;
+      if (hl || hr) {
+        keep = HistElemBinop(&invalid, e, fl, hl, fr, hr, ls.metric, &val, &hv);
+      } else {
+        val = ElemBinop(e.bin_op, fl, fr, &keep);
+      }
+      if (e.return_bool && !invalid) {
+        hv = nullptr;
         val = keep ? 1 : 0;
         keep = true;
       }
@@ -791,7 +918,7 @@ class Evaluator {
       }
       if (!keep) continue;
       bool dn = delayed && (drop || (vm.card == Cardinality::kOneToMany ? rs.drop_name : ls.drop_name));
-      out->push_back({std::move(metric), ts, val, dn});
+      out->push_back({std::move(metric), ts, val, dn, std::move(hv)});
     }
     if (vm.fill_left) {
       // "one"-side samples without any match get the fill value for the missing side; the
@@ -799,6 +926,7 @@ class Evaluator {
       for (const auto& rs : *rhs) {
         std::string sig = MatchSignature(rs.metric, vm);
         if (left_sigs.count(sig)) continue;
+        if (rs.h) continue;  // fill values are floats: no histogram arithmetic here
         double fl = *vm.fill_left, fr = rs.f;
         if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
         bool keep;
@@ -838,7 +966,7 @@ class Evaluator {
                                                         Vector* out) {
       double p = pp != nullptr && !a[1].empty() ? a[1][0].f : 0;
       return AggregateStep(e, a[0], p, count_label, ts, out);
-    }));
+    }, true));
     return v;
   }
 
@@ -851,9 +979,29 @@ class Evaluator {
     return ls.Filter(e.grouping, true);
   }
 
-  Status AggregateStep(const Expr& e, const Vector& in, double param,
+  // The aggregations that take native histograms (the others never see them).
+  static bool AggregatesHistograms(AggregateOp op) {
+    return op == AggregateOp::kSum || op == AggregateOp::kAvg || op == AggregateOp::kCount ||
+           op == AggregateOp::kGroup || op == AggregateOp::kLimitk ||
+           op == AggregateOp::kLimitRatio;
+  }
+
+  Status AggregateStep(const Expr& e, const Vector& in_all, double param,
                        const std::string& count_label, int64_t ts, Vector* out) {
     AggregateOp op = e.agg_op;
+    // The aggregations that cannot use histograms ignore them, with an info.
+    Vector filtered;
+    bool ignore = !AggregatesHistograms(op) &&
+                  std::any_of(in_all.begin(), in_all.end(),
+                              [](const InstantSample& s) { return s.h != nullptr; });
+    if (ignore) {
+      for (const auto& s : in_all) {
+        if (!s.h) filtered.push_back(s);
+      }
+      ctx_->Info("ignored histogram in " + std::string(AggregateOpString(op)) + " aggregation",
+                 e.child->pos);
+    }
+    const Vector& in = ignore ? filtered : in_all;
     struct Group {
       Labels labels;
       double value = 0, mean = 0, c = 0, count = 0;
@@ -861,6 +1009,10 @@ class Evaluator {
       bool drop_name = false;  // by (__name__) over samples whose name is to be dropped
       std::vector<size_t> members;  // indices into `in` (topk/bottomk/limitk/quantile)
       std::vector<double> values;
+      // sum/avg over native histograms: the running sum, how many, and what went wrong.
+      std::shared_ptr<FloatHistogram> hist;
+      double hist_count = 0;
+      bool has_float = false, hist_failed = false;
     };
     std::vector<Group> groups;
     std::unordered_map<uint64_t, size_t> index;
@@ -950,10 +1102,38 @@ class Evaluator {
     }
     bool by_name = !e.without && std::find(e.grouping.begin(), e.grouping.end(),
                                            std::string(kMetricNameLabel)) != e.grouping.end();
+    bool sum_like = op == AggregateOp::kSum || op == AggregateOp::kAvg;
     for (const auto& s : in) {
       bool fresh;
       Group& g = group_of(s, &fresh);
       if (by_name && s.drop_name) g.drop_name = true;
+      if (s.h && sum_like) {
+        g.hist_count++;
+        if (!g.hist) {
+          g.hist = std::make_shared<FloatHistogram>(*s.h);
+          g.value = s.h->sum;  // Kahan-summed sum of observations (g.c the compensation)
+          g.c = 0;
+        } else if (!g.hist_failed) {
+          g.value = KahanSumInc(s.h->sum, g.value, &g.c);
+          auto r = g.hist->Add(*s.h);
+          if (!r.ok()) {
+            g.hist_failed = true;
+            ctx_->Warn("vector contains a mix of histograms with exponential and custom buckets "
+                       "schemas for metric name " + GoQuote(std::string(s.metric.MetricName())),
+                       e.child->pos);
+          } else {
+            if (r->counter_reset_collision) {
+              ctx_->Warn("conflicting counter resets during histogram aggregation", e.child->pos);
+            }
+            if (r->nhcb_bounds_reconciled) {
+              ctx_->Info("mismatched custom buckets were reconciled during aggregation", e.child->pos);
+            }
+          }
+        }
+        continue;
+      }
+      if (sum_like && !fresh && !g.has_float) fresh = true;  // first float after histograms
+      if (sum_like) g.has_float = true;
       double f = s.f;
       if (fresh) {
         g.value = f;
@@ -1020,6 +1200,19 @@ class Evaluator {
       }
     }
     for (auto& g : groups) {
+      if (sum_like && g.hist) {
+        if (g.has_float) {
+          ctx_->Warn("encountered a mix of histograms and floats for aggregation", e.child->pos);
+          continue;
+        }
+        if (g.hist_failed) continue;
+        g.hist->sum = std::isinf(g.value) ? g.value : g.value + g.c;
+        if (op == AggregateOp::kAvg) g.hist->Div(g.hist_count);
+        g.hist->Compact(0);
+        InstantSample o{std::move(g.labels), ts, 0, g.drop_name, std::move(g.hist)};
+        out->push_back(std::move(o));
+        continue;
+      }
       double v = g.value;
       switch (op) {
         case AggregateOp::kSum: v = g.value + g.c; break;
@@ -1151,6 +1344,25 @@ class Evaluator {
       if (f == "clamp" && p2 < p1) return Status::OK();
       for (const auto& s : a[0]) {
         double x = s.f, r = 0;
+        if (s.h) {
+          // Only the histogram_* functions take native histograms; the rest skip them.
+          if (f == "histogram_count") { r = HistogramCount(*s.h);
+          } else if (f == "histogram_sum") { r = HistogramSum(*s.h);
+          } else if (f == "histogram_avg") { r = HistogramAvg(*s.h);
+          } else if (f == "histogram_stddev") { r = HistogramStdDev(*s.h);
+          } else if (f == "histogram_stdvar") { r = HistogramStdVar(*s.h);
+          } else {
+            continue;
+          }
+          InstantSample o{s.metric, ts, r, s.drop_name};
+          if (delayed) {
+            o.drop_name = true;
+          } else {
+            o.metric = StripName(o.metric);
+          }
+          out->push_back(std::move(o));
+          continue;
+        }
         if (is_date) {
           r = DateFunc(f, x);
         } else if (f == "abs") { r = std::fabs(x);
@@ -1209,7 +1421,7 @@ class Evaluator {
         out->push_back(std::move(o));
       }
       return Status::OK();
-    }));
+    }, f.rfind("histogram_", 0) == 0 || f == "absent"));
     return v;
   }
 
@@ -1493,7 +1705,21 @@ class Evaluator {
       };
       std::vector<G> groups;
       std::map<Labels, size_t> idx;
+      std::set<Labels> native;  // labels (without __name__) of native histogram samples
       for (const auto& s : a[vec_arg]) {
+        if (!s.h) continue;
+        Labels key = s.metric.Filter({std::string(kMetricNameLabel)}, false);
+        native.insert(key);
+        for (const auto& [qi, qv] : qs) {
+          (void)qi;
+          LabelsBuilder lb(key);
+          if (multi) lb.Set(qlabel, FormatFloatGo(qv));
+          out->push_back({lb.Build(), ts, HistogramQuantile(qv, *s.h), false});
+        }
+        if (!quantile) out->push_back({key, ts, HistogramFraction(q, upper, *s.h), false});
+      }
+      for (const auto& s : a[vec_arg]) {
+        if (s.h) continue;
         std::string le(s.metric.Get("le"));
         double ub;
         if (!ParseNumber(le, &ub)) {
@@ -1511,6 +1737,12 @@ class Evaluator {
         groups[it->second].buckets.push_back({ub, s.f});
       }
       for (auto& g : groups) {
+        if (native.count(g.labels)) {
+          ctx_->Warn("vector contains a mix of classic and native histograms for metric name \"" +
+                         g.name + "\"",
+                     e.args[vec_arg]->pos);
+          continue;
+        }
         if (!quantile) {
           out->push_back({g.labels, ts, BucketFraction(q, upper, g.buckets), false});
           continue;
@@ -1534,7 +1766,7 @@ class Evaluator {
         }
       }
       return Status::OK();
-    }));
+    }, true));
     return v;
   }
 
@@ -1611,6 +1843,7 @@ class Evaluator {
       if (!keep_name) DropName(&out.metric, &out.drop_name);
       size_t lo = 0, hi = 0;
       int64_t step = 0;
+      bool float_seen = false;  // a float window was evaluated (the not-a-counter info)
       for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
         RETURN_IF_ERROR(ctx_->CheckTime());
         int64_t ref = RefTime(w, ts);
@@ -1624,11 +1857,73 @@ class Evaluator {
         while (hi < s.points.size() && s.points[hi].t_ms <= ref) ++hi;
         if (hi <= lo) continue;
         window.assign(s.points.begin() + static_cast<long>(lo), s.points.begin() + static_cast<long>(hi));
+        if (f == "last_over_time" || f == "first_over_time") {
+          const Point& p = f == "last_over_time" ? window.back() : window.front();
+          if (p.h) {
+            out.points.push_back({ts, 0, p.h});
+            continue;
+          }
+        }
+        if ((f == "irate" || f == "idelta") && window.size() > 2) {
+          window.erase(window.begin(), window.end() - 2);  // only the last two count
+        }
+        if ((f == "resets" || f == "changes") && window.size() > 0) {
+          // Histograms compare with DetectReset / Equals; a change of sample type counts
+          // as a reset and as a change.
+          double n = 0;
+          for (size_t i = 1; i < window.size(); ++i) {
+            const Point& prev = window[i - 1];
+            const Point& cur = window[i];
+            if ((prev.h == nullptr) != (cur.h == nullptr)) {
+              n++;
+            } else if (cur.h) {
+              n += (f == "resets" ? cur.h->DetectReset(*prev.h) : !cur.h->Equals(*prev.h)) ? 1 : 0;
+            } else if (f == "resets") {
+              n += cur.f < prev.f ? 1 : 0;
+            } else {
+              n += (cur.f != prev.f && !(std::isnan(cur.f) && std::isnan(prev.f))) ? 1 : 0;
+            }
+          }
+          float_seen = true;
+          out.points.push_back({ts, n, nullptr});
+          continue;
+        }
+        size_t nh = 0;
+        for (const auto& p : window) nh += p.h ? 1 : 0;
+        bool hist_fn = f == "rate" || f == "increase" || f == "delta" || f == "irate" ||
+                       f == "idelta" || f == "sum_over_time" || f == "avg_over_time";
+        if (nh > 0 && hist_fn) {
+          std::string metric(s.metric.MetricName());
+          int pos = e.args[matrix_arg]->pos;
+          if (nh < window.size()) {
+            ctx_->Warn("encountered a mix of histograms and floats for metric name " +
+                           GoQuote(metric), pos);
+            continue;
+          }
+          HistogramRangeResult hr;
+          if (f == "rate" || f == "increase" || f == "delta") {
+            hr = HistogramExtrapolatedRate(window, mint, ref, f != "delta", f == "rate", metric);
+          } else if (f == "irate" || f == "idelta") {
+            hr = HistogramInstantValue(window, f == "irate", metric);
+          } else {
+            hr = HistogramSumOverTime(window, f == "avg_over_time", metric);
+          }
+          for (const auto& m : hr.warnings) ctx_->Warn(m, pos);
+          for (const auto& m : hr.infos) ctx_->Info(m, pos);
+          if (hr.h) out.points.push_back({ts, 0, hr.h});
+          continue;
+        }
+        if (f != "count_over_time" && f != "present_over_time") {
+          // Float-only kernels ignore histogram samples.
+          std::erase_if(window, [](const Point& p) { return p.h != nullptr; });
+          if (window.empty()) continue;
+        }
+        float_seen = true;
         std::optional<double> r = RangeKernel(f, window, mint, ref, ts, others, step);
         if (r.has_value()) out.points.push_back({ts, *r});
       }
       if (out.points.empty()) continue;
-      if (f == "rate" || f == "increase") {
+      if ((f == "rate" || f == "increase") && float_seen) {
         std::string name(s.metric.MetricName());
         auto ends = [&](const char* suf) {
           size_t n = std::strlen(suf);
@@ -1834,7 +2129,10 @@ Result<QueryResult> Engine::Exec(tsdb::Queryable* db, const Expr& expr, std::str
       case ValueType::kScalar: r.scalar = v.m[0].points[0].f; break;
       case ValueType::kString: r.str = v.str; break;
       case ValueType::kVector:
-        for (auto& s : v.m) r.vector.push_back({std::move(s.metric), s.points[0].t_ms, s.points[0].f, false});
+        for (auto& s : v.m) {
+          r.vector.push_back({std::move(s.metric), s.points[0].t_ms, s.points[0].f, false,
+                              s.points[0].h});
+        }
         break;
       case ValueType::kMatrix:
         r.matrix = std::move(v.m);

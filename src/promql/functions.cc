@@ -20,11 +20,181 @@ double KahanSumInc(double inc, double sum, double* c) {
   return t;
 }
 
+namespace {
+
+// The factor Prometheus' extrapolatedRate multiplies the raw difference `result` by;
+// `first_value` is the first sample's value (a histogram's count) for the zero clamp.
+double ExtrapolationFactor(const std::vector<Point>& pts, int64_t range_start_ms,
+                           int64_t range_end_ms, bool is_counter, bool is_rate, double result,
+                           double first_value) {
+  size_t n1 = pts.size() - 1;
+  int64_t first_t = pts[0].t_ms, last_t = pts[n1].t_ms;
+  double duration_to_start = static_cast<double>(first_t - range_start_ms) / 1000;
+  double duration_to_end = static_cast<double>(range_end_ms - last_t) / 1000;
+  double sampled = static_cast<double>(last_t - first_t) / 1000;
+  double avg_between = sampled / static_cast<double>(n1);
+  double threshold = avg_between * 1.1;
+  double extrapolate_to = sampled;
+  if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
+  if (is_counter && result > 0 && first_value >= 0) {
+    double duration_to_zero = sampled * (first_value / result);
+    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+  }
+  extrapolate_to += duration_to_start;
+  if (duration_to_end >= threshold) duration_to_end = avg_between / 2;
+  extrapolate_to += duration_to_end;
+  double factor = extrapolate_to / sampled;
+  if (is_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000;
+  return factor;
+}
+
+std::string Quoted(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o + "\"";
+}
+
+std::string MixedSchemasWarning(const std::string& metric) {
+  return "vector contains a mix of histograms with exponential and custom buckets schemas for "
+         "metric name " + Quoted(metric);
+}
+std::string NotCounterWarning(const std::string& metric) {
+  return "this native histogram metric is not a counter: " + Quoted(metric);
+}
+std::string NotGaugeWarning(const std::string& metric) {
+  return "this native histogram metric is not a gauge: " + Quoted(metric);
+}
+constexpr const char* kReconciledSub = "mismatched custom buckets were reconciled during subtraction";
+constexpr const char* kReconciledAgg = "mismatched custom buckets were reconciled during aggregation";
+
+void AddOnce(std::vector<std::string>* v, const std::string& s) {
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
+}
+
+}  // namespace
+
+HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+                                               int64_t range_end_ms, bool is_counter, bool is_rate,
+                                               const std::string& metric) {
+  HistogramRangeResult res;
+  if (pts.size() < 2) return res;
+  const FloatHistogram& first = *pts.front().h;
+  const FloatHistogram& last = *pts.back().h;
+  int32_t min_schema = std::min(first.schema, last.schema);
+  bool custom = first.UsesCustomBuckets();
+  if (is_counter && first.counter_reset_hint == CounterResetHint::kGauge) {
+    AddOnce(&res.warnings, NotCounterWarning(metric));
+  }
+  for (size_t i = 1; i < pts.size(); ++i) {
+    const FloatHistogram& cur = *pts[i].h;
+    if (is_counter && cur.counter_reset_hint == CounterResetHint::kGauge) {
+      AddOnce(&res.warnings, NotCounterWarning(metric));
+    }
+    min_schema = std::min(min_schema, cur.schema);
+    if (cur.UsesCustomBuckets() != custom) {
+      res.warnings = {MixedSchemasWarning(metric)};
+      return res;
+    }
+  }
+  FloatHistogram h = last;
+  if (!custom && h.schema > min_schema) {
+    auto r = last.CopyToSchema(min_schema);
+    if (!r.ok()) return res;
+    h = *r;
+  }
+  auto sub = h.Sub(first);
+  if (!sub.ok()) {
+    res.warnings = {MixedSchemasWarning(metric)};
+    return res;
+  }
+  if (sub->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledSub);
+  if (is_counter) {
+    const FloatHistogram* prev = &first;
+    for (size_t i = 1; i < pts.size(); ++i) {
+      const FloatHistogram& cur = *pts[i].h;
+      if (cur.DetectReset(*prev)) {
+        auto add = h.Add(*prev);
+        if (!add.ok()) {
+          res.warnings = {MixedSchemasWarning(metric)};
+          return res;
+        }
+        if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledSub);
+      }
+      prev = &cur;
+    }
+  } else if (first.counter_reset_hint != CounterResetHint::kGauge ||
+             last.counter_reset_hint != CounterResetHint::kGauge) {
+    AddOnce(&res.warnings, NotGaugeWarning(metric));
+  }
+  h.counter_reset_hint = CounterResetHint::kGauge;
+  h.Compact(0);
+  double factor = ExtrapolationFactor(pts, range_start_ms, range_end_ms, is_counter, is_rate,
+                                      h.count, first.count);
+  h.Mul(factor);
+  res.h = std::make_shared<const FloatHistogram>(std::move(h));
+  return res;
+}
+
+HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool is_rate,
+                                           const std::string& metric) {
+  HistogramRangeResult res;
+  if (pts.size() < 2) return res;
+  const Point& lastp = pts[pts.size() - 1];
+  const Point& prevp = pts[pts.size() - 2];
+  const FloatHistogram& last = *lastp.h;
+  const FloatHistogram& prev = *prevp.h;
+  bool last_gauge = last.counter_reset_hint == CounterResetHint::kGauge;
+  bool prev_gauge = prev.counter_reset_hint == CounterResetHint::kGauge;
+  if (is_rate && (last_gauge || prev_gauge)) AddOnce(&res.warnings, NotCounterWarning(metric));
+  if (!is_rate && (!last_gauge || !prev_gauge)) AddOnce(&res.warnings, NotGaugeWarning(metric));
+  FloatHistogram h = last;
+  if (!is_rate || !last.DetectReset(prev)) {
+    auto sub = h.Sub(prev);
+    if (!sub.ok()) {
+      res.warnings = {MixedSchemasWarning(metric)};
+      return res;
+    }
+    if (sub->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledSub);
+  }
+  h.counter_reset_hint = CounterResetHint::kGauge;
+  h.Compact(0);
+  int64_t interval = lastp.t_ms - prevp.t_ms;
+  if (interval == 0) return res;
+  if (is_rate) h.Div(static_cast<double>(interval) / 1000);
+  res.h = std::make_shared<const FloatHistogram>(std::move(h));
+  return res;
+}
+
+HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
+                                          const std::string& metric) {
+  HistogramRangeResult res;
+  if (pts.empty()) return res;
+  FloatHistogram h = *pts[0].h;
+  // The sum of observations is Kahan-summed, as upstream does (1e100 + 1 - 1e100 = 1).
+  double sum = h.sum, c = 0;
+  for (size_t i = 1; i < pts.size(); ++i) {
+    auto add = h.Add(*pts[i].h);
+    if (!add.ok()) {
+      res.warnings = {MixedSchemasWarning(metric)};
+      return res;
+    }
+    if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledAgg);
+    sum = KahanSumInc(pts[i].h->sum, sum, &c);
+  }
+  h.sum = std::isinf(sum) ? sum : sum + c;
+  if (avg) h.Div(static_cast<double>(pts.size()));
+  h.Compact(0);
+  res.h = std::make_shared<const FloatHistogram>(std::move(h));
+  return res;
+}
+
 std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
                                        int64_t range_end_ms, bool is_counter, bool is_rate) {
   if (pts.size() < 2) return std::nullopt;
   size_t n1 = pts.size() - 1;
-  int64_t first_t = pts[0].t_ms, last_t = pts[n1].t_ms;
   double result = pts[n1].f - pts[0].f;
   if (is_counter) {
     double prev = pts[0].f;
@@ -33,24 +203,10 @@ std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t ra
       prev = pts[i].f;
     }
   }
-  double duration_to_start = static_cast<double>(first_t - range_start_ms) / 1000;
-  double duration_to_end = static_cast<double>(range_end_ms - last_t) / 1000;
-  double sampled = static_cast<double>(last_t - first_t) / 1000;
-  double avg_between = sampled / static_cast<double>(n1);
-  double threshold = avg_between * 1.1;
-  double extrapolate_to = sampled;
-  if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
-  if (is_counter && result > 0 && pts[0].f >= 0) {
-    double duration_to_zero = sampled * (pts[0].f / result);
-    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
-  }
-  extrapolate_to += duration_to_start;
-  if (duration_to_end >= threshold) duration_to_end = avg_between / 2;
-  extrapolate_to += duration_to_end;
-  double factor = extrapolate_to / sampled;
-  if (is_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000;
-  return result * factor;
+  return result * ExtrapolationFactor(pts, range_start_ms, range_end_ms, is_counter, is_rate,
+                                      result, pts[0].f);
 }
+
 
 std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate) {
   if (pts.size() < 2) return std::nullopt;

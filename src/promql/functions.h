@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,27 @@ double Quantile(double q, std::vector<double> values);
 double AvgOverTime(const std::vector<Point>& pts);
 // Population variance with Kahan summation.
 double StdvarOverTime(const std::vector<Point>& pts);
+
+// The result of a range function over native-histogram points, with the annotation bodies it
+// raises (without the "PromQL warning: " prefix and position, which the evaluator adds).
+struct HistogramRangeResult {
+  std::shared_ptr<const FloatHistogram> h;  // null: no result at this step
+  std::vector<std::string> warnings;
+  std::vector<std::string> infos;
+};
+// rate()/increase()/delta() over histogram points (all of `pts` histograms; Prometheus'
+// histogramRate plus the float extrapolation): counter resets detected with DetectReset, a
+// gauge in a counter function (or a non-gauge in delta) warned about, the result a gauge.
+// `metric` names the series in messages.
+HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+                                               int64_t range_end_ms, bool is_counter, bool is_rate,
+                                               const std::string& metric);
+// irate()/idelta() over histogram points (the last two).
+HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool is_rate,
+                                           const std::string& metric);
+// sum_over_time() (avg=false) or avg_over_time() (avg=true) over histogram points.
+HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
+                                          const std::string& metric);
 
 struct Bucket {
   double upper_bound;

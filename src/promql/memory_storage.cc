@@ -1,28 +1,62 @@
 #include "promql/memory_storage.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace argus::promql {
 
 namespace {
 
+// The counter-reset hints Prometheus' chunks give back: the first histogram of a series (and
+// the first after a stale marker) keeps its own hint (unknown unless stated), a stated
+// reset stays a reset, a gauge stays a gauge, and every other one is either "unknown" where a
+// reset is detected (the appender cuts a new chunk whose first sample reads back as unknown,
+// as promqltest's expectations show) or "not a reset".
+std::vector<tsdb::HistogramSample> WithChunkHints(const std::vector<tsdb::HistogramSample>& in) {
+  std::vector<tsdb::HistogramSample> out;
+  out.reserve(in.size());
+  std::optional<FloatHistogram> prev;
+  for (const auto& smp : in) {
+    FloatHistogram h = smp.ToFloat();
+    if (IsStaleNaN(h.sum)) {
+      prev.reset();
+      out.push_back(smp);
+      continue;
+    }
+    if (prev && h.counter_reset_hint != CounterResetHint::kGauge &&
+        h.counter_reset_hint != CounterResetHint::kCounterReset) {
+      bool reset = h.counter_reset_hint == CounterResetHint::kUnknown && h.DetectReset(*prev);
+      h.counter_reset_hint = reset ? CounterResetHint::kUnknown
+                                   : CounterResetHint::kNotCounterReset;
+    }
+    prev = h;
+    out.push_back({smp.t_ms, std::move(h)});
+  }
+  return out;
+}
+
 class MemoryQuerier : public tsdb::Querier {
  public:
-  MemoryQuerier(const std::map<Labels, std::vector<Sample>>* series, int64_t mint, int64_t maxt)
+  MemoryQuerier(const std::map<Labels, MemoryStorage::Data>* series, int64_t mint, int64_t maxt)
       : series_(series), mint_(mint), maxt_(maxt) {}
 
   Result<std::vector<tsdb::Series>> Select(const std::vector<Matcher>& matchers,
                                            const tsdb::SelectHints& hints) override {
     std::vector<tsdb::Series> out;
-    for (const auto& [ls, samples] : *series_) {
+    for (const auto& [ls, data] : *series_) {
       if (!MatchesAll(matchers, ls)) continue;
       tsdb::Series s;
       s.labels = ls;
+      const auto& samples = data.samples;
       auto lo = std::lower_bound(samples.begin(), samples.end(), mint_,
                                  [](const Sample& a, int64_t t) { return a.t_ms < t; });
       for (auto it = lo; it != samples.end() && it->t_ms <= maxt_; ++it) s.samples.push_back(*it);
-      if (s.samples.empty() && !hints.series_only) continue;
+      const std::vector<tsdb::HistogramSample> hs = WithChunkHints(data.histograms);
+      auto hlo = std::lower_bound(hs.begin(), hs.end(), mint_,
+                                  [](const tsdb::HistogramSample& a, int64_t t) { return a.t_ms < t; });
+      for (auto it = hlo; it != hs.end() && it->t_ms <= maxt_; ++it) s.histograms.push_back(*it);
+      if (s.samples.empty() && s.histograms.empty() && !hints.series_only) continue;
       out.push_back(std::move(s));
     }
     return out;
@@ -49,17 +83,31 @@ class MemoryQuerier : public tsdb::Querier {
   }
 
  private:
-  const std::map<Labels, std::vector<Sample>>* series_;
+  const std::map<Labels, MemoryStorage::Data>* series_;
   int64_t mint_, maxt_;
 };
 
 }  // namespace
 
 void MemoryStorage::Add(const Labels& labels, const std::vector<Sample>& samples) {
-  auto& dst = series_[labels];
+  auto& dst = series_[labels].samples;
   for (const auto& s : samples) {
     auto it = std::lower_bound(dst.begin(), dst.end(), s.t_ms,
                                [](const Sample& a, int64_t t) { return a.t_ms < t; });
+    if (it != dst.end() && it->t_ms == s.t_ms) {
+      *it = s;
+    } else {
+      dst.insert(it, s);
+    }
+  }
+}
+
+void MemoryStorage::AddHistograms(const Labels& labels,
+                                  const std::vector<tsdb::HistogramSample>& samples) {
+  auto& dst = series_[labels].histograms;
+  for (const auto& s : samples) {
+    auto it = std::lower_bound(dst.begin(), dst.end(), s.t_ms,
+                               [](const tsdb::HistogramSample& a, int64_t t) { return a.t_ms < t; });
     if (it != dst.end() && it->t_ms == s.t_ms) {
       *it = s;
     } else {

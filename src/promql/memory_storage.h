@@ -23,13 +23,23 @@ class MemoryStorage : public tsdb::Queryable {
   // Appends samples to the series `labels` (created if missing); keeps timestamps sorted and
   // unique (a later sample at the same time replaces the earlier one).
   void Add(const Labels& labels, const std::vector<Sample>& samples);
+  // The same for native-histogram samples (kept apart from the float samples; a float and a
+  // histogram at the same time both stay, the later Add of the same kind replacing). Queries
+  // return them with the counter-reset hints Prometheus' chunks would give (see
+  // memory_storage.cc: detected resets, "not a reset" after the first sample).
+  void AddHistograms(const Labels& labels, const std::vector<tsdb::HistogramSample>& samples);
   void Clear() { series_.clear(); }
   size_t NumSeries() const { return series_.size(); }
 
   Result<std::unique_ptr<tsdb::Querier>> NewQuerier(int64_t mint_ms, int64_t maxt_ms) override;
 
+  // One series' samples, each kind sorted by time (public for the querier).
+  struct Data {
+    std::vector<Sample> samples;
+    std::vector<tsdb::HistogramSample> histograms;
+  };
  private:
-  std::map<Labels, std::vector<Sample>> series_;
+  std::map<Labels, Data> series_;
 };
 
 }  // namespace argus::promql

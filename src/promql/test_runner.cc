@@ -14,6 +14,9 @@
 #include <set>
 #include <sstream>
 
+#include "model/classic_histogram_builder.h"
+#include "model/histogram_notation.h"
+#include "model/histogram_stats.h"
 #include "promql/engine.h"
 #include "promql/functions.h"
 #include "promql/lexer.h"
@@ -40,8 +43,15 @@ bool ParseTestDuration(std::string_view s, int64_t* ms) {
   return true;
 }
 
-// One value of a series line: nullopt for `_` (no sample).
-using SeriesValue = std::optional<double>;
+// One value of a series line: a float, or a native histogram when `h` is set.
+struct TestValue {
+  TestValue(double v) : f(v) {}  // NOLINT: implicit, floats are the common case
+  explicit TestValue(FloatHistogram hist) : h(std::make_shared<const FloatHistogram>(std::move(hist))) {}
+  double f = 0;
+  std::shared_ptr<const FloatHistogram> h;
+};
+// nullopt for `_` (no sample).
+using SeriesValue = std::optional<TestValue>;
 
 struct SeriesSpec {
   Labels labels;
@@ -102,9 +112,13 @@ bool ParseValueNumber(const std::string& s, double* v) {
 
 // Expands the series notation (`1 _ 3+2x4 _x3 stale`).
 Status ExpandValues(const std::string& text, std::vector<SeriesValue>* out) {
-  std::istringstream in(text);
-  std::string tok;
-  while (in >> tok) {
+  for (std::string_view item : SplitSeriesItems(text)) {
+    std::string tok(item);
+    if (IsHistogramItem(item)) {
+      ASSIGN_OR_RETURN(std::vector<FloatHistogram> hs, ExpandHistogramItem(item));
+      for (auto& h : hs) out->push_back(TestValue(std::move(h)));
+      continue;
+    }
     if (tok == "_") {
       out->push_back(std::nullopt);
       continue;
@@ -159,10 +173,7 @@ Result<SeriesSpec> ParseSeriesSpec(const std::string& line) {
   SplitSeriesLine(line, &sel, &vals);
   SeriesSpec s;
   ASSIGN_OR_RETURN(s.labels, SelectorLabels(sel));
-  if (vals.find("{{") != std::string::npos) {
-    s.histogram = true;
-    return s;
-  }
+  s.histogram = vals.find("{{") != std::string::npos;
   RETURN_IF_ERROR(ExpandValues(vals, &s.values));
   return s;
 }
@@ -177,6 +188,51 @@ bool AlmostEqual(double a, double b) {
   double diff = std::fabs(a - b);
   if (a == 0 || b == 0 || abs_sum < kMinNormal) return diff < kEps * kMinNormal;
   return diff / std::min(abs_sum, std::numeric_limits<double>::max()) < kEps;
+}
+
+// promqltest's native-histogram comparison: both sides compacted, schema, zero threshold,
+// spans and custom bounds exact, counts, sum and buckets within AlmostEqual; the counter reset
+// hint only when the expectation names one.
+bool HistogramsMatch(const FloatHistogram& want_in, const FloatHistogram& got_in) {
+  FloatHistogram want = want_in, got = got_in;
+  want.Compact(0);
+  got.Compact(0);
+  if (want.counter_reset_hint != CounterResetHint::kUnknown &&
+      want.counter_reset_hint != got.counter_reset_hint) {
+    return false;
+  }
+  if (want.schema != got.schema || !AlmostEqual(want.count, got.count) ||
+      !AlmostEqual(want.sum, got.sum)) {
+    return false;
+  }
+  if (want.UsesCustomBuckets() && !CustomBucketBoundsMatch(want.custom_values, got.custom_values)) {
+    return false;
+  }
+  if (want.zero_threshold != got.zero_threshold || !AlmostEqual(want.zero_count, got.zero_count)) {
+    return false;
+  }
+  if (want.positive_spans != got.positive_spans || want.negative_spans != got.negative_spans) {
+    return false;
+  }
+  auto buckets_match = [](const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!AlmostEqual(a[i], b[i])) return false;
+    }
+    return true;
+  };
+  return buckets_match(want.positive_buckets, got.positive_buckets) &&
+         buckets_match(want.negative_buckets, got.negative_buckets);
+}
+
+// An expected value against a result value (float or histogram).
+bool ValueMatches(const TestValue& want, double got_f, const FloatHistogram* got_h) {
+  if (want.h || got_h) return want.h && got_h && HistogramsMatch(*want.h, *got_h);
+  return AlmostEqual(want.f, got_f);
+}
+
+std::string TestValueString(const TestValue& v) {
+  return v.h ? v.h->TestExpression() : FormatFloatGo(v.f);
 }
 
 struct Expectation {
@@ -212,7 +268,7 @@ std::string ValuesString(const std::vector<Point>& pts) {
   std::string o;
   for (const auto& p : pts) {
     if (!o.empty()) o += " ";
-    o += FormatFloatGo(p.f) + "@" + std::to_string(p.t_ms);
+    o += (p.h ? p.h->TestExpression() : FormatFloatGo(p.f)) + "@" + std::to_string(p.t_ms);
   }
   return o;
 }
@@ -224,7 +280,10 @@ std::string DescribeResult(const QueryResult& r) {
     case ValueType::kString: o << "string \"" << r.str << "\""; break;
     case ValueType::kVector:
       o << "vector (" << r.vector.size() << ")";
-      for (const auto& s : r.vector) o << "\n      " << s.metric.ToString() << " " << FormatFloatGo(s.f);
+      for (const auto& s : r.vector) {
+        o << "\n      " << s.metric.ToString() << " "
+          << (s.h ? s.h->TestExpression() : FormatFloatGo(s.f));
+      }
       break;
     case ValueType::kMatrix:
       o << "matrix (" << r.matrix.size() << ")";
@@ -246,7 +305,9 @@ std::string DescribeExpected(const EvalCmd& c) {
   o << c.series.size() << " series";
   for (const auto& s : c.series) {
     o << "\n      " << s.labels.ToString();
-    for (const auto& v : s.values) o << " " << (v ? FormatFloatGo(*v) : "_");
+    for (const auto& v : s.values) {
+      o << " " << (!v ? std::string("_") : v->h ? v->h->TestExpression() : FormatFloatGo(v->f));
+    }
   }
   return o.str();
 }
@@ -276,16 +337,19 @@ std::string CompareResult(const EvalCmd& c, const QueryResult& r, bool check_ord
       auto it = want.find(s.metric);
       if (it == want.end()) return "unexpected series " + s.metric.ToString();
       seen.insert(s.metric);
-      std::vector<Point> exp;
+      std::vector<std::pair<int64_t, const TestValue*>> exp;
       for (size_t k = 0; k < it->second->values.size(); ++k) {
-        if (it->second->values[k]) exp.push_back({start + static_cast<int64_t>(k) * step, *it->second->values[k]});
+        if (it->second->values[k]) {
+          exp.push_back({start + static_cast<int64_t>(k) * step, &*it->second->values[k]});
+        }
       }
       if (exp.size() != s.points.size()) {
         return "series " + s.metric.ToString() + ": expected " + std::to_string(exp.size()) +
                " points, got " + std::to_string(s.points.size());
       }
       for (size_t k = 0; k < exp.size(); ++k) {
-        if (exp[k].t_ms != s.points[k].t_ms || !AlmostEqual(exp[k].f, s.points[k].f)) {
+        if (exp[k].first != s.points[k].t_ms ||
+            !ValueMatches(*exp[k].second, s.points[k].f, s.points[k].h.get())) {
           return "series " + s.metric.ToString() + ": point " + std::to_string(k) + " differs";
         }
       }
@@ -313,9 +377,9 @@ std::string CompareResult(const EvalCmd& c, const QueryResult& r, bool check_ord
       return "sample " + std::to_string(i + 1) + " out of order: " + s.metric.ToString();
     }
     if (it->second->values.size() != 1 || !it->second->values[0]) return "bad expectation";
-    if (!AlmostEqual(*it->second->values[0], s.f)) {
-      return "value of " + s.metric.ToString() + ": expected " + FormatFloatGo(*it->second->values[0]) +
-             ", got " + FormatFloatGo(s.f);
+    if (!ValueMatches(*it->second->values[0], s.f, s.h.get())) {
+      return "value of " + s.metric.ToString() + ": expected " + TestValueString(*it->second->values[0]) +
+             ", got " + (s.h ? s.h->TestExpression() : FormatFloatGo(s.f));
     }
   }
   return "";
@@ -461,6 +525,7 @@ class ScriptRunner {
       Fail(line, cmd, "bad load step", "", false);
       return;
     }
+    ClassicGroups classic;
     for (size_t k = 0; k < body.size(); ++k) {
       const std::string& sl = body[k];
       if (sl.find("@st") != std::string::npos) continue;  // start timestamps: not stored
@@ -472,7 +537,6 @@ class ScriptRunner {
       if (spec->histogram) {
         hist_names_.insert(std::string(spec->labels.MetricName()));
         hist_series_.push_back(spec->labels);
-        continue;
       }
       if (nhcb) {
         std::string n(spec->labels.MetricName());
@@ -484,10 +548,95 @@ class ScriptRunner {
         }
       }
       std::vector<Sample> samples;
+      std::vector<tsdb::HistogramSample> hists;
       for (size_t j = 0; j < spec->values.size(); ++j) {
-        if (spec->values[j]) samples.push_back({static_cast<int64_t>(j) * step, *spec->values[j]});
+        const SeriesValue& v = spec->values[j];
+        if (!v) continue;
+        int64_t t = static_cast<int64_t>(j) * step;
+        if (v->h) {
+          hists.push_back({t, *v->h});
+        } else {
+          samples.push_back({t, v->f});
+        }
       }
       storage_.Add(spec->labels, samples);
+      if (!hists.empty()) storage_.AddHistograms(spec->labels, hists);
+      if (nhcb) AddClassicPart(spec->labels, samples, &classic);
+    }
+    if (nhcb) LoadNhcb(classic);
+  }
+
+  // load_with_nhcb: the classic parts of each histogram (labels without `le`, name without
+  // the _bucket/_count/_sum suffix), gathered per timestamp.
+  struct ClassicAt {
+    std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
+    std::optional<double> count, sum;
+    bool stale = false;
+  };
+  struct ClassicGroup {
+    bool has_buckets = false;
+    std::map<int64_t, ClassicAt> at;
+  };
+  using ClassicGroups = std::map<Labels, ClassicGroup>;
+
+  static void AddClassicPart(const Labels& ls, const std::vector<Sample>& samples, ClassicGroups* out) {
+    std::string n(ls.MetricName());
+    for (const char* suf : {"_bucket", "_count", "_sum"}) {
+      size_t len = std::strlen(suf);
+      if (n.size() <= len || n.compare(n.size() - len, len, suf) != 0) continue;
+      bool bucket = std::strcmp(suf, "_bucket") == 0;
+      std::optional<double> le;
+      if (bucket) {
+        le = ParseBucketBound(ls.Get("le"));
+        if (!le) return;
+      }
+      LabelsBuilder lb(ls);
+      lb.Set(kMetricNameLabel, n.substr(0, n.size() - len));
+      lb.Del("le");
+      ClassicGroup& g = (*out)[lb.Build()];
+      if (bucket) g.has_buckets = true;
+      for (const auto& smp : samples) {
+        ClassicAt& c = g.at[smp.t_ms];
+        if (IsStaleNaN(smp.v)) {
+          c.stale = true;
+          continue;
+        }
+        if (bucket) {
+          c.buckets.push_back({*le, smp.v});
+        } else if (std::strcmp(suf, "_count") == 0) {
+          c.count = smp.v;
+        } else {
+          c.sum = smp.v;
+        }
+      }
+      return;
+    }
+  }
+
+  void LoadNhcb(const ClassicGroups& groups) {
+    for (const auto& [ls, g] : groups) {
+      if (!g.has_buckets) continue;
+      std::vector<tsdb::HistogramSample> hs;
+      for (const auto& [t, c] : g.at) {
+        if (c.stale && c.buckets.empty()) {
+          FloatHistogram stale;
+          stale.sum = StaleNaN();
+          hs.push_back({t, stale});
+          continue;
+        }
+        ClassicHistogramBuilder b;
+        for (const auto& [le, cnt] : c.buckets) (void)b.SetBucketCount(le, cnt);
+        if (c.count) (void)b.SetCount(*c.count);
+        if (c.sum) b.SetSum(*c.sum);
+        auto h = b.Convert();
+        if (!h.ok()) continue;  // as upstream: an inconsistent classic histogram is not converted
+        if (std::holds_alternative<IntHistogram>(*h)) {
+          hs.push_back({t, std::get<IntHistogram>(*h).ToFloat()});
+        } else {
+          hs.push_back({t, std::get<FloatHistogram>(*h)});
+        }
+      }
+      if (!hs.empty()) storage_.AddHistograms(ls, hs);
     }
   }
 
@@ -592,7 +741,6 @@ class ScriptRunner {
         c.expect_scalar = num;
         break;
       }
-      if (l.find("{{") != std::string::npos) continue;
       auto spec = ParseSeriesSpec(l);
       if (!spec.ok()) return Fail(line, cmd, "bad expected series: " + spec.status().message(), l, false);
       c.series.push_back(std::move(*spec));
@@ -645,7 +793,7 @@ class ScriptRunner {
         if (i > 0 && !(rr->matrix[i - 1].metric < s.metric)) return label + "range mode: not sorted";
         for (const auto& p : s.points) {
           if (p.t_ms == t) {
-            inst.vector.push_back({s.metric, t, p.f, false});
+            inst.vector.push_back({s.metric, t, p.f, false, p.h});
             break;
           }
         }

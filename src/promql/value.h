@@ -2,10 +2,10 @@
 // vectors, range-vector matrices, scalars and strings, plus the annotations (warnings and
 // infos) a query collects.
 //
-// Native histograms: a Point carries a float today. The seam for native histograms is
-// `Point::h` (to be added as `std::shared_ptr<const FloatHistogram>` once model/histogram.h
-// lands): functions and operators test `IsHistogram()` and treat float and histogram points
-// as Prometheus does; nothing else in the engine assumes points are floats.
+// Native histograms: a Point (and an InstantSample) holds either a float `f` or, when `h` is
+// set, a native histogram (model/histogram.h; `f` is then unused). Histograms are shared and
+// immutable: an operation that changes one makes a new copy. Functions and operators test
+// `IsHistogram()` and treat float and histogram points as Prometheus does.
 //
 // Example:
 //   Vector v = result.vector;                 // instant query
@@ -15,9 +15,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "model/histogram.h"
 #include "model/labels.h"
 #include "promql/ast.h"
 
@@ -27,8 +29,8 @@ namespace argus::promql {
 struct Point {
   int64_t t_ms = 0;
   double f = 0;
-  // Histogram seam: `std::shared_ptr<const FloatHistogram> h;` joins here.
-  bool IsHistogram() const { return false; }
+  std::shared_ptr<const FloatHistogram> h;  // set for a histogram point
+  bool IsHistogram() const { return h != nullptr; }
 };
 
 // One element of an instant vector. `drop_name` marks a sample whose __name__ must be removed
@@ -38,6 +40,8 @@ struct InstantSample {
   int64_t t_ms = 0;
   double f = 0;
   bool drop_name = false;
+  std::shared_ptr<const FloatHistogram> h;  // set for a histogram sample
+  bool IsHistogram() const { return h != nullptr; }
 };
 using Vector = std::vector<InstantSample>;
 
