@@ -4,12 +4,17 @@
 #include <google/protobuf/unknown_field_set.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
+#include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
 #include "ingest/compression.h"
 #include "model/histogram.h"
 #include "model/labels.h"
+#include "model/labels_view.h"
 #include "model/sample.h"
 
 namespace argus::ingest {
@@ -23,60 +28,94 @@ bool IsPerSampleError(const Status& st) {
          st.code() == StatusCode::kUnimplemented;
 }
 
+// A request decoded without copying: label strings point into the decoded body, which must
+// outlive it. Only the rare parts (native histograms, metadata) are parsed into generated
+// protobuf messages. Series, samples and exemplars refer to ranges of the flat vectors, so a
+// request of thousands of series costs a handful of allocations.
+struct Range {
+  uint32_t begin = 0, end = 0;
+  uint32_t size() const { return end - begin; }
+};
+struct ExemplarView {
+  Range labels;
+  double value = 0;
+  int64_t t_ms = 0;
+};
+struct SeriesView {
+  Range labels, samples, exemplars, histograms;
+};
+struct RequestView {
+  std::vector<LabelRef> labels;  // series and exemplar labels, as sent
+  std::vector<Sample> samples;
+  std::vector<ExemplarView> exemplars;
+  std::vector<prometheus::Histogram> histograms;
+  std::vector<prometheus::MetricMetadata> metadata;
+  std::vector<SeriesView> series;
+};
+
 // A short, bounded description of a series for error messages: label values may be megabytes.
-std::string DescribeSeries(const google::protobuf::RepeatedPtrField<prometheus::Label>& labels) {
+std::string DescribeSeries(std::span<const LabelRef> labels) {
   constexpr size_t kMaxValueBytes = 64;
   constexpr size_t kMaxTotalBytes = 512;
   std::string out = "{";
-  for (int i = 0; i < labels.size(); ++i) {
+  for (size_t i = 0; i < labels.size(); ++i) {
     if (out.size() > kMaxTotalBytes) {
       out += ", ...";
       break;
     }
     if (i > 0) out += ", ";
-    const std::string& v = labels[i].value();
-    out += fmt::format("{}={:?}", labels[i].name().substr(0, kMaxValueBytes),
-                       std::string_view(v).substr(0, kMaxValueBytes));
+    std::string_view n = labels[i].name.substr(0, kMaxValueBytes);
+    std::string_view v = labels[i].value;
+    if (!IsValidUtf8(n) || !IsValidUtf8(v)) {
+      out += "<label that is not valid UTF-8>";
+      continue;
+    }
+    out += fmt::format("{}={:?}", n, v.substr(0, kMaxValueBytes));
     if (v.size() > kMaxValueBytes) out += "...";
   }
   out += "}";
   return out;
 }
 
-// Validates one series' labels (see HandleRemoteWrite) and returns them sorted, without empty
-// values.
-Result<Labels> SeriesLabels(const google::protobuf::RepeatedPtrField<prometheus::Label>& in,
-                            const RemoteWriteOptions& opts) {
+// Validates one series' labels (see HandleRemoteWrite) and leaves them in `out` sorted, without
+// empty values (`out` is reused across series to avoid allocating).
+Status SeriesLabels(std::span<const LabelRef> in, size_t index, const RemoteWriteOptions& opts,
+                    std::vector<LabelRef>* out) {
   if (in.empty()) return Status::InvalidArgument("invalid series: no labels");
-  std::vector<Label> ls;
-  ls.reserve(in.size());
-  for (const prometheus::Label& l : in) {
-    if (l.name().empty()) return Status::InvalidArgument("invalid label: empty label name");
-    if (l.value().size() > opts.max_label_value_bytes) {
+  out->clear();
+  for (const LabelRef& l : in) {
+    if (l.name.empty()) return Status::InvalidArgument("invalid label: empty label name");
+    if (l.value.size() > opts.max_label_value_bytes) {
       return Status::InvalidArgument(
           fmt::format("label value too long: label {:?} has a value of {} bytes, the limit is {}",
-                      l.name(), l.value().size(), opts.max_label_value_bytes));
+                      IsValidUtf8(l.name) ? l.name : "?", l.value.size(),
+                      opts.max_label_value_bytes));
     }
-    // Parsing already rejects invalid UTF-8 in proto3 strings; this covers requests built in
-    // memory.
-    if (!IsValidUtf8(l.name()) || !IsValidUtf8(l.value())) {
-      return Status::InvalidArgument("invalid label: name or value is not valid UTF-8");
+    // proto3 strings must be UTF-8; Go's decoder, which Prometheus uses, refuses the others.
+    if (!IsValidUtf8(l.name)) {
+      return Status::InvalidArgument(
+          fmt::format("label name of series #{} is not valid UTF-8", index));
     }
-    ls.push_back(Label{l.name(), l.value()});
+    if (!IsValidUtf8(l.value)) {
+      return Status::InvalidArgument(
+          fmt::format("label value of series #{} is not valid UTF-8", index));
+    }
+    out->push_back(l);
   }
-  auto by_name = [](const Label& a, const Label& b) { return a.name < b.name; };
-  if (!std::is_sorted(ls.begin(), ls.end(), by_name)) std::sort(ls.begin(), ls.end(), by_name);
-  for (size_t i = 1; i < ls.size(); ++i) {
-    if (ls[i].name == ls[i - 1].name) {
-      return Status::InvalidArgument(fmt::format("duplicate label name {:?}", ls[i].name));
+  auto by_name = [](const LabelRef& a, const LabelRef& b) { return a.name < b.name; };
+  if (!std::is_sorted(out->begin(), out->end(), by_name)) {
+    std::sort(out->begin(), out->end(), by_name);
+  }
+  for (size_t i = 1; i < out->size(); ++i) {
+    if ((*out)[i].name == (*out)[i - 1].name) {
+      return Status::InvalidArgument(fmt::format("duplicate label name {:?}", (*out)[i].name));
     }
   }
-  std::erase_if(ls, [](const Label& l) { return l.value.empty(); });
-  Labels labels = Labels::FromSorted(std::move(ls));
-  if (labels.MetricName().empty()) {
+  std::erase_if(*out, [](const LabelRef& l) { return l.value.empty(); });
+  if (LabelsView(*out).Get(kMetricNameLabel).empty()) {
     return Status::InvalidArgument("invalid series: no metric name (__name__ label)");
   }
-  return labels;
+  return Status::OK();
 }
 
 // A remote_write 1.0 Histogram as a tsdb sample: integer histograms (count_int) stay integer,
@@ -141,14 +180,14 @@ Result<tsdb::HistogramSample> FromProto(const prometheus::Histogram& p) {
   return s;
 }
 
-Result<Labels> ExemplarLabels(const google::protobuf::RepeatedPtrField<prometheus::Label>& in) {
+Result<Labels> ExemplarLabels(std::span<const LabelRef> in) {
   std::vector<Label> ls;
   ls.reserve(in.size());
-  for (const prometheus::Label& l : in) {
-    if (l.name().empty() || !IsValidUtf8(l.name()) || !IsValidUtf8(l.value())) {
+  for (const LabelRef& l : in) {
+    if (l.name.empty() || !IsValidUtf8(l.name) || !IsValidUtf8(l.value)) {
       return Status::InvalidArgument("invalid exemplar label");
     }
-    ls.push_back(Label{l.name(), l.value()});
+    ls.push_back(Label{std::string(l.name), std::string(l.value)});
   }
   return Labels::FromUnsorted(std::move(ls));
 }
@@ -174,8 +213,8 @@ MetricType FromProto(prometheus::MetricMetadata::MetricType t) {
   }
 }
 
-// A minimal protobuf wire-format reader, used only to explain why the real parser refused a
-// body (protobuf's C++ parser reports no reason).
+// A protobuf wire-format reader over a byte range (developers.google.com/protocol-buffers/docs/
+// encoding). Every read checks bounds; a false return means the input is truncated or malformed.
 class WireReader {
  public:
   explicit WireReader(std::string_view in) : in_(in) {}
@@ -198,177 +237,247 @@ class WireReader {
     in_.remove_prefix(n);
     return true;
   }
+  bool ReadFixed64(uint64_t* v) {
+    if (in_.size() < 8) return false;
+    std::memcpy(v, in_.data(), 8);  // little-endian on the wire and on every target we build
+    in_.remove_prefix(8);
+    return true;
+  }
   // Skips a field of wire type `wt` (groups are not used by remote_write: malformed).
   bool Skip(uint64_t wt) {
     uint64_t v;
     std::string_view s;
     switch (wt) {
-      case 0:
-        return ReadVarint(&v);
-      case 1:
-        return Advance(8);
-      case 2:
-        return ReadBytes(&s);
-      case 5:
-        return Advance(4);
-      default:
-        return false;
+      case kVarint: return ReadVarint(&v);
+      case kFixed64: return ReadFixed64(&v);
+      case kLengthDelimited: return ReadBytes(&s);
+      case kFixed32:
+        if (in_.size() < 4) return false;
+        in_.remove_prefix(4);
+        return true;
+      default: return false;
     }
   }
 
+  static constexpr uint64_t kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5;
+
  private:
-  bool Advance(size_t n) {
-    if (in_.size() < n) return false;
-    in_.remove_prefix(n);
-    return true;
-  }
   std::string_view in_;
 };
 
-constexpr uint64_t kLengthDelimited = 2;
-
-// Walks a Label message; returns a problem description or "".
-std::string CheckLabel(std::string_view msg, std::string_view where) {
+// Reads the fields of one message: `on_field(number, wire_type, reader)` consumes a field it
+// knows and returns "" or a problem; unknown field numbers are skipped (fields newer than ours
+// are accepted and ignored, as in Prometheus).
+template <class OnField>
+std::string ForEachField(std::string_view msg, const char* truncated, OnField&& on_field) {
   WireReader r(msg);
   while (!r.done()) {
     uint64_t tag;
-    if (!r.ReadVarint(&tag)) return "truncated label";
-    uint64_t field = tag >> 3, wt = tag & 7;
-    if ((field == 1 || field == 2) && wt == kLengthDelimited) {
-      std::string_view s;
-      if (!r.ReadBytes(&s)) return "truncated label";
-      if (!IsValidUtf8(s)) {
-        return fmt::format("label {} of {} is not valid UTF-8", field == 1 ? "name" : "value",
-                           where);
-      }
-    } else if (!r.Skip(wt)) {
-      return "truncated label";
+    if (!r.ReadVarint(&tag)) return truncated;
+    const uint64_t field = tag >> 3, wt = tag & 7;
+    std::string problem;
+    if (!on_field(field, wt, r, &problem)) {
+      if (!r.Skip(wt)) return truncated;
     }
+    if (!problem.empty()) return problem;
   }
   return "";
 }
 
-std::string ExplainParseFailure(std::string_view body) {
-  WireReader top(body);
-  size_t series_index = 0;
-  while (!top.done()) {
-    uint64_t tag;
-    if (!top.ReadVarint(&tag)) return "truncated or malformed protobuf";
-    uint64_t field = tag >> 3, wt = tag & 7;
-    std::string_view sub;
-    if (field == 1 && wt == kLengthDelimited) {  // TimeSeries
-      if (!top.ReadBytes(&sub)) return "truncated or malformed protobuf";
-      std::string where = fmt::format("series #{}", series_index++);
-      WireReader ts(sub);
-      while (!ts.done()) {
-        if (!ts.ReadVarint(&tag)) return "truncated or malformed " + where;
-        uint64_t f = tag >> 3, w = tag & 7;
-        std::string_view inner;
-        if (f == 1 && w == kLengthDelimited) {  // Label
-          if (!ts.ReadBytes(&inner)) return "truncated or malformed " + where;
-          if (std::string p = CheckLabel(inner, where); !p.empty()) return p;
-        } else if (f == 3 && w == kLengthDelimited) {  // Exemplar
-          if (!ts.ReadBytes(&inner)) return "truncated or malformed " + where;
-          WireReader ex(inner);
-          while (!ex.done()) {
-            if (!ex.ReadVarint(&tag)) return "truncated or malformed exemplar of " + where;
-            std::string_view label;
-            if ((tag >> 3) == 1 && (tag & 7) == kLengthDelimited) {
-              if (!ex.ReadBytes(&label)) return "truncated or malformed exemplar of " + where;
-              if (std::string p = CheckLabel(label, "an exemplar of " + where); !p.empty()) {
-                return p;
-              }
-            } else if (!ex.Skip(tag & 7)) {
-              return "truncated or malformed exemplar of " + where;
-            }
-          }
-        } else if (!ts.Skip(w)) {
-          return "truncated or malformed " + where;
-        }
-      }
-    } else if (field == 3 && wt == kLengthDelimited) {  // MetricMetadata
-      if (!top.ReadBytes(&sub)) return "truncated or malformed protobuf";
-      WireReader md(sub);
-      while (!md.done()) {
-        if (!md.ReadVarint(&tag)) return "truncated or malformed metadata";
-        uint64_t f = tag >> 3, w = tag & 7;
-        std::string_view s;
-        if ((f == 2 || f == 4 || f == 5) && w == kLengthDelimited) {
-          if (!md.ReadBytes(&s)) return "truncated or malformed metadata";
-          if (!IsValidUtf8(s)) return "metadata string is not valid UTF-8";
-        } else if (!md.Skip(w)) {
-          return "truncated or malformed metadata";
-        }
-      }
-    } else if (!top.Skip(wt)) {
-      return "truncated or malformed protobuf";
-    }
-  }
-  return "malformed protobuf";
+// Go's decoder, which Prometheus uses, refuses a known field sent with another wire type
+// ("proto: wrong wireType"); so do we.
+std::string WrongWireType(uint64_t field, std::string_view name, std::string_view where) {
+  return fmt::format("field {} ({}) of {} has the wrong wire type", field, name, where);
 }
 
-// protobuf's C++ parser keeps a known field sent with the wrong wire type (e.g. `timeseries`
-// as a varint) as an unknown field and reports success; Go's decoder, which Prometheus uses,
-// refuses it ("proto: wrong wireType"). Returns a description of the first such field, or "".
-// Unknown field numbers (fields newer than ours) stay accepted and ignored, as in Prometheus.
-std::string MistypedField(const google::protobuf::Message& m, const std::string& where) {
-  const google::protobuf::UnknownFieldSet& unknown =
-      m.GetReflection()->GetUnknownFields(m);
+// Where a message sits in the request, for error messages; formatted only on error.
+struct Where {
+  const char* what;  // "a label of ", "an exemplar of ", ...; "" for the series itself
+  size_t series;
+  std::string str() const { return fmt::format("{}series #{}", what, series); }
+};
+
+// Reads a Label message into `out`.
+std::string DecodeLabel(std::string_view msg, Where where, LabelRef* out) {
+  return ForEachField(msg, "truncated label", [&](uint64_t f, uint64_t wt, WireReader& r,
+                                                  std::string* problem) {
+    if (f != 1 && f != 2) return false;
+    if (wt != WireReader::kLengthDelimited) {
+      *problem = WrongWireType(f, f == 1 ? "name" : "value", where.str());
+    } else if (!r.ReadBytes(f == 1 ? &out->name : &out->value)) {
+      *problem = "truncated label";
+    }
+    return true;
+  });
+}
+
+// protobuf's C++ parser keeps a known field with the wrong wire type as an unknown field and
+// reports success; for the messages parsed with it, this finds such a field ("" if none).
+std::string MistypedField(const google::protobuf::Message& m, std::string_view where) {
+  const google::protobuf::UnknownFieldSet& unknown = m.GetReflection()->GetUnknownFields(m);
   for (int i = 0; i < unknown.field_count(); ++i) {
     const int number = unknown.field(i).number();
     if (const auto* f = m.GetDescriptor()->FindFieldByNumber(number)) {
-      return fmt::format("field {} ({}) of {} has the wrong wire type", number, f->name(), where);
+      return WrongWireType(static_cast<uint64_t>(number), f->name(), where);
     }
   }
   return "";
 }
 
-std::string FindMistypedField(const prometheus::WriteRequest& req) {
-  if (std::string p = MistypedField(req, "the WriteRequest"); !p.empty()) return p;
-  for (int i = 0; i < req.timeseries_size(); ++i) {
-    const prometheus::TimeSeries& ts = req.timeseries(i);
-    const std::string where = fmt::format("series #{}", i);
-    if (std::string p = MistypedField(ts, where); !p.empty()) return p;
-    for (const auto& l : ts.labels()) {
-      if (std::string p = MistypedField(l, "a label of " + where); !p.empty()) return p;
+std::string DecodeExemplar(std::string_view msg, size_t series, RequestView* req) {
+  ExemplarView e;
+  e.labels.begin = e.labels.end = static_cast<uint32_t>(req->labels.size());
+  const Where where{"an exemplar of ", series};
+  const char* truncated = "truncated or malformed exemplar";
+  std::string p = ForEachField(msg, truncated, [&](uint64_t f, uint64_t wt, WireReader& r,
+                                                   std::string* problem) {
+    static constexpr const char* kNames[] = {"", "labels", "value", "timestamp"};
+    static constexpr uint64_t kTypes[] = {0, WireReader::kLengthDelimited, WireReader::kFixed64,
+                                          WireReader::kVarint};
+    if (f < 1 || f > 3) return false;
+    if (wt != kTypes[f]) {
+      *problem = WrongWireType(f, kNames[f], where.str());
+      return true;
     }
-    for (const auto& smp : ts.samples()) {
-      if (std::string p = MistypedField(smp, "a sample of " + where); !p.empty()) return p;
+    uint64_t v = 0;
+    std::string_view sub;
+    if (f == 1) {
+      if (!r.ReadBytes(&sub)) {
+        *problem = truncated;
+      } else {
+        *problem = DecodeLabel(sub, Where{"a label of an exemplar of ", series},
+                               &req->labels.emplace_back());
+        e.labels.end = static_cast<uint32_t>(req->labels.size());
+      }
+    } else if (!(f == 2 ? r.ReadFixed64(&v) : r.ReadVarint(&v))) {
+      *problem = truncated;
+    } else if (f == 2) {
+      e.value = std::bit_cast<double>(v);
+    } else {
+      e.t_ms = static_cast<int64_t>(v);
     }
-    for (const auto& e : ts.exemplars()) {
-      if (std::string p = MistypedField(e, "an exemplar of " + where); !p.empty()) return p;
-    }
-  }
-  for (const auto& md : req.metadata()) {
-    if (std::string p = MistypedField(md, "metadata"); !p.empty()) return p;
-  }
-  return "";
+    return true;
+  });
+  if (p.empty()) req->exemplars.push_back(e);
+  return p;
 }
 
-}  // namespace
-
-Status HandleRemoteWrite(std::string_view snappy_body, const RemoteWriteOptions& opts,
-                         tsdb::Appender* app, WriteStats* stats) {
-  Result<std::string> decoded = SnappyUncompress(snappy_body, opts.max_decoded_bytes);
-  if (!decoded.ok()) {
-    app->Rollback();
-    return decoded.status();
-  }
-  prometheus::WriteRequest req;
-  if (!req.ParseFromString(*decoded)) {
-    app->Rollback();
-    return Status::InvalidArgument("cannot decode remote write request: " +
-                                   ExplainParseFailure(*decoded));
-  }
-  if (std::string p = FindMistypedField(req); !p.empty()) {
-    app->Rollback();
-    return Status::InvalidArgument("cannot decode remote write request: " + p);
-  }
-  return ApplyWriteRequest(req, opts, app, stats);
+std::string DecodeSample(std::string_view msg, size_t series, Sample* out) {
+  const char* truncated = "truncated sample";
+  return ForEachField(msg, truncated, [&](uint64_t f, uint64_t wt, WireReader& r,
+                                          std::string* problem) {
+    if (f != 1 && f != 2) return false;
+    const uint64_t want = f == 1 ? WireReader::kFixed64 : WireReader::kVarint;
+    uint64_t v = 0;
+    if (wt != want) {
+      *problem = WrongWireType(f, f == 1 ? "value" : "timestamp",
+                               Where{"a sample of ", series}.str());
+    } else if (!(f == 1 ? r.ReadFixed64(&v) : r.ReadVarint(&v))) {
+      *problem = truncated;
+    } else if (f == 1) {
+      out->v = std::bit_cast<double>(v);
+    } else {
+      out->t_ms = static_cast<int64_t>(v);
+    }
+    return true;
+  });
 }
 
-Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteOptions& opts,
-                         tsdb::Appender* app, WriteStats* stats) {
+std::string DecodeSeries(std::string_view msg, size_t index, RequestView* req) {
+  SeriesView s;
+  const auto n_labels = [&] { return static_cast<uint32_t>(req->labels.size()); };
+  s.labels.begin = s.labels.end = n_labels();
+  s.samples.begin = s.samples.end = static_cast<uint32_t>(req->samples.size());
+  s.exemplars.begin = s.exemplars.end = static_cast<uint32_t>(req->exemplars.size());
+  s.histograms.begin = s.histograms.end = static_cast<uint32_t>(req->histograms.size());
+  const Where where{"", index};
+  std::string p = ForEachField(msg, "truncated or malformed series", [&](uint64_t f, uint64_t wt,
+                                                                        WireReader& r,
+                                                                        std::string* problem) {
+    static constexpr const char* kNames[] = {"", "labels", "samples", "exemplars", "histograms"};
+    if (f < 1 || f > 4) return false;
+    std::string_view sub;
+    if (wt != WireReader::kLengthDelimited) {
+      *problem = WrongWireType(f, kNames[f], where.str());
+      return true;
+    }
+    if (!r.ReadBytes(&sub)) {
+      *problem = "truncated or malformed " + where.str();
+      return true;
+    }
+    switch (f) {
+      case 1:
+        // Every sender writes a series' labels together; labels split around its exemplars
+        // would interleave with the exemplars' labels in the flat vector.
+        if (s.labels.end != n_labels()) {
+          *problem = "the labels of " + where.str() + " are not contiguous";
+          return true;
+        }
+        *problem = DecodeLabel(sub, Where{"a label of ", index}, &req->labels.emplace_back());
+        s.labels.end = n_labels();
+        break;
+      case 2:
+        *problem = DecodeSample(sub, index, &req->samples.emplace_back());
+        s.samples.end = static_cast<uint32_t>(req->samples.size());
+        break;
+      case 3:
+        *problem = DecodeExemplar(sub, index, req);
+        s.exemplars.end = static_cast<uint32_t>(req->exemplars.size());
+        break;
+      case 4: {
+        prometheus::Histogram& h = req->histograms.emplace_back();
+        if (!h.ParseFromArray(sub.data(), static_cast<int>(sub.size()))) {
+          *problem = "truncated or malformed histogram of " + where.str();
+        } else {
+          *problem = MistypedField(h, "a histogram of " + where.str());
+        }
+        s.histograms.end = static_cast<uint32_t>(req->histograms.size());
+        break;
+      }
+    }
+    if (*problem == "truncated label" || *problem == "truncated sample") {
+      *problem = "truncated or malformed " + where.str();
+    }
+    return true;
+  });
+  if (p.empty()) req->series.push_back(s);
+  return p;
+}
+
+// Decodes a WriteRequest body (proto/prometheus/remote.proto). Returns "" or what is wrong with
+// it; on error `req` is partly filled and must not be used.
+std::string DecodeWriteRequest(std::string_view body, RequestView* req) {
+  size_t index = 0;
+  return ForEachField(body, "truncated or malformed protobuf", [&](uint64_t f, uint64_t wt,
+                                                                   WireReader& r,
+                                                                   std::string* problem) {
+    if (f != 1 && f != 3) return false;
+    if (wt != WireReader::kLengthDelimited) {
+      *problem = WrongWireType(f, f == 1 ? "timeseries" : "metadata", "the WriteRequest");
+      return true;
+    }
+    std::string_view sub;
+    if (!r.ReadBytes(&sub)) {
+      *problem = "truncated or malformed protobuf";
+      return true;
+    }
+    if (f == 1) {
+      *problem = DecodeSeries(sub, index++, req);
+    } else {
+      prometheus::MetricMetadata& md = req->metadata.emplace_back();
+      if (!md.ParseFromArray(sub.data(), static_cast<int>(sub.size()))) {
+        *problem = "truncated or malformed metadata, or a metadata string that is not valid UTF-8";
+      } else {
+        *problem = MistypedField(md, "metadata");
+      }
+    }
+    return true;
+  });
+}
+
+// Validates and appends a decoded request, then commits (the contract of HandleRemoteWrite).
+Status Apply(const RequestView& req, const RemoteWriteOptions& opts, tsdb::Appender* app,
+             WriteStats* stats) {
   WriteStats local;
   WriteStats& s = stats != nullptr ? *stats : local;
   s = WriteStats{};
@@ -382,7 +491,7 @@ Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteO
     return st;
   };
 
-  for (const prometheus::MetricMetadata& md : req.metadata()) {
+  for (const prometheus::MetricMetadata& md : req.metadata) {
     if (md.metric_family_name().empty()) continue;
     MetricMetadata m{.metric_family = md.metric_family_name(),
                      .type = FromProto(md.type()),
@@ -396,43 +505,53 @@ Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteO
     }
   }
 
-  for (const prometheus::TimeSeries& ts : req.timeseries()) {
-    Result<Labels> labels = SeriesLabels(ts.labels(), opts);
-    if (!labels.ok()) {
-      uint64_t n = static_cast<uint64_t>(ts.samples_size() + ts.histograms_size());
-      reject(std::max<uint64_t>(n, 1),
-             labels.status().message() + " for series " + DescribeSeries(ts.labels()));
+  const std::span<const LabelRef> all_labels(req.labels);
+  auto range = [](const auto& v, Range r) { return std::span(v).subspan(r.begin, r.size()); };
+  std::vector<LabelRef> sorted;
+  std::optional<Labels> owned;  // for exemplars and histograms, which take owning Labels
+  for (size_t i = 0; i < req.series.size(); ++i) {
+    const SeriesView& ts = req.series[i];
+    const std::span<const LabelRef> sent = all_labels.subspan(ts.labels.begin, ts.labels.size());
+    if (Status st = SeriesLabels(sent, i, opts, &sorted); !st.ok()) {
+      uint64_t n = ts.samples.size() + ts.histograms.size();
+      reject(std::max<uint64_t>(n, 1), st.message() + " for series " + DescribeSeries(sent));
       continue;
     }
-    for (const prometheus::Sample& sample : ts.samples()) {
-      Status st = app->Append(*labels, sample.timestamp(), sample.value());
+    const LabelsView labels(sorted);
+    owned.reset();
+    auto owned_labels = [&]() -> const Labels& {
+      if (!owned) owned = labels.ToLabels();
+      return *owned;
+    };
+    for (const Sample& sample : range(req.samples, ts.samples)) {
+      Status st = app->AppendBorrowed(labels, sample.t_ms, sample.v);
       if (st.ok()) {
         ++s.samples;
       } else if (IsPerSampleError(st)) {
         reject(1, fmt::format("{} for series {} at timestamp {}", st.message(),
-                              DescribeSeries(ts.labels()), sample.timestamp()));
+                              DescribeSeries(sent), sample.t_ms));
       } else {
         return abandon(st);
       }
     }
-    for (const prometheus::Exemplar& e : ts.exemplars()) {
-      Result<Labels> el = ExemplarLabels(e.labels());
+    for (const ExemplarView& e : range(req.exemplars, ts.exemplars)) {
+      Result<Labels> el = ExemplarLabels(all_labels.subspan(e.labels.begin, e.labels.size()));
       if (!el.ok()) continue;
-      Status st = app->AppendExemplar(*labels, Exemplar{*el, e.value(), e.timestamp()});
+      Status st = app->AppendExemplar(owned_labels(), Exemplar{*el, e.value, e.t_ms});
       if (st.ok()) {
         ++s.exemplars;
       } else if (!IsPerSampleError(st)) {
         return abandon(st);
       }
     }
-    for (const prometheus::Histogram& ph : ts.histograms()) {
+    for (const prometheus::Histogram& ph : range(req.histograms, ts.histograms)) {
       Result<tsdb::HistogramSample> hs = FromProto(ph);
-      Status st = hs.ok() ? app->AppendHistogram(*labels, *hs) : hs.status();
+      Status st = hs.ok() ? app->AppendHistogram(owned_labels(), *hs) : hs.status();
       if (st.ok()) {
         ++s.histograms;
       } else if (IsPerSampleError(st)) {
         reject(1, fmt::format("{} for series {} at timestamp {}", st.message(),
-                              DescribeSeries(ts.labels()), ph.timestamp()));
+                              DescribeSeries(sent), ph.timestamp()));
       } else {
         return abandon(st);
       }
@@ -447,6 +566,41 @@ Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteO
   if (s.rejected == 1) return Status::InvalidArgument(s.first_error);
   return Status::InvalidArgument(
       fmt::format("{} (and {} more rejected)", s.first_error, s.rejected - 1));
+}
+
+Status DecodeAndApply(std::string_view body, const RemoteWriteOptions& opts, tsdb::Appender* app,
+                      WriteStats* stats) {
+  RequestView req;
+  if (std::string problem = DecodeWriteRequest(body, &req); !problem.empty()) {
+    app->Rollback();
+    if (stats != nullptr) *stats = WriteStats{};
+    return Status::InvalidArgument("cannot decode remote write request: " + problem);
+  }
+  return Apply(req, opts, app, stats);
+}
+
+}  // namespace
+
+Status HandleRemoteWrite(std::string_view snappy_body, const RemoteWriteOptions& opts,
+                         tsdb::Appender* app, WriteStats* stats) {
+  Result<std::string> decoded = SnappyUncompress(snappy_body, opts.max_decoded_bytes);
+  if (!decoded.ok()) {
+    app->Rollback();
+    return decoded.status();
+  }
+  return DecodeAndApply(*decoded, opts, app, stats);
+}
+
+Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteOptions& opts,
+                         tsdb::Appender* app, WriteStats* stats) {
+  // Partial: a request built in memory may hold strings that are not UTF-8, which full
+  // serialization refuses; the decoder rejects those series as it does on the wire.
+  std::string body;
+  if (!req.SerializePartialToString(&body)) {
+    app->Rollback();
+    return Status::InvalidArgument("cannot encode the remote write request");
+  }
+  return DecodeAndApply(body, opts, app, stats);
 }
 
 }  // namespace argus::ingest

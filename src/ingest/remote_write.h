@@ -50,7 +50,7 @@ struct RemoteWriteOptions {
 // the rest are appended and committed, and the call returns InvalidArgument with the first
 // error (Prometheus answers such a request with 400 so that the sender does not retry it).
 // Rejected: a series without labels or without a non-empty `__name__`, an empty label name,
-// duplicate label names, a label value longer than opts.max_label_value_bytes, samples the
+// a label name or value that is not valid UTF-8, duplicate label names, a label value longer than opts.max_label_value_bytes, samples the
 // Appender refuses (out of order, duplicate timestamp, ...), and native histograms that fail
 // validation (IntHistogram::Validate, with Prometheus' messages) or mix integer and float counts.
 // Native histograms (`TimeSeries.histograms`) are appended as integer histograms (count_int)
@@ -62,8 +62,12 @@ struct RemoteWriteOptions {
 // Returns:
 //   OK                 everything was appended and committed.
 //   InvalidArgument    the body is not valid snappy, exceeds opts.max_decoded_bytes, is not a
-//                      parseable WriteRequest (including strings that are not valid UTF-8), or
+//                      well-formed WriteRequest (truncated, or a known field with the wrong
+//                      wire type, which Go's decoder refuses too; nothing is appended), or
 //                      something was rejected (the good part is committed; see `stats`).
+// The body is decoded without copying label strings (they are viewed in the decoded buffer
+// and copied only for series the head does not have yet); native histograms and metadata,
+// which are rare, are parsed with the generated protobuf classes.
 //   Unavailable, ResourceExhausted, IOError, Internal, Canceled
 //                      returned by the Appender (Append or Commit); the batch is rolled back.
 // `stats` may be null. REQUIRES: `app` is a fresh Appender; it is committed or rolled back on
@@ -71,7 +75,7 @@ struct RemoteWriteOptions {
 Status HandleRemoteWrite(std::string_view snappy_body, const RemoteWriteOptions& opts,
                          tsdb::Appender* app, WriteStats* stats);
 
-// The part of HandleRemoteWrite after decoding: validates and appends `req`, then commits.
+// HandleRemoteWrite for a request built in memory (encoded, then decoded as if received).
 // Same contract as HandleRemoteWrite.
 Status ApplyWriteRequest(const prometheus::WriteRequest& req, const RemoteWriteOptions& opts,
                          tsdb::Appender* app, WriteStats* stats);

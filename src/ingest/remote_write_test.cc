@@ -144,6 +144,59 @@ TEST(RemoteWriteTest, KnownFieldWithWrongWireTypeIsInvalidArgument) {
   EXPECT_THAT(st.message(), HasSubstr("a label of series #1"));
 }
 
+TEST(RemoteWriteTest, DecoderRefusesMistypedSampleFieldsAndSplitLabels) {
+  // ts{labels{__name__=up}, samples{value as a varint}}: Go's decoder refuses it, so do we.
+  const std::string label =
+      std::string{0x0a, 0x0e, 0x0a, 0x08} + "__name__" + std::string{0x12, 0x02} + "up";
+  const std::string bad_sample = {0x12, 0x02, 0x08, 0x01};
+  std::string ts = label + bad_sample;
+  std::string raw = std::string{0x0a, static_cast<char>(ts.size())} + ts;
+  RecordingAppender app;
+  Status st = HandleRemoteWrite(Compress(raw), RemoteWriteOptions{}, &app, nullptr);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("field 1 (value) of a sample of series #0"));
+
+  // Labels on both sides of an exemplar (whose labels share the flat label vector) are
+  // refused as malformed, not misread.
+  const std::string good_sample = {0x12, 0x02, 0x10, 0x05};  // timestamp 5, value 0
+  const std::string exemplar = std::string{0x1a, 0x11, 0x0a, 0x0f, 0x0a, 0x08} + "trace_id" +
+                               std::string{0x12, 0x03} + "abc";
+  const std::string job = std::string{0x0a, 0x08, 0x0a, 0x03} + "job" + std::string{0x12, 0x01} +
+                          "x";
+  ts = label + good_sample + exemplar + job;
+  raw = std::string{0x0a, static_cast<char>(ts.size())} + ts;
+  RecordingAppender app2;
+  st = HandleRemoteWrite(Compress(raw), RemoteWriteOptions{}, &app2, nullptr);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("not contiguous"));
+  EXPECT_EQ(app2.commit_calls, 0);
+
+  // The same series with its labels together is accepted, and the sample read exactly.
+  ts = label + job + good_sample + exemplar;
+  raw = std::string{0x0a, static_cast<char>(ts.size())} + ts;
+  RecordingAppender app3;
+  ASSERT_TRUE(HandleRemoteWrite(Compress(raw), RemoteWriteOptions{}, &app3, nullptr).ok());
+  ASSERT_EQ(app3.committed_samples.size(), 1u);
+  EXPECT_EQ(app3.committed_samples[0].t_ms, 5);
+  EXPECT_EQ(app3.committed_samples[0].labels.Get("job"), "x");
+  ASSERT_EQ(app3.committed_exemplars.size(), 1u);
+  EXPECT_EQ(app3.committed_exemplars[0].exemplar.labels.Get("trace_id"), "abc");
+}
+
+TEST(RemoteWriteTest, NegativeTimestampsAndNaNValuesSurviveTheDecoder) {
+  prometheus::WriteRequest req;
+  prometheus::TimeSeries* ts = AddSeries(&req, "up", "a", 0);
+  AddSample(ts, -5000, std::nan(""));
+  AddSample(ts, -4000, -0.25);
+  RecordingAppender app;
+  ASSERT_TRUE(HandleRemoteWrite(Encode(req), RemoteWriteOptions{}, &app, nullptr).ok());
+  ASSERT_EQ(app.committed_samples.size(), 2u);
+  EXPECT_EQ(app.committed_samples[0].t_ms, -5000);
+  EXPECT_TRUE(std::isnan(app.committed_samples[0].v));
+  EXPECT_EQ(app.committed_samples[1].t_ms, -4000);
+  EXPECT_EQ(app.committed_samples[1].v, -0.25);
+}
+
 TEST(RemoteWriteTest, UnknownFieldNumbersAreIgnored) {
   prometheus::WriteRequest req;
   AddSeries(&req, "up", "a", 2);

@@ -1,6 +1,8 @@
 #include "model/labels.h"
+#include "model/labels_view.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace argus {
 
@@ -49,21 +51,67 @@ Labels Labels::Filter(const std::vector<std::string>& names, bool keep) const {
   return Labels(std::move(out));
 }
 
-uint64_t Labels::Hash() const {
-  uint64_t h = 14695981039346656037ull;
-  auto mix = [&h](std::string_view s) {
+namespace {
+
+// FNV-1a 64 over name\xff value\xff ... of a sorted label list; Labels and LabelsView share it
+// so that a borrowed label set finds the series its owning copy created.
+class LabelHasher {
+ public:
+  void Add(std::string_view s) {
     for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
+      h_ ^= c;
+      h_ *= 1099511628211ull;
     }
-    h ^= 0xff;
-    h *= 1099511628211ull;
-  };
-  for (const auto& l : labels_) {
-    mix(l.name);
-    mix(l.value);
+    h_ ^= 0xff;
+    h_ *= 1099511628211ull;
   }
-  return h;
+  uint64_t value() const { return h_; }
+
+ private:
+  uint64_t h_ = 14695981039346656037ull;
+};
+
+}  // namespace
+
+uint64_t Labels::Hash() const {
+  LabelHasher h;
+  for (const auto& l : labels_) {
+    h.Add(l.name);
+    h.Add(l.value);
+  }
+  return h.value();
+}
+
+uint64_t LabelsView::Hash() const {
+  LabelHasher h;
+  for (const auto& l : labels_) {
+    h.Add(l.name);
+    h.Add(l.value);
+  }
+  return h.value();
+}
+
+std::string_view LabelsView::Get(std::string_view name) const {
+  for (const auto& l : labels_) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+Labels LabelsView::ToLabels() const {
+  std::vector<Label> out;
+  out.reserve(labels_.size());
+  for (const auto& l : labels_) out.push_back(Label{std::string(l.name), std::string(l.value)});
+  return Labels::FromSorted(std::move(out));
+}
+
+bool operator==(const LabelsView& a, const Labels& b) {
+  if (a.labels_.size() != b.size()) return false;
+  for (size_t i = 0; i < a.labels_.size(); ++i) {
+    const Label& l = b.labels()[i];
+    if (a.labels_[i].name != l.name || a.labels_[i].value != l.value) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -152,6 +200,14 @@ bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size();
   while (i < n) {
+    // Label names and values are almost always ASCII: skip 8 such bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ull) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     unsigned char c = p[i];
     if (c < 0x80) {
       ++i;

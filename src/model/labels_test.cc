@@ -1,4 +1,5 @@
 #include "model/labels.h"
+#include "model/labels_view.h"
 
 #include <gtest/gtest.h>
 
@@ -38,6 +39,32 @@ TEST(LabelsTest, Utf8Validation) {
   EXPECT_TRUE(IsLegacyLabelName("_a1"));
   EXPECT_FALSE(IsLegacyLabelName("1a"));
   EXPECT_TRUE(IsLegacyMetricName("a:b_c"));
+}
+
+TEST(LabelsViewTest, HashesAndComparesAsTheLabelsItDescribes) {
+  const std::string name = "__name__", metric = "up", job = "job", node = "node";
+  std::vector<LabelRef> refs = {{name, metric}, {job, node}};
+  LabelsView view(refs);
+  Labels owned = Labels::FromMap({{"job", "node"}, {"__name__", "up"}});
+  EXPECT_EQ(view.Hash(), owned.Hash());
+  EXPECT_TRUE(view == owned);
+  EXPECT_EQ(view.ToLabels(), owned);
+  EXPECT_EQ(view.Get("job"), "node");
+  EXPECT_EQ(view.Get("zone"), "");
+  std::vector<LabelRef> other = {{name, metric}, {job, "nodes"}};
+  EXPECT_FALSE(LabelsView(other) == owned);
+  EXPECT_NE(LabelsView(other).Hash(), owned.Hash());
+  std::vector<LabelRef> shorter = {{name, metric}};
+  EXPECT_FALSE(LabelsView(shorter) == owned);
+}
+
+TEST(LabelsTest, Utf8ValidationAcrossTheAsciiFastPath) {
+  // 8-byte ASCII words are skipped at once; what follows them is still checked.
+  EXPECT_TRUE(IsValidUtf8("abcdefghijklmnop"));
+  EXPECT_TRUE(IsValidUtf8("abcdefgh\xc3\xa9ijklmnop"));
+  EXPECT_FALSE(IsValidUtf8("abcdefghijklmnop\xff"));
+  EXPECT_FALSE(IsValidUtf8("abcdefgh\xc3"));
+  EXPECT_FALSE(IsValidUtf8("abcdefg\xc3("));
 }
 
 }  // namespace

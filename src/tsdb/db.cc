@@ -144,12 +144,11 @@ class DB::DbAppender : public Appender {
   ~DbAppender() override { Rollback(); }
 
   Status Append(const Labels& labels, int64_t t_ms, double v) override {
-    if (done_) return Status::Internal("appender used after Commit or Rollback");
-    if (t_ms < db_->head_->AppendableMinTime()) return Status::OutOfOrder("out of bounds");
-    ASSIGN_OR_RETURN(uint64_t ref, Ref(labels));
-    RETURN_IF_ERROR(db_->head_->CheckSample(ref, t_ms, v));
-    samples_.push_back(RefSample{ref, t_ms, v});
-    return Status::OK();
+    return AppendSample(labels, t_ms, v);
+  }
+
+  Status AppendBorrowed(const LabelsView& labels, int64_t t_ms, double v) override {
+    return AppendSample(labels, t_ms, v);
   }
 
   Status AppendHistogram(const Labels& labels, const HistogramSample& s) override {
@@ -200,19 +199,23 @@ class DB::DbAppender : public Appender {
   }
 
  private:
-  // The series ref for `labels`, from this batch's cache or the head (created and pinned).
-  Result<uint64_t> Ref(const Labels& labels) {
-    const uint64_t hash = labels.Hash();
-    auto it = cache_.find(hash);
-    if (it != cache_.end()) {
-      for (const auto& [ls, ref] : it->second) {
-        if (ls == labels) return ref;
-      }
-    }
+  // The series ref for `labels`, from the head (created if new), pinned until the batch ends.
+  // A series named twice in a batch is pinned twice; each pin is released once.
+  template <class LabelSet>
+  Status AppendSample(const LabelSet& labels, int64_t t_ms, double v) {
+    if (done_) return Status::Internal("appender used after Commit or Rollback");
+    if (t_ms < db_->head_->AppendableMinTime()) return Status::OutOfOrder("out of bounds");
+    ASSIGN_OR_RETURN(uint64_t ref, Ref(labels));
+    RETURN_IF_ERROR(db_->head_->CheckSample(ref, t_ms, v));
+    samples_.push_back(RefSample{ref, t_ms, v});
+    return Status::OK();
+  }
+
+  template <class LabelSet>
+  Result<uint64_t> Ref(const LabelSet& labels) {
     bool created;
     ASSIGN_OR_RETURN(uint64_t ref, db_->head_->GetOrCreate(labels, &created));
     pinned_.push_back(ref);
-    cache_[hash].emplace_back(labels, ref);
     return ref;
   }
 
@@ -229,7 +232,10 @@ class DB::DbAppender : public Appender {
       return !head.CheckHistogram(s.ref, s.sample).ok();
     });
     std::vector<RefSeries> new_series;
-    for (uint64_t ref : pinned_) {
+    std::vector<uint64_t> refs = pinned_;
+    std::sort(refs.begin(), refs.end());
+    refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
+    for (uint64_t ref : refs) {
       if (!head.SeriesNeedsRecord(ref)) continue;
       Result<Labels> ls = head.SeriesLabels(ref);
       if (ls.ok()) new_series.push_back(RefSeries{ref, std::move(*ls)});
@@ -258,7 +264,6 @@ class DB::DbAppender : public Appender {
   std::vector<RefExemplar> exemplars_;
   std::vector<MetricMetadata> metadata_;
   std::vector<uint64_t> pinned_;
-  std::unordered_map<uint64_t, std::vector<std::pair<Labels, uint64_t>>> cache_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -119,6 +119,43 @@ TEST_F(DbTest, AppendCommitQuery) {
   EXPECT_EQ(late->Commit().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(DbTest, BorrowedLabelsFindAndCreateSeriesLikeOwnedOnes) {
+  {
+    auto db = MustOpen();
+    auto app = db->NewAppender();
+    ASSERT_TRUE(app->Append(SeriesLabels(1), 1000, 1).ok());
+    ASSERT_TRUE(app->Commit().ok());
+    // The same series borrowed, a new one borrowed, and a new one named twice in a batch.
+    const Labels one = SeriesLabels(1), two = SeriesLabels(2);
+    std::vector<LabelRef> r1, r2;
+    for (const auto& l : one) r1.push_back({l.name, l.value});
+    for (const auto& l : two) r2.push_back({l.name, l.value});
+    auto b = db->NewAppender();
+    ASSERT_TRUE(b->AppendBorrowed(LabelsView(r1), 2000, 2).ok());
+    ASSERT_TRUE(b->AppendBorrowed(LabelsView(r2), 2000, 20).ok());
+    ASSERT_TRUE(b->AppendBorrowed(LabelsView(r2), 3000, 30).ok());
+    EXPECT_EQ(b->AppendBorrowed(LabelsView(r1), 500, 9).code(), StatusCode::kOutOfOrder);
+    ASSERT_TRUE(b->Commit().ok());
+    EXPECT_EQ(db->GetStats().head_series, 2u);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  // After replay: one series record per series, every sample in place.
+  auto db = MustOpen();
+  auto q = db->NewQuerier(0, 10000);
+  ASSERT_TRUE(q.ok());
+  auto ss = (*q)->Select({M(MatchType::kEqual, "__name__", "m")}, {});
+  ASSERT_TRUE(ss.ok());
+  ASSERT_EQ(ss->size(), 2u);
+  for (const auto& s : *ss) {
+    if (s.labels == SeriesLabels(1)) {
+      EXPECT_EQ(s.samples, (std::vector<Sample>{{1000, 1}, {2000, 2}}));
+    } else {
+      EXPECT_EQ(s.labels, SeriesLabels(2));
+      EXPECT_EQ(s.samples, (std::vector<Sample>{{2000, 20}, {3000, 30}}));
+    }
+  }
+}
+
 TEST_F(DbTest, NewSeriesFarBehindTheHeadIsOutOfBounds) {
   auto db = MustOpen();
   const int64_t now_ms = 30LL * 24 * 3600 * 1000;

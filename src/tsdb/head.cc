@@ -199,26 +199,42 @@ std::shared_ptr<Head::MemSeries> Head::CreateLocked(HashStripe& hs, uint64_t ref
   return s;
 }
 
-Result<uint64_t> Head::GetOrCreate(const Labels& labels, bool* created) {
-  const uint64_t hash = labels.Hash();
+namespace {
+
+const Labels& Owned(const Labels& labels) { return labels; }
+Labels Owned(const LabelsView& labels) { return labels.ToLabels(); }
+
+}  // namespace
+
+template <class LabelSet>
+Result<uint64_t> Head::GetOrCreateImpl(const LabelSet& labels, uint64_t hash, bool* created) {
   HashStripe& hs = hash_stripes_[hash % kStripes];
   std::lock_guard lock(hs.mu);
   auto it = hs.by_hash.find(hash);
   if (it != hs.by_hash.end()) {
     for (const auto& s : it->second) {
-      if (s->labels == labels) {
+      if (labels == s->labels) {
         s->pins.fetch_add(1, std::memory_order_relaxed);
         *created = false;
         return s->ref;
       }
     }
   }
-  RETURN_IF_ERROR(ValidateLabels(labels));
+  decltype(auto) owned = Owned(labels);
+  RETURN_IF_ERROR(ValidateLabels(owned));
   const uint64_t ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<MemSeries> s = CreateLocked(hs, ref, labels, hash);
+  std::shared_ptr<MemSeries> s = CreateLocked(hs, ref, owned, hash);
   s->pins.fetch_add(1, std::memory_order_relaxed);
   *created = true;
   return ref;
+}
+
+Result<uint64_t> Head::GetOrCreate(const Labels& labels, bool* created) {
+  return GetOrCreateImpl(labels, labels.Hash(), created);
+}
+
+Result<uint64_t> Head::GetOrCreate(const LabelsView& labels, bool* created) {
+  return GetOrCreateImpl(labels, labels.Hash(), created);
 }
 
 void Head::Unpin(uint64_t ref) {

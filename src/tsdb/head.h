@@ -99,6 +99,8 @@ class Head {
   // says which. The series is pinned: it is not garbage-collected by Truncate until Unpin(ref)
   // is called once per GetOrCreate. Errors: InvalidArgument from ValidateLabels.
   Result<uint64_t> GetOrCreate(const Labels& labels, bool* created);
+  // The same for a borrowed label set: copied into the head only when the series is created.
+  Result<uint64_t> GetOrCreate(const LabelsView& labels, bool* created);
   void Unpin(uint64_t ref);
 
   // WAL replay: creates the series with the given ref. If a series with these labels exists
@@ -207,6 +209,9 @@ class Head {
   // removes it from the maps.
   std::shared_ptr<MemSeries> GetByRef(uint64_t ref) const;
   std::shared_ptr<MemSeries> GetByLabels(const Labels& labels, uint64_t hash) const;
+  // GetOrCreate for Labels and LabelsView: `labels` hashes to `hash`.
+  template <class LabelSet>
+  Result<uint64_t> GetOrCreateImpl(const LabelSet& labels, uint64_t hash, bool* created);
   // All series, for scans.
   std::vector<std::shared_ptr<MemSeries>> AllSeries() const;
   // Creates and indexes a series. REQUIRES: the hash stripe of `hash` locked by the caller.

@@ -23,6 +23,7 @@
 
 #include "model/histogram.h"
 #include "model/labels.h"
+#include "model/labels_view.h"
 #include "model/matcher.h"
 #include "model/sample.h"
 #include "util/status.h"
@@ -102,6 +103,12 @@ class Appender {
   //                    bounds": Prometheus' rule, the newest sample minus 1 h or the OOO
   //                    window, whichever is longer)
   virtual Status Append(const Labels& labels, int64_t t_ms, double v) = 0;
+  // Append for a label set borrowed from the caller's memory (a decoded request): the
+  // appender copies the labels only if it has to create the series, and does not keep the
+  // view past this call. Same errors. The default copies and calls Append.
+  virtual Status AppendBorrowed(const LabelsView& labels, int64_t t_ms, double v) {
+    return Append(labels.ToLabels(), t_ms, v);
+  }
   // Adds one native-histogram sample (integer or float). Errors as Append, plus
   // InvalidArgument if the histogram does not pass Validate (model/histogram.h). Histogram
   // samples must arrive in order per series: an older one is OutOfOrder("out of order
