@@ -695,7 +695,7 @@ class Evaluator {
           bool keep, invalid = false;
           double val;
           std::shared_ptr<const FloatHistogram> hv;
-          if (s.h) {
+          if (s.h || IsTrimOp(e.bin_op)) {
             std::shared_ptr<const FloatHistogram> none;
             keep = HistElemBinop(&invalid, e, l, swap ? none : s.h, r, swap ? s.h : none, s.metric,
                                  &val, &hv);
@@ -731,9 +731,10 @@ class Evaluator {
     return v;
   }
 
-  // Prometheus' vectorElemBinop for a pair of which at least one side is a histogram: hist
-  // +- hist, hist * float, float * hist, hist / float, and hist ==/!= hist (filtering on
-  // equality); other pairs are dropped with an info. Returns whether to keep the result;
+  // Prometheus' vectorElemBinop for a pair of which at least one side is a histogram (or the
+  // operator is a trim): hist +- hist, hist * float, float * hist, hist / float, hist ==/!=
+  // hist (filtering on equality), and hist </ float, hist >/ float (HistogramTrim); other
+  // pairs are dropped with an info. Returns whether to keep the result;
   // `*invalid` is set when the pair has no result at all (not even for `bool`).
   bool HistElemBinop(bool* invalid, const Expr& e, double fl, const std::shared_ptr<const FloatHistogram>& hl,
                      double fr, const std::shared_ptr<const FloatHistogram>& hr,
@@ -749,6 +750,13 @@ class Evaluator {
       return false;
     };
     *val = 0;
+    if (IsTrimOp(op)) {
+      if (!hl || hr) return incompatible(hl ? "histogram" : "float", hr ? "histogram" : "float");
+      TrimSide side = op == BinaryOp::kTrimUpper ? TrimSide::kKeepBelow : TrimSide::kKeepAbove;
+      *hout = std::make_shared<const FloatHistogram>(HistogramTrim(*hl, fr, side));
+      *invalid = false;
+      return true;
+    }
     if (!hl) {
       if (op != BinaryOp::kMul) return incompatible("float", "histogram");
       auto h = std::make_shared<FloatHistogram>(*hr);
@@ -864,7 +872,7 @@ class Evaluator {
       }
       bool keep, invalid = false;
       double val;
-      if (hl || hr) {
+      if (hl || hr || IsTrimOp(e.bin_op)) {
         keep = HistElemBinop(&invalid, e, fl, hl, fr, hr, ls.metric, &val, &hv);
       } else {
         val = ElemBinop(e.bin_op, fl, fr, &keep);
@@ -926,7 +934,7 @@ class Evaluator {
       for (const auto& rs : *rhs) {
         std::string sig = MatchSignature(rs.metric, vm);
         if (left_sigs.count(sig)) continue;
-        if (rs.h) continue;  // fill values are floats: no histogram arithmetic here
+        if (rs.h || IsTrimOp(e.bin_op)) continue;  // fill values are floats: no histogram arithmetic here
         double fl = *vm.fill_left, fr = rs.f;
         if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
         bool keep;
