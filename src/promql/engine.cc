@@ -1117,6 +1117,7 @@ class Evaluator {
       if (by_name && s.drop_name) g.drop_name = true;
       if (s.h && sum_like) {
         g.hist_count++;
+        if (op == AggregateOp::kAvg) g.members.push_back(static_cast<size_t>(&s - in.data()));
         if (!g.hist) {
           g.hist = std::make_shared<FloatHistogram>(*s.h);
           g.value = s.h->sum;  // Kahan-summed sum of observations (g.c the compensation)
@@ -1215,7 +1216,20 @@ class Evaluator {
         }
         if (g.hist_failed) continue;
         g.hist->sum = std::isinf(g.value) ? g.value : g.value + g.c;
-        if (op == AggregateOp::kAvg) g.hist->Div(g.hist_count);
+        if (op == AggregateOp::kAvg) {
+          g.hist->Div(g.hist_count);
+          if (HasInfiniteCounts(*g.hist)) {
+            // The sum overflowed: average the parts instead.
+            std::vector<const FloatHistogram*> hs;
+            for (size_t i : g.members) hs.push_back(in[i].h.get());
+            auto mean = HistogramMeanOfParts(hs);
+            if (mean.ok()) {
+              double observations_mean = g.hist->sum;
+              *g.hist = *mean;
+              g.hist->sum = observations_mean;
+            }
+          }
+        }
         g.hist->Compact(0);
         InstantSample o{std::move(g.labels), ts, 0, g.drop_name, std::move(g.hist)};
         out->push_back(std::move(o));
