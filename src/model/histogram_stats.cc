@@ -68,7 +68,8 @@ double HistogramQuantile(double q, const FloatHistogram& h) {
     }
   }
   if (count > h.count) count = h.count;
-  if (count < rank) return bucket.upper;
+  // The rank falls among the NaN observations (they are in no bucket): the quantile is NaN.
+  if (count < rank) return std::isnan(h.sum) ? std::nan("") : bucket.upper;
 
   if (forward) {
     rank -= count - bucket.count;
@@ -130,8 +131,13 @@ double HistogramFraction(double lower, double upper, const FloatHistogram& h) {
     if (lower_set && upper_set) break;
     rank += b.count;
   }
-  if (!lower_set || lower_rank > h.count) lower_rank = h.count;
-  if (!upper_set || upper_rank > h.count) upper_rank = h.count;
+  // Past the last bucket: all bucketed observations. NaN observations (the sum is NaN) are in
+  // no bucket and so in no fraction.
+  double end_rank = std::isnan(h.sum) ? std::min(rank, h.count) : h.count;
+  if (!lower_set) lower_rank = end_rank;
+  if (!upper_set) upper_rank = end_rank;
+  lower_rank = std::min(lower_rank, h.count);
+  upper_rank = std::min(upper_rank, h.count);
   return (upper_rank - lower_rank) / h.count;
 }
 

@@ -29,11 +29,12 @@ namespace argus {
 
 // The q-quantile of h. q < 0 -> -Inf, q > 1 -> +Inf, q NaN or an empty histogram -> NaN.
 // Histograms whose sum is NaN (NaN observations) are searched from the low end, and a rank
-// beyond the populated buckets returns the highest bucket's upper bound.
+// beyond the populated buckets (among the NaN observations) returns NaN.
 double HistogramQuantile(double q, const FloatHistogram& h);
 
 // The estimated fraction of observations in [lower, upper]. NaN for an empty histogram or a
-// NaN bound; 0 if lower >= upper.
+// NaN bound; 0 if lower >= upper. NaN observations (sum NaN) count in the total but are in no
+// fraction.
 double HistogramFraction(double lower, double upper, const FloatHistogram& h);
 
 // Which side of the cut a histogram trim keeps: PromQL's `h </ x` (TRIM_UPPER) keeps the

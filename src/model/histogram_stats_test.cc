@@ -286,5 +286,16 @@ TEST(HistogramStatsTest, TrimCustomBuckets) {
   EXPECT_EQ(HistogramTrim(neg, -4, TrimSide::kKeepAbove).count, 0);
 }
 
+TEST(HistogramStatsTest, NaNObservationsAreInNoBucket) {
+  // 15 observations, 3 of them NaN: only 12 sit in (0.5,1].
+  FloatHistogram h = Lit("{{schema:0 count:15 sum:NaN buckets:[12]}}");
+  EXPECT_EQ(HistogramQuantile(0.8, h), 1);
+  EXPECT_TRUE(std::isnan(HistogramQuantile(0.81, h)));
+  EXPECT_NEAR(HistogramFraction(-kInf, kInf, h), 0.8, 1e-12);
+  FloatHistogram all_nan = Lit("{{schema:0 count:3 sum:NaN}}");
+  EXPECT_TRUE(std::isnan(HistogramQuantile(0.4, all_nan)));
+  EXPECT_EQ(HistogramFraction(-kInf, kInf, all_nan), 0);
+}
+
 }  // namespace
 }  // namespace argus

@@ -1732,13 +1732,30 @@ class Evaluator {
         if (!s.h) continue;
         Labels key = s.metric.Filter({std::string(kMetricNameLabel)}, false);
         native.insert(key);
+        // NaN observations count but sit in no bucket (the sum is NaN): say what that does.
+        bool nan_observations = std::isnan(s.h->sum) && s.h->count > 0;
+        std::string for_metric =
+            " for metric name " + GoQuote(std::string(s.metric.MetricName()));
         for (const auto& [qi, qv] : qs) {
           (void)qi;
           LabelsBuilder lb(key);
           if (multi) lb.Set(qlabel, FormatFloatGo(qv));
-          out->push_back({lb.Build(), ts, HistogramQuantile(qv, *s.h), false});
+          double r = HistogramQuantile(qv, *s.h);
+          if (nan_observations) {
+            ctx_->Info(std::string("input to histogram_quantile has NaN observations, result is ") +
+                           (std::isnan(r) ? "NaN" : "skewed higher") + for_metric,
+                       e.args[vec_arg]->pos);
+          }
+          out->push_back({lb.Build(), ts, r, false});
         }
-        if (!quantile) out->push_back({key, ts, HistogramFraction(q, upper, *s.h), false});
+        if (!quantile) {
+          if (nan_observations) {
+            ctx_->Info("input to histogram_fraction has NaN observations, which are excluded "
+                       "from all fractions" + for_metric,
+                       e.args[vec_arg]->pos);
+          }
+          out->push_back({key, ts, HistogramFraction(q, upper, *s.h), false});
+        }
       }
       for (const auto& s : a[vec_arg]) {
         if (s.h) continue;
