@@ -587,6 +587,18 @@ class Evaluator {
       // Not reachable after type checking (subqueries take instant vectors).
       return Status::InvalidArgument("subquery is only allowed on instant vector");
     }
+    // A (not-)reset hint speaks about the sample stored before, which the subquery's grid may
+    // have skipped: the functions over the subquery detect resets from the counts instead.
+    for (Series& s : v.m) {
+      for (Point& p : s.points) {
+        if (p.h && (p.h->counter_reset_hint == CounterResetHint::kCounterReset ||
+                    p.h->counter_reset_hint == CounterResetHint::kNotCounterReset)) {
+          auto h = std::make_shared<FloatHistogram>(*p.h);
+          h->counter_reset_hint = CounterResetHint::kUnknown;
+          p.h = std::move(h);
+        }
+      }
+    }
     return std::move(v.m);
   }
 
