@@ -1705,6 +1705,14 @@ class Evaluator {
 
   Status CheckStepCollisions(Matrix& m) { return MergeSameLabelsets(&m); }
 
+  // The value of histogram_quantiles' quantile label: Go's %g, with ".0" added to whole
+  // numbers ("0.0", "0.25", "1.0", "NaN"), as upstream writes it.
+  static std::string QuantileLabelValue(double q) {
+    std::string v = FormatFloatGo(q);
+    if (v.find_first_not_of("-0123456789") == std::string::npos) v += ".0";
+    return v;
+  }
+
   // histogram_quantile(q, v), histogram_quantiles(v, "label", q...) and
   // histogram_fraction(lower, upper, v) over classic (le-labelled) buckets.
   Result<Val> HistogramFunc(const Expr& e, const std::vector<Val>& args,
@@ -1740,6 +1748,9 @@ class Evaluator {
       std::vector<G> groups;
       std::map<Labels, size_t> idx;
       std::set<Labels> native;  // labels (without __name__) of native histogram samples
+      // The native results, each with its labels without __name__: dropped below if classic
+      // buckets share those labels.
+      std::vector<std::pair<Labels, InstantSample>> native_out;
       for (const auto& s : a[vec_arg]) {
         if (!s.h) continue;
         Labels key = s.metric.Filter({std::string(kMetricNameLabel)}, false);
@@ -1751,14 +1762,14 @@ class Evaluator {
         for (const auto& [qi, qv] : qs) {
           (void)qi;
           LabelsBuilder lb(key);
-          if (multi) lb.Set(qlabel, FormatFloatGo(qv));
+          if (multi) lb.Set(qlabel, QuantileLabelValue(qv));
           double r = HistogramQuantile(qv, *s.h);
           if (nan_observations) {
             ctx_->Info(std::string("input to histogram_quantile has NaN observations, result is ") +
                            (std::isnan(r) ? "NaN" : "skewed higher") + for_metric,
                        e.args[vec_arg]->pos);
           }
-          out->push_back({lb.Build(), ts, r, false});
+          native_out.push_back({key, {lb.Build(), ts, r, false}});
         }
         if (!quantile) {
           if (nan_observations) {
@@ -1766,7 +1777,7 @@ class Evaluator {
                        "from all fractions" + for_metric,
                        e.args[vec_arg]->pos);
           }
-          out->push_back({key, ts, HistogramFraction(q, upper, *s.h), false});
+          native_out.push_back({key, {key, ts, HistogramFraction(q, upper, *s.h), false}});
         }
       }
       for (const auto& s : a[vec_arg]) {
@@ -1787,8 +1798,15 @@ class Evaluator {
         }
         groups[it->second].buckets.push_back({ub, s.f});
       }
+      std::set<Labels> mixed;
+      for (const auto& g : groups) {
+        if (native.count(g.labels)) mixed.insert(g.labels);
+      }
+      for (auto& [key, sample] : native_out) {
+        if (!mixed.count(key)) out->push_back(std::move(sample));
+      }
       for (auto& g : groups) {
-        if (native.count(g.labels)) {
+        if (mixed.count(g.labels)) {
           ctx_->Warn("vector contains a mix of classic and native histograms for metric name \"" +
                          g.name + "\"",
                      e.args[vec_arg]->pos);
@@ -1810,7 +1828,7 @@ class Evaluator {
           Labels out_labels = g.labels;
           if (multi) {
             LabelsBuilder lb(g.labels);
-            lb.Set(qlabel, FormatFloatGo(qv));
+            lb.Set(qlabel, QuantileLabelValue(qv));
             out_labels = lb.Build();
           }
           out->push_back({std::move(out_labels), ts, r, false});
