@@ -111,6 +111,21 @@ double HistogramFraction(double lower, double upper, const FloatHistogram& h) {
       return rank + b.count * fraction;
     };
     bool linear_here = h.UsesCustomBuckets() || zero_bucket;
+    if (b.lower == -kInf) {
+      // (-Inf, u <= 0]: nothing to interpolate, a cut inside counts as at u (so the bucket is
+      // in no fraction that starts inside it), as for classic buckets.
+      if (!lower_set && b.upper > lower) {
+        lower_rank = lower == -kInf ? rank : rank + b.count;
+        lower_set = true;
+      }
+      if (!upper_set && b.upper > upper) {
+        upper_rank = rank + b.count;
+        upper_set = true;
+      }
+      if (lower_set && upper_set) break;
+      rank += b.count;
+      continue;
+    }
     if (!lower_set && b.lower >= lower) {
       lower_rank = rank;
       lower_set = true;

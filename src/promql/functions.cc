@@ -459,7 +459,9 @@ double BucketFraction(double lower, double upper, std::vector<Bucket> buckets) {
       if (v <= ub) {
         if (std::isinf(ub)) return prev_count;
         double lo = (i == 0 && ub > 0) ? 0 : prev_ub;
-        if (i == 0 && ub <= 0) return v == ub ? c : 0.0;
+        // Inside (-Inf, ub <= 0] nothing can be interpolated: the cut counts as at ub, so
+        // the bucket is in no fraction that starts inside it (upstream's rule).
+        if (i == 0 && ub <= 0) return c;
         if (v <= lo) return prev_count;
         return prev_count + (c - prev_count) * (v - lo) / (ub - lo);
       }
