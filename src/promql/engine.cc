@@ -1790,11 +1790,14 @@ class Evaluator {
                      e.args[vec_arg]->pos);
           continue;
         }
-        Labels key = s.metric.Filter({"le", std::string(kMetricNameLabel)}, false);
-        auto it = idx.find(key);
+        // Buckets group by all labels but le (so by metric name too); the result drops the
+        // name, so two histograms differing only in name collide as upstream's do.
+        Labels group_key = s.metric.Filter({"le"}, false);
+        auto it = idx.find(group_key);
         if (it == idx.end()) {
-          it = idx.emplace(key, groups.size()).first;
-          groups.push_back(G{key, {}, std::string(s.metric.MetricName())});
+          it = idx.emplace(group_key, groups.size()).first;
+          groups.push_back(G{s.metric.Filter({"le", std::string(kMetricNameLabel)}, false), {},
+                             std::string(s.metric.MetricName())});
         }
         groups[it->second].buckets.push_back({ub, s.f});
       }
