@@ -410,9 +410,27 @@ class Evaluator {
         }
         return v;
       }
-      case ExprKind::kCall: return Call(e);
+      case ExprKind::kCall: {
+        // Under histogram_count/sum/avg, selectors read histograms like upstream's
+        // HistogramStatsIterator (see StatsOnlyHints); a function needing the buckets ends it.
+        bool saved = stats_only_;
+        if (e.func == "histogram_count" || e.func == "histogram_sum" || e.func == "histogram_avg") {
+          stats_only_ = true;
+        } else if (e.func.rfind("histogram_", 0) == 0) {
+          stats_only_ = false;
+        }
+        Result<Val> r = Call(e);
+        stats_only_ = saved;
+        return r;
+      }
       case ExprKind::kAggregate: return Aggregate(e);
-      case ExprKind::kBinary: return Binary(e);
+      case ExprKind::kBinary: {
+        bool saved = stats_only_;
+        stats_only_ = false;  // upstream starts over at each operand of a binary operator
+        Result<Val> r = Binary(e);
+        stats_only_ = saved;
+        return r;
+      }
     }
     return Status::Internal("unknown expression kind");
   }
@@ -508,6 +526,28 @@ class Evaluator {
     return out;
   }
 
+  // Upstream reads the histograms under histogram_count/sum/avg through its
+  // HistogramStatsIterator, which sets each unknown counter reset hint from the sample read
+  // before it (reset or not_reset; the first stays unknown). Aggregations over those then see
+  // (and warn about) conflicting hints; we do the same on the selected points.
+  static void StatsOnlyHints(std::vector<Point>* pts) {
+    const FloatHistogram* prev = nullptr;
+    for (Point& p : *pts) {
+      if (!p.h) {
+        prev = nullptr;
+        continue;
+      }
+      const FloatHistogram* cur = p.h.get();
+      if (cur->counter_reset_hint == CounterResetHint::kUnknown && prev != nullptr) {
+        auto h = std::make_shared<FloatHistogram>(*cur);
+        h->counter_reset_hint = cur->DetectReset(*prev) ? CounterResetHint::kCounterReset
+                                                        : CounterResetHint::kNotCounterReset;
+        p.h = std::move(h);
+      }
+      prev = cur;
+    }
+  }
+
   // Instant vector selector: the newest sample in (ref - lookback, ref] at each step.
   // With `raw_times` the point value is the sample's own timestamp in seconds (timestamp()).
   Result<Matrix> VectorSelector(const Expr& e, bool raw_times) {
@@ -525,7 +565,8 @@ class Evaluator {
       Series o;
       o.metric = std::move(s.labels);
       size_t idx = 0;
-      const std::vector<Point> smp = MergedPoints(s);
+      std::vector<Point> smp = MergedPoints(s);
+      if (stats_only_) StatsOnlyHints(&smp);
       for (int64_t ts = start_; ts <= end_; ts += interval_) {
         int64_t ref = RefTime(w, ts);
         // Advance to the last sample with t <= ref.
@@ -561,7 +602,9 @@ class Evaluator {
       for (auto& s : series) {
         Series o;
         o.metric = std::move(s.labels);
-        for (auto& p : MergedPoints(s)) {
+        std::vector<Point> merged = MergedPoints(s);
+        if (stats_only_) StatsOnlyHints(&merged);
+        for (auto& p : merged) {
           if (!p.h && IsStaleNaN(p.f)) continue;
           if (p.t_ms <= first_ref - w.range_ms || p.t_ms > last_ref) continue;
           o.points.push_back(std::move(p));
@@ -2124,6 +2167,7 @@ class Evaluator {
 
   Context* ctx_;
   int64_t start_, end_, interval_;
+  bool stats_only_ = false;  // evaluating under histogram_count/sum/avg (StatsOnlyHints)
 };
 
 // Removes __name__ from series marked drop_name (delayed name removal) and checks collisions.

@@ -219,6 +219,9 @@ HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool av
       return res;
     }
     if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledAgg);
+    if (add->counter_reset_collision) {
+      AddOnce(&res.warnings, "conflicting counter resets during histogram aggregation");
+    }
     sum = KahanSumInc(pts[i].h->sum, sum, &c);
   }
   h.sum = std::isinf(sum) ? sum : sum + c;
