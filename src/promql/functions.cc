@@ -219,10 +219,16 @@ HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool av
       return res;
     }
     if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledAgg);
-    if (add->counter_reset_collision) {
-      AddOnce(&res.warnings, "conflicting counter resets during histogram aggregation");
-    }
     sum = KahanSumInc(pts[i].h->sum, sum, &c);
+  }
+  // Any reset hint beside a not_reset one is a conflict, even where Add does not see it (a
+  // gauge added first makes the running sum a gauge).
+  auto has_hint = [&](CounterResetHint hint) {
+    return std::any_of(pts.begin(), pts.end(),
+                       [&](const Point& p) { return p.h->counter_reset_hint == hint; });
+  };
+  if (has_hint(CounterResetHint::kCounterReset) && has_hint(CounterResetHint::kNotCounterReset)) {
+    AddOnce(&res.warnings, "conflicting counter resets during histogram aggregation");
   }
   h.sum = std::isinf(sum) ? sum : sum + c;
   if (avg) {
