@@ -267,7 +267,8 @@ TEST(HistogramStatsTest, TrimLeavesUntouchedHistogramsAlone) {
 
 TEST(HistogramStatsTest, TrimCustomBuckets) {
   // (-Inf,5]:1 (5,10]:6 (10,15]:4 (15,+Inf]:2.
-  FloatHistogram h = Lit("{{schema:-53 sum:150 count:13 custom_values:[5 10 15] buckets:[1 6 4 2]}}");
+  FloatHistogram h =
+      Lit("{{schema:-53 sum:150 count:13 custom_values:[5 10 15] buckets:[1 6 4 2]}}");
   // Linear inside (10,15]; the first bucket counts as [0,5]; the +Inf bucket is dropped.
   FloatHistogram below = HistogramTrim(h, 12, TrimSide::kKeepBelow);
   EXPECT_NEAR(below.count, 1 + 6 + 1.6, 1e-12);

@@ -989,7 +989,8 @@ class Evaluator {
       for (const auto& rs : *rhs) {
         std::string sig = MatchSignature(rs.metric, vm);
         if (left_sigs.count(sig)) continue;
-        if (rs.h || IsTrimOp(e.bin_op)) continue;  // fill values are floats: no histogram arithmetic here
+        // Fill values are floats: no histogram arithmetic (nor a trim) here.
+        if (rs.h || IsTrimOp(e.bin_op)) continue;
         double fl = *vm.fill_left, fr = rs.f;
         if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
         bool keep;
