@@ -68,7 +68,8 @@ double HistogramQuantile(double q, const FloatHistogram& h) {
     }
   }
   if (count > h.count) count = h.count;
-  if (count < rank) return bucket.upper;
+  // The rank falls among the NaN observations (they are in no bucket): the quantile is NaN.
+  if (count < rank) return std::isnan(h.sum) ? std::nan("") : bucket.upper;
 
   if (forward) {
     rank -= count - bucket.count;
@@ -110,6 +111,21 @@ double HistogramFraction(double lower, double upper, const FloatHistogram& h) {
       return rank + b.count * fraction;
     };
     bool linear_here = h.UsesCustomBuckets() || zero_bucket;
+    if (b.lower == -kInf) {
+      // (-Inf, u <= 0]: nothing to interpolate, a cut inside counts as at u (so the bucket is
+      // in no fraction that starts inside it), as for classic buckets.
+      if (!lower_set && b.upper > lower) {
+        lower_rank = lower == -kInf ? rank : rank + b.count;
+        lower_set = true;
+      }
+      if (!upper_set && b.upper > upper) {
+        upper_rank = rank + b.count;
+        upper_set = true;
+      }
+      if (lower_set && upper_set) break;
+      rank += b.count;
+      continue;
+    }
     if (!lower_set && b.lower >= lower) {
       lower_rank = rank;
       lower_set = true;
@@ -130,9 +146,117 @@ double HistogramFraction(double lower, double upper, const FloatHistogram& h) {
     if (lower_set && upper_set) break;
     rank += b.count;
   }
-  if (!lower_set || lower_rank > h.count) lower_rank = h.count;
-  if (!upper_set || upper_rank > h.count) upper_rank = h.count;
+  // Past the last bucket: all bucketed observations. NaN observations (the sum is NaN) are in
+  // no bucket and so in no fraction.
+  double end_rank = std::isnan(h.sum) ? std::min(rank, h.count) : h.count;
+  if (!lower_set) lower_rank = end_rank;
+  if (!upper_set) upper_rank = end_rank;
+  lower_rank = std::min(lower_rank, h.count);
+  upper_rank = std::min(upper_rank, h.count);
   return (upper_rank - lower_rank) / h.count;
+}
+
+namespace {
+
+// What a trim keeps of one bucket: the count, where its observations sit (for the new sum),
+// and whether anything was removed or moved.
+struct TrimmedBucket {
+  double count = 0;
+  double value = 0;
+  bool changed = false;
+};
+
+// The geometric mean of [a, b] (both of one sign), negative for negative bounds.
+double SignedGeometricMean(double a, double b) {
+  double v = std::sqrt(a * b);
+  return a < 0 ? -v : v;
+}
+
+// The share of an exponential bucket [lower, upper] (bounds of one sign) below x, for
+// lower < x < upper: the same interpolation as HistogramFraction.
+double ExponentialShareBelow(double lower, double upper, double x) {
+  double log_lower = std::log2(std::fabs(lower));
+  double log_upper = std::log2(std::fabs(upper));
+  double log_x = std::log2(std::fabs(x));
+  return x > 0 ? (log_x - log_lower) / (log_upper - log_lower)
+               : 1 - (log_x - log_upper) / (log_lower - log_upper);
+}
+
+// Trims a bucket with finite bounds, interpolating linearly or exponentially.
+TrimmedBucket TrimFiniteBucket(double lower, double upper, double count, double cut,
+                               TrimSide side, bool linear) {
+  auto value = [&](double a, double b) { return linear ? (a + b) / 2 : SignedGeometricMean(a, b); };
+  bool below = side == TrimSide::kKeepBelow;
+  if (below ? upper <= cut : lower >= cut) return {count, value(lower, upper), false};
+  if (below ? lower >= cut : upper <= cut) return {0, 0, count != 0};
+  double share_below =
+      linear ? (cut - lower) / (upper - lower) : ExponentialShareBelow(lower, upper, cut);
+  if (below) return {count * share_below, value(lower, cut), count != 0};
+  return {count * (1 - share_below), value(cut, upper), count != 0};
+}
+
+// Trims a custom bucket, which may have an infinite bound (see HistogramTrim).
+TrimmedBucket TrimCustomBucket(double lower, double upper, double count, double cut,
+                               TrimSide side) {
+  bool below = side == TrimSide::kKeepBelow;
+  if (upper == kInf) {
+    if (below || lower == -kInf || cut == kInf) return {0, 0, count != 0};
+    return {count, std::max(cut, lower), count != 0 && cut > lower};
+  }
+  if (lower == -kInf) {
+    if (upper > 0 && (below || cut >= 0)) return TrimFiniteBucket(0, upper, count, cut, side, true);
+    if (!below) return {0, 0, count != 0};
+    return {count, std::min(cut, upper), count != 0 && cut < upper};
+  }
+  return TrimFiniteBucket(lower, upper, count, cut, side, true);
+}
+
+}  // namespace
+
+FloatHistogram HistogramTrim(const FloatHistogram& h, double cut, TrimSide side) {
+  bool below = side == TrimSide::kKeepBelow;
+  if (std::isnan(cut) || (below && cut == kInf) || (!below && cut == -kInf)) return h;
+  FloatHistogram out = h;
+  bool changed = false;
+  double count = 0, sum = 0, c = 0;
+  auto keep = [&](const TrimmedBucket& t, double* slot) {
+    *slot = t.count;
+    changed = changed || t.changed;
+    count += t.count;
+    if (t.count != 0) KahanInc(t.count * t.value, &sum, &c);
+  };
+  std::vector<FloatBucket> positive = h.PositiveBuckets();
+  for (size_t i = 0; i < positive.size(); ++i) {
+    const FloatBucket& b = positive[i];
+    if (h.UsesCustomBuckets()) {
+      keep(TrimCustomBucket(b.lower, b.upper, b.count, cut, side), &out.positive_buckets[i]);
+      continue;
+    }
+    double lower = b.lower > 0 && b.lower < h.zero_threshold ? h.zero_threshold : b.lower;
+    keep(TrimFiniteBucket(lower, b.upper, b.count, cut, side, false), &out.positive_buckets[i]);
+  }
+  std::vector<FloatBucket> negative = h.NegativeBuckets();
+  for (size_t i = 0; i < negative.size(); ++i) {
+    const FloatBucket& b = negative[i];
+    double upper = b.upper < 0 && b.upper > -h.zero_threshold ? -h.zero_threshold : b.upper;
+    keep(TrimFiniteBucket(b.lower, upper, b.count, cut, side, false), &out.negative_buckets[i]);
+  }
+  if (!h.UsesCustomBuckets()) {
+    // The zero bucket, taken as [0, threshold] or [-threshold, 0] when only one side has
+    // buckets, as HistogramFraction does.
+    double lower = -h.zero_threshold, upper = h.zero_threshold;
+    if (h.negative_buckets.empty() && !h.positive_buckets.empty()) {
+      lower = 0;
+    } else if (h.positive_buckets.empty() && !h.negative_buckets.empty()) {
+      upper = 0;
+    }
+    keep(TrimFiniteBucket(lower, upper, h.zero_count, cut, side, true), &out.zero_count);
+  }
+  if (!changed) return h;
+  out.count = count;
+  out.sum = sum + c;
+  out.Compact(0);
+  return out;
 }
 
 double HistogramStdVar(const FloatHistogram& h) {

@@ -29,12 +29,32 @@ namespace argus {
 
 // The q-quantile of h. q < 0 -> -Inf, q > 1 -> +Inf, q NaN or an empty histogram -> NaN.
 // Histograms whose sum is NaN (NaN observations) are searched from the low end, and a rank
-// beyond the populated buckets returns the highest bucket's upper bound.
+// beyond the populated buckets (among the NaN observations) returns NaN.
 double HistogramQuantile(double q, const FloatHistogram& h);
 
 // The estimated fraction of observations in [lower, upper]. NaN for an empty histogram or a
-// NaN bound; 0 if lower >= upper.
+// NaN bound; 0 if lower >= upper. NaN observations (sum NaN) count in the total but are in no
+// fraction.
 double HistogramFraction(double lower, double upper, const FloatHistogram& h);
+
+// Which side of the cut a histogram trim keeps: PromQL's `h </ x` (TRIM_UPPER) keeps the
+// observations below x, `h >/ x` (TRIM_LOWER) those above it.
+enum class TrimSide { kKeepBelow, kKeepAbove };
+
+// PromQL's histogram trim operators (Prometheus docs, querying/operators "Histogram trim
+// operators"): a copy of h without the observations above (kKeepBelow) or below (kKeepAbove)
+// `cut`. A bucket containing the cut keeps the share the interpolation of HistogramFraction
+// gives it (exponential inside exponential buckets, linear inside the zero bucket and custom
+// buckets), so `histogram_count(h </ x) == histogram_fraction(-Inf, x, h) * histogram_count(h)`.
+// If any observation was removed (or moved, see below), count is the kept total and sum is
+// estimated again from the kept populations, each at its bucket's (or kept part's) geometric
+// mean (exponential buckets), midpoint (zero and custom buckets); otherwise h is returned
+// unchanged. Custom buckets with an infinite bound: the (-Inf, u] bucket counts as [0, u] when
+// u > 0 and the cut is not below 0; otherwise it is kept whole below the cut with its
+// observations at min(cut, u), and dropped by kKeepAbove. The (l, +Inf] bucket is dropped by
+// kKeepBelow unless the cut is +Inf, and kept whole by kKeepAbove (for a finite cut) with its
+// observations at max(cut, l). A NaN cut returns h unchanged. The result is compacted.
+FloatHistogram HistogramTrim(const FloatHistogram& h, double cut, TrimSide side);
 
 inline double HistogramCount(const FloatHistogram& h) { return h.count; }
 inline double HistogramSum(const FloatHistogram& h) { return h.sum; }

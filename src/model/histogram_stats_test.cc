@@ -227,5 +227,76 @@ TEST(HistogramStatsTest, ConformanceCorpusFunctionCases) {
   std::printf("checked %d histogram function cases of native_histograms.test\n", checked);
 }
 
+TEST(HistogramStatsTest, TrimExponentialBuckets) {
+  // (0.5,1]:2 (1,2]:4 (2,4]:8 and the zero bucket [-0.001,0.001]:1, [-1,-0.5):1.
+  FloatHistogram h =
+      Lit("{{schema:0 sum:50 count:16 z_bucket:1 z_bucket_w:0.001 buckets:[2 4 8] n_buckets:[1]}}");
+  // On a bucket boundary nothing is interpolated; the sum is re-estimated from geometric means.
+  FloatHistogram below = HistogramTrim(h, 2, TrimSide::kKeepBelow);
+  EXPECT_EQ(below.count, 8);
+  EXPECT_NEAR(below.sum, 2 * std::sqrt(0.5) + 4 * std::sqrt(2) - std::sqrt(0.5), 1e-12);
+  EXPECT_EQ(below.zero_count, 1);
+  // Inside (1,2], exponential interpolation: sqrt(2) splits the bucket in halves.
+  FloatHistogram above = HistogramTrim(h, std::sqrt(2), TrimSide::kKeepAbove);
+  EXPECT_NEAR(above.count, 10, 1e-12);
+  EXPECT_NEAR(above.sum, 2 * std::sqrt(std::sqrt(2) * 2) + 8 * std::sqrt(8), 1e-12);
+  EXPECT_EQ(above.zero_count, 0);
+  EXPECT_TRUE(above.negative_buckets.empty());
+  // The counts agree with histogram_fraction.
+  for (double cut : {-0.7, -0.0005, 0.0, 0.3, 1.5, 3.0}) {
+    EXPECT_NEAR(HistogramTrim(h, cut, TrimSide::kKeepBelow).count,
+                HistogramFraction(-kInf, cut, h) * h.count, 1e-9) << cut;
+    EXPECT_NEAR(HistogramTrim(h, cut, TrimSide::kKeepAbove).count,
+                HistogramFraction(cut, kInf, h) * h.count, 1e-9) << cut;
+  }
+}
+
+TEST(HistogramStatsTest, TrimLeavesUntouchedHistogramsAlone) {
+  FloatHistogram h = Lit("{{schema:0 sum:50 count:16 buckets:[2 4 8 2]}}");
+  for (double cut : {kInf, 8.0, std::nan("")}) {
+    EXPECT_TRUE(HistogramTrim(h, cut, TrimSide::kKeepBelow).Equals(h)) << cut;
+  }
+  for (double cut : {-kInf, 0.5, std::nan("")}) {
+    EXPECT_TRUE(HistogramTrim(h, cut, TrimSide::kKeepAbove).Equals(h)) << cut;
+  }
+  FloatHistogram none = HistogramTrim(h, 0.5, TrimSide::kKeepBelow);
+  EXPECT_EQ(none.count, 0);
+  EXPECT_EQ(none.sum, 0);
+  EXPECT_TRUE(none.positive_buckets.empty());
+}
+
+TEST(HistogramStatsTest, TrimCustomBuckets) {
+  // (-Inf,5]:1 (5,10]:6 (10,15]:4 (15,+Inf]:2.
+  FloatHistogram h =
+      Lit("{{schema:-53 sum:150 count:13 custom_values:[5 10 15] buckets:[1 6 4 2]}}");
+  // Linear inside (10,15]; the first bucket counts as [0,5]; the +Inf bucket is dropped.
+  FloatHistogram below = HistogramTrim(h, 12, TrimSide::kKeepBelow);
+  EXPECT_NEAR(below.count, 1 + 6 + 1.6, 1e-12);
+  EXPECT_NEAR(below.sum, 2.5 + 6 * 7.5 + 1.6 * 11, 1e-12);
+  // Above the last bound the +Inf bucket stays whole, its observations at the cut.
+  FloatHistogram above = HistogramTrim(h, 20, TrimSide::kKeepAbove);
+  EXPECT_EQ(above.count, 2);
+  EXPECT_EQ(above.sum, 40);
+  // Below a negative cut the first bucket ((-Inf,5] with 5 > 0) holds nothing.
+  EXPECT_EQ(HistogramTrim(h, -1, TrimSide::kKeepBelow).count, 0);
+  // A first bucket with a bound <= 0 stays whole below the cut, at min(cut, bound).
+  FloatHistogram neg = Lit("{{schema:-53 sum:-10 count:3 custom_values:[-2] buckets:[3]}}");
+  FloatHistogram t = HistogramTrim(neg, -4, TrimSide::kKeepBelow);
+  EXPECT_EQ(t.count, 3);
+  EXPECT_EQ(t.sum, -12);
+  EXPECT_EQ(HistogramTrim(neg, -4, TrimSide::kKeepAbove).count, 0);
+}
+
+TEST(HistogramStatsTest, NaNObservationsAreInNoBucket) {
+  // 15 observations, 3 of them NaN: only 12 sit in (0.5,1].
+  FloatHistogram h = Lit("{{schema:0 count:15 sum:NaN buckets:[12]}}");
+  EXPECT_EQ(HistogramQuantile(0.8, h), 1);
+  EXPECT_TRUE(std::isnan(HistogramQuantile(0.81, h)));
+  EXPECT_NEAR(HistogramFraction(-kInf, kInf, h), 0.8, 1e-12);
+  FloatHistogram all_nan = Lit("{{schema:0 count:3 sum:NaN}}");
+  EXPECT_TRUE(std::isnan(HistogramQuantile(0.4, all_nan)));
+  EXPECT_EQ(HistogramFraction(-kInf, kInf, all_nan), 0);
+}
+
 }  // namespace
 }  // namespace argus

@@ -127,6 +127,8 @@ std::string_view BinaryOpString(BinaryOp op) {
     case BinaryOp::kAnd: return "and";
     case BinaryOp::kOr: return "or";
     case BinaryOp::kUnless: return "unless";
+    case BinaryOp::kTrimUpper: return "</";
+    case BinaryOp::kTrimLower: return ">/";
   }
   return "?";
 }
@@ -135,6 +137,8 @@ bool IsComparison(BinaryOp op) {
   return op == BinaryOp::kEql || op == BinaryOp::kNeq || op == BinaryOp::kGtr ||
          op == BinaryOp::kLss || op == BinaryOp::kGte || op == BinaryOp::kLte;
 }
+
+bool IsTrimOp(BinaryOp op) { return op == BinaryOp::kTrimUpper || op == BinaryOp::kTrimLower; }
 
 bool IsSetOp(BinaryOp op) {
   return op == BinaryOp::kAnd || op == BinaryOp::kOr || op == BinaryOp::kUnless;

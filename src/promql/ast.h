@@ -34,10 +34,12 @@ enum class BinaryOp {
   kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,      // arithmetic
   kEql, kNeq, kGtr, kLss, kGte, kLte,              // comparison
   kAnd, kOr, kUnless,                              // set
+  kTrimUpper, kTrimLower,                          // native histogram trim: </ and >/
 };
 std::string_view BinaryOpString(BinaryOp op);
 bool IsComparison(BinaryOp op);
 bool IsSetOp(BinaryOp op);
+bool IsTrimOp(BinaryOp op);  // </ (keep observations below) or >/ (keep those above)
 
 enum class AggregateOp {
   kSum, kAvg, kCount, kMin, kMax, kGroup, kStddev, kStdvar, kTopk, kBottomk, kQuantile,

@@ -410,9 +410,27 @@ class Evaluator {
         }
         return v;
       }
-      case ExprKind::kCall: return Call(e);
+      case ExprKind::kCall: {
+        // Under histogram_count/sum/avg, selectors read histograms like upstream's
+        // HistogramStatsIterator (see StatsOnlyHints); a function needing the buckets ends it.
+        bool saved = stats_only_;
+        if (e.func == "histogram_count" || e.func == "histogram_sum" || e.func == "histogram_avg") {
+          stats_only_ = true;
+        } else if (e.func.rfind("histogram_", 0) == 0) {
+          stats_only_ = false;
+        }
+        Result<Val> r = Call(e);
+        stats_only_ = saved;
+        return r;
+      }
       case ExprKind::kAggregate: return Aggregate(e);
-      case ExprKind::kBinary: return Binary(e);
+      case ExprKind::kBinary: {
+        bool saved = stats_only_;
+        stats_only_ = false;  // upstream starts over at each operand of a binary operator
+        Result<Val> r = Binary(e);
+        stats_only_ = saved;
+        return r;
+      }
     }
     return Status::Internal("unknown expression kind");
   }
@@ -508,6 +526,28 @@ class Evaluator {
     return out;
   }
 
+  // Upstream reads the histograms under histogram_count/sum/avg through its
+  // HistogramStatsIterator, which sets each unknown counter reset hint from the sample read
+  // before it (reset or not_reset; the first stays unknown). Aggregations over those then see
+  // (and warn about) conflicting hints; we do the same on the selected points.
+  static void StatsOnlyHints(std::vector<Point>* pts) {
+    const FloatHistogram* prev = nullptr;
+    for (Point& p : *pts) {
+      if (!p.h) {
+        prev = nullptr;
+        continue;
+      }
+      const FloatHistogram* cur = p.h.get();
+      if (cur->counter_reset_hint == CounterResetHint::kUnknown && prev != nullptr) {
+        auto h = std::make_shared<FloatHistogram>(*cur);
+        h->counter_reset_hint = cur->DetectReset(*prev) ? CounterResetHint::kCounterReset
+                                                        : CounterResetHint::kNotCounterReset;
+        p.h = std::move(h);
+      }
+      prev = cur;
+    }
+  }
+
   // Instant vector selector: the newest sample in (ref - lookback, ref] at each step.
   // With `raw_times` the point value is the sample's own timestamp in seconds (timestamp()).
   Result<Matrix> VectorSelector(const Expr& e, bool raw_times) {
@@ -525,7 +565,8 @@ class Evaluator {
       Series o;
       o.metric = std::move(s.labels);
       size_t idx = 0;
-      const std::vector<Point> smp = MergedPoints(s);
+      std::vector<Point> smp = MergedPoints(s);
+      if (stats_only_) StatsOnlyHints(&smp);
       for (int64_t ts = start_; ts <= end_; ts += interval_) {
         int64_t ref = RefTime(w, ts);
         // Advance to the last sample with t <= ref.
@@ -561,7 +602,9 @@ class Evaluator {
       for (auto& s : series) {
         Series o;
         o.metric = std::move(s.labels);
-        for (auto& p : MergedPoints(s)) {
+        std::vector<Point> merged = MergedPoints(s);
+        if (stats_only_) StatsOnlyHints(&merged);
+        for (auto& p : merged) {
           if (!p.h && IsStaleNaN(p.f)) continue;
           if (p.t_ms <= first_ref - w.range_ms || p.t_ms > last_ref) continue;
           o.points.push_back(std::move(p));
@@ -586,6 +629,18 @@ class Evaluator {
     if (v.type == ValueType::kScalar) {
       // Not reachable after type checking (subqueries take instant vectors).
       return Status::InvalidArgument("subquery is only allowed on instant vector");
+    }
+    // A (not-)reset hint speaks about the sample stored before, which the subquery's grid may
+    // have skipped: the functions over the subquery detect resets from the counts instead.
+    for (Series& s : v.m) {
+      for (Point& p : s.points) {
+        if (p.h && (p.h->counter_reset_hint == CounterResetHint::kCounterReset ||
+                    p.h->counter_reset_hint == CounterResetHint::kNotCounterReset)) {
+          auto h = std::make_shared<FloatHistogram>(*p.h);
+          h->counter_reset_hint = CounterResetHint::kUnknown;
+          p.h = std::move(h);
+        }
+      }
     }
     return std::move(v.m);
   }
@@ -695,7 +750,7 @@ class Evaluator {
           bool keep, invalid = false;
           double val;
           std::shared_ptr<const FloatHistogram> hv;
-          if (s.h) {
+          if (s.h || IsTrimOp(e.bin_op)) {
             std::shared_ptr<const FloatHistogram> none;
             keep = HistElemBinop(&invalid, e, l, swap ? none : s.h, r, swap ? s.h : none, s.metric,
                                  &val, &hv);
@@ -731,9 +786,10 @@ class Evaluator {
     return v;
   }
 
-  // Prometheus' vectorElemBinop for a pair of which at least one side is a histogram: hist
-  // +- hist, hist * float, float * hist, hist / float, and hist ==/!= hist (filtering on
-  // equality); other pairs are dropped with an info. Returns whether to keep the result;
+  // Prometheus' vectorElemBinop for a pair of which at least one side is a histogram (or the
+  // operator is a trim): hist +- hist, hist * float, float * hist, hist / float, hist ==/!=
+  // hist (filtering on equality), and hist </ float, hist >/ float (HistogramTrim); other
+  // pairs are dropped with an info. Returns whether to keep the result;
   // `*invalid` is set when the pair has no result at all (not even for `bool`).
   bool HistElemBinop(bool* invalid, const Expr& e, double fl, const std::shared_ptr<const FloatHistogram>& hl,
                      double fr, const std::shared_ptr<const FloatHistogram>& hr,
@@ -749,6 +805,13 @@ class Evaluator {
       return false;
     };
     *val = 0;
+    if (IsTrimOp(op)) {
+      if (!hl || hr) return incompatible(hl ? "histogram" : "float", hr ? "histogram" : "float");
+      TrimSide side = op == BinaryOp::kTrimUpper ? TrimSide::kKeepBelow : TrimSide::kKeepAbove;
+      *hout = std::make_shared<const FloatHistogram>(HistogramTrim(*hl, fr, side));
+      *invalid = false;
+      return true;
+    }
     if (!hl) {
       if (op != BinaryOp::kMul) return incompatible("float", "histogram");
       auto h = std::make_shared<FloatHistogram>(*hr);
@@ -864,7 +927,7 @@ class Evaluator {
       }
       bool keep, invalid = false;
       double val;
-      if (hl || hr) {
+      if (hl || hr || IsTrimOp(e.bin_op)) {
         keep = HistElemBinop(&invalid, e, fl, hl, fr, hr, ls.metric, &val, &hv);
       } else {
         val = ElemBinop(e.bin_op, fl, fr, &keep);
@@ -926,7 +989,8 @@ class Evaluator {
       for (const auto& rs : *rhs) {
         std::string sig = MatchSignature(rs.metric, vm);
         if (left_sigs.count(sig)) continue;
-        if (rs.h) continue;  // fill values are floats: no histogram arithmetic here
+        // Fill values are floats: no histogram arithmetic (nor a trim) here.
+        if (rs.h || IsTrimOp(e.bin_op)) continue;
         double fl = *vm.fill_left, fr = rs.f;
         if (vm.card == Cardinality::kOneToMany) std::swap(fl, fr);
         bool keep;
@@ -1109,6 +1173,7 @@ class Evaluator {
       if (by_name && s.drop_name) g.drop_name = true;
       if (s.h && sum_like) {
         g.hist_count++;
+        if (op == AggregateOp::kAvg) g.members.push_back(static_cast<size_t>(&s - in.data()));
         if (!g.hist) {
           g.hist = std::make_shared<FloatHistogram>(*s.h);
           g.value = s.h->sum;  // Kahan-summed sum of observations (g.c the compensation)
@@ -1207,7 +1272,20 @@ class Evaluator {
         }
         if (g.hist_failed) continue;
         g.hist->sum = std::isinf(g.value) ? g.value : g.value + g.c;
-        if (op == AggregateOp::kAvg) g.hist->Div(g.hist_count);
+        if (op == AggregateOp::kAvg) {
+          g.hist->Div(g.hist_count);
+          if (HasInfiniteCounts(*g.hist)) {
+            // The sum overflowed: average the parts instead.
+            std::vector<const FloatHistogram*> hs;
+            for (size_t i : g.members) hs.push_back(in[i].h.get());
+            auto mean = HistogramMeanOfParts(hs);
+            if (mean.ok()) {
+              double observations_mean = g.hist->sum;
+              *g.hist = *mean;
+              g.hist->sum = observations_mean;
+            }
+          }
+        }
         g.hist->Compact(0);
         InstantSample o{std::move(g.labels), ts, 0, g.drop_name, std::move(g.hist)};
         out->push_back(std::move(o));
@@ -1671,6 +1749,14 @@ class Evaluator {
 
   Status CheckStepCollisions(Matrix& m) { return MergeSameLabelsets(&m); }
 
+  // The value of histogram_quantiles' quantile label: Go's %g, with ".0" added to whole
+  // numbers ("0.0", "0.25", "1.0", "NaN"), as upstream writes it.
+  static std::string QuantileLabelValue(double q) {
+    std::string v = FormatFloatGo(q);
+    if (v.find_first_not_of("-0123456789") == std::string::npos) v += ".0";
+    return v;
+  }
+
   // histogram_quantile(q, v), histogram_quantiles(v, "label", q...) and
   // histogram_fraction(lower, upper, v) over classic (le-labelled) buckets.
   Result<Val> HistogramFunc(const Expr& e, const std::vector<Val>& args,
@@ -1706,17 +1792,37 @@ class Evaluator {
       std::vector<G> groups;
       std::map<Labels, size_t> idx;
       std::set<Labels> native;  // labels (without __name__) of native histogram samples
+      // The native results, each with its labels without __name__: dropped below if classic
+      // buckets share those labels.
+      std::vector<std::pair<Labels, InstantSample>> native_out;
       for (const auto& s : a[vec_arg]) {
         if (!s.h) continue;
         Labels key = s.metric.Filter({std::string(kMetricNameLabel)}, false);
         native.insert(key);
+        // NaN observations count but sit in no bucket (the sum is NaN): say what that does.
+        bool nan_observations = std::isnan(s.h->sum) && s.h->count > 0;
+        std::string for_metric =
+            " for metric name " + GoQuote(std::string(s.metric.MetricName()));
         for (const auto& [qi, qv] : qs) {
           (void)qi;
           LabelsBuilder lb(key);
-          if (multi) lb.Set(qlabel, FormatFloatGo(qv));
-          out->push_back({lb.Build(), ts, HistogramQuantile(qv, *s.h), false});
+          if (multi) lb.Set(qlabel, QuantileLabelValue(qv));
+          double r = HistogramQuantile(qv, *s.h);
+          if (nan_observations) {
+            ctx_->Info(std::string("input to histogram_quantile has NaN observations, result is ") +
+                           (std::isnan(r) ? "NaN" : "skewed higher") + for_metric,
+                       e.args[vec_arg]->pos);
+          }
+          native_out.push_back({key, {lb.Build(), ts, r, false}});
         }
-        if (!quantile) out->push_back({key, ts, HistogramFraction(q, upper, *s.h), false});
+        if (!quantile) {
+          if (nan_observations) {
+            ctx_->Info("input to histogram_fraction has NaN observations, which are excluded "
+                       "from all fractions" + for_metric,
+                       e.args[vec_arg]->pos);
+          }
+          native_out.push_back({key, {key, ts, HistogramFraction(q, upper, *s.h), false}});
+        }
       }
       for (const auto& s : a[vec_arg]) {
         if (s.h) continue;
@@ -1728,16 +1834,26 @@ class Evaluator {
                      e.args[vec_arg]->pos);
           continue;
         }
-        Labels key = s.metric.Filter({"le", std::string(kMetricNameLabel)}, false);
-        auto it = idx.find(key);
+        // Buckets group by all labels but le (so by metric name too); the result drops the
+        // name, so two histograms differing only in name collide as upstream's do.
+        Labels group_key = s.metric.Filter({"le"}, false);
+        auto it = idx.find(group_key);
         if (it == idx.end()) {
-          it = idx.emplace(key, groups.size()).first;
-          groups.push_back(G{key, {}, std::string(s.metric.MetricName())});
+          it = idx.emplace(group_key, groups.size()).first;
+          groups.push_back(G{s.metric.Filter({"le", std::string(kMetricNameLabel)}, false), {},
+                             std::string(s.metric.MetricName())});
         }
         groups[it->second].buckets.push_back({ub, s.f});
       }
+      std::set<Labels> mixed;
+      for (const auto& g : groups) {
+        if (native.count(g.labels)) mixed.insert(g.labels);
+      }
+      for (auto& [key, sample] : native_out) {
+        if (!mixed.count(key)) out->push_back(std::move(sample));
+      }
       for (auto& g : groups) {
-        if (native.count(g.labels)) {
+        if (mixed.count(g.labels)) {
           ctx_->Warn("vector contains a mix of classic and native histograms for metric name \"" +
                          g.name + "\"",
                      e.args[vec_arg]->pos);
@@ -1759,7 +1875,7 @@ class Evaluator {
           Labels out_labels = g.labels;
           if (multi) {
             LabelsBuilder lb(g.labels);
-            lb.Set(qlabel, FormatFloatGo(qv));
+            lb.Set(qlabel, QuantileLabelValue(qv));
             out_labels = lb.Build();
           }
           out->push_back({std::move(out_labels), ts, r, false});
@@ -2052,6 +2168,7 @@ class Evaluator {
 
   Context* ctx_;
   int64_t start_, end_, interval_;
+  bool stats_only_ = false;  // evaluating under histogram_count/sum/avg (StatsOnlyHints)
 };
 
 // Removes __name__ from series marked drop_name (delayed name removal) and checks collisions.

@@ -83,14 +83,31 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
   if (pts.size() < 2) return res;
   const FloatHistogram& first = *pts.front().h;
   const FloatHistogram& last = *pts.back().h;
-  int32_t min_schema = std::min(first.schema, last.schema);
-  bool custom = first.UsesCustomBuckets();
-  if (is_counter && first.counter_reset_hint == CounterResetHint::kGauge) {
+  if (is_counter && (first.counter_reset_hint == CounterResetHint::kGauge ||
+                     last.counter_reset_hint == CounterResetHint::kGauge)) {
     AddOnce(&res.warnings, NotCounterWarning(metric));
   }
-  for (size_t i = 1; i < pts.size(); ++i) {
+  // A counter reset between the 1st and 2nd sample makes the 1st irrelevant (but for its
+  // count, which the extrapolation uses): it is replaced by an empty histogram in the 2nd
+  // one's layout, so that a different bucket layout of the 1st does not matter (upstream's
+  // histogramRate does the same).
+  FloatHistogram empty_start;
+  const FloatHistogram* start = &first;
+  if (is_counter && pts[1].h->DetectReset(first)) {
+    empty_start.schema = pts[1].h->schema;
+    empty_start.custom_values = pts[1].h->custom_values;
+    start = &empty_start;
+  }
+  bool custom = start->UsesCustomBuckets();
+  if (last.UsesCustomBuckets() != custom) {
+    res.warnings = {MixedSchemasWarning(metric)};
+    return res;
+  }
+  int32_t min_schema = std::min(start->schema, last.schema);
+  for (size_t i = 1; i + 1 < pts.size(); ++i) {
     const FloatHistogram& cur = *pts[i].h;
-    if (is_counter && cur.counter_reset_hint == CounterResetHint::kGauge) {
+    if (!is_counter) continue;
+    if (cur.counter_reset_hint == CounterResetHint::kGauge) {
       AddOnce(&res.warnings, NotCounterWarning(metric));
     }
     min_schema = std::min(min_schema, cur.schema);
@@ -105,14 +122,14 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
     if (!r.ok()) return res;
     h = *r;
   }
-  auto sub = h.Sub(first);
+  auto sub = h.Sub(*start);
   if (!sub.ok()) {
     res.warnings = {MixedSchemasWarning(metric)};
     return res;
   }
   if (sub->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledSub);
   if (is_counter) {
-    const FloatHistogram* prev = &first;
+    const FloatHistogram* prev = start;
     for (size_t i = 1; i < pts.size(); ++i) {
       const FloatHistogram& cur = *pts[i].h;
       if (cur.DetectReset(*prev)) {
@@ -168,6 +185,26 @@ HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool i
   return res;
 }
 
+bool HasInfiniteCounts(const FloatHistogram& h) {
+  auto inf = [](double v) { return std::isinf(v); };
+  return inf(h.count) || inf(h.zero_count) ||
+         std::any_of(h.positive_buckets.begin(), h.positive_buckets.end(), inf) ||
+         std::any_of(h.negative_buckets.begin(), h.negative_buckets.end(), inf);
+}
+
+Result<FloatHistogram> HistogramMeanOfParts(const std::vector<const FloatHistogram*>& hs) {
+  double n = static_cast<double>(hs.size());
+  FloatHistogram mean = *hs[0];
+  mean.Div(n);
+  for (size_t i = 1; i < hs.size(); ++i) {
+    FloatHistogram part = *hs[i];
+    part.Div(n);
+    auto add = mean.Add(part);
+    if (!add.ok()) return add.status();
+  }
+  return mean;
+}
+
 HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
                                           const std::string& metric) {
   HistogramRangeResult res;
@@ -184,8 +221,29 @@ HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool av
     if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledAgg);
     sum = KahanSumInc(pts[i].h->sum, sum, &c);
   }
+  // Any reset hint beside a not_reset one is a conflict, even where Add does not see it (a
+  // gauge added first makes the running sum a gauge).
+  auto has_hint = [&](CounterResetHint hint) {
+    return std::any_of(pts.begin(), pts.end(),
+                       [&](const Point& p) { return p.h->counter_reset_hint == hint; });
+  };
+  if (has_hint(CounterResetHint::kCounterReset) && has_hint(CounterResetHint::kNotCounterReset)) {
+    AddOnce(&res.warnings, "conflicting counter resets during histogram aggregation");
+  }
   h.sum = std::isinf(sum) ? sum : sum + c;
-  if (avg) h.Div(static_cast<double>(pts.size()));
+  if (avg) {
+    double observations_sum = h.sum;
+    h.Div(static_cast<double>(pts.size()));
+    if (HasInfiniteCounts(h)) {
+      std::vector<const FloatHistogram*> hs;
+      for (const Point& p : pts) hs.push_back(p.h.get());
+      auto mean = HistogramMeanOfParts(hs);
+      if (mean.ok()) {
+        h = *mean;
+        h.sum = observations_sum / static_cast<double>(pts.size());
+      }
+    }
+  }
   h.Compact(0);
   res.h = std::make_shared<const FloatHistogram>(std::move(h));
   return res;
@@ -410,7 +468,9 @@ double BucketFraction(double lower, double upper, std::vector<Bucket> buckets) {
       if (v <= ub) {
         if (std::isinf(ub)) return prev_count;
         double lo = (i == 0 && ub > 0) ? 0 : prev_ub;
-        if (i == 0 && ub <= 0) return v == ub ? c : 0.0;
+        // Inside (-Inf, ub <= 0] nothing can be interpolated: the cut counts as at ub, so
+        // the bucket is in no fraction that starts inside it (upstream's rule).
+        if (i == 0 && ub <= 0) return c;
         if (v <= lo) return prev_count;
         return prev_count + (c - prev_count) * (v - lo) / (ub - lo);
       }

@@ -58,6 +58,13 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
 // irate()/idelta() over histogram points (the last two).
 HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool is_rate,
                                            const std::string& metric);
+// True if the count, the zero bucket or any bucket of h is infinite (e.g. a sum overflowed).
+bool HasInfiniteCounts(const FloatHistogram& h);
+// The mean of `hs` (non-empty) as the sum of each divided by their number: where dividing the
+// sum would overflow (upstream switches to an incremental mean then), this stays finite. The
+// sum of observations is left as added; callers that Kahan-sum it set it themselves.
+// Errors: InvalidArgument if the histograms mix exponential and custom buckets.
+Result<FloatHistogram> HistogramMeanOfParts(const std::vector<const FloatHistogram*>& hs);
 // sum_over_time() (avg=false) or avg_over_time() (avg=true) over histogram points.
 HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
                                           const std::string& metric);

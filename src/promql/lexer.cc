@@ -174,7 +174,9 @@ std::string DescribeToken(const Token& t) {
     case TokenKind::kGte:
     case TokenKind::kGtr:
     case TokenKind::kEqlRegex:
-    case TokenKind::kNeqRegex: return "<op:" + t.text + ">";
+    case TokenKind::kNeqRegex:
+    case TokenKind::kTrimUpper:
+    case TokenKind::kTrimLower: return "<op:" + t.text + ">";
     default: return "\"" + t.text + "\"";
   }
 }
@@ -403,9 +405,11 @@ Token Lexer::Lex() {
       return t;
     case '<':
       if (n == '=') return one(TokenKind::kLte, 2);
+      if (n == '/') return one(TokenKind::kTrimUpper, 2);
       return one(TokenKind::kLss, 1);
     case '>':
       if (n == '=') return one(TokenKind::kGte, 2);
+      if (n == '/') return one(TokenKind::kTrimLower, 2);
       return one(TokenKind::kGtr, 1);
     case '"':
     case '\'':

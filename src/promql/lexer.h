@@ -23,6 +23,7 @@ enum class TokenKind {
   kColon, kAssign, kAt,
   // operators
   kAdd, kSub, kMul, kDiv, kMod, kPow, kEqlc, kNeq, kLte, kLss, kGte, kGtr, kEqlRegex, kNeqRegex,
+  kTrimUpper, kTrimLower,  // "</" and ">/": native histogram trim operators
   // keywords (identifiers that have a meaning in context)
   kLand, kLor, kLunless, kAtan2, kBy, kWithout, kOn, kIgnoring, kGroupLeft, kGroupRight, kBool,
   kOffset, kStart, kEnd, kAggregator,

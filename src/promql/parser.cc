@@ -86,7 +86,9 @@ int Precedence(TokenKind k) {
     case TokenKind::kMul:
     case TokenKind::kDiv:
     case TokenKind::kMod:
-    case TokenKind::kAtan2: return 5;
+    case TokenKind::kAtan2:
+    case TokenKind::kTrimUpper:
+    case TokenKind::kTrimLower: return 5;
     case TokenKind::kPow: return 6;
     default: return 0;
   }
@@ -110,6 +112,8 @@ BinaryOp ToBinaryOp(TokenKind k) {
     case TokenKind::kDiv: return BinaryOp::kDiv;
     case TokenKind::kMod: return BinaryOp::kMod;
     case TokenKind::kAtan2: return BinaryOp::kAtan2;
+    case TokenKind::kTrimUpper: return BinaryOp::kTrimUpper;
+    case TokenKind::kTrimLower: return BinaryOp::kTrimLower;
     default: return BinaryOp::kPow;
   }
 }
@@ -968,6 +972,11 @@ class Parser {
         }
         if ((lt != VT::kScalar && lt != VT::kVector) || (rt != VT::kScalar && rt != VT::kVector)) {
           Fail(e.pos, "binary expression must contain only scalar and instant vector types");
+          return;
+        }
+        if (IsTrimOp(e.bin_op) && lt == VT::kScalar) {
+          Fail(e.pos, "trim operator \"" + std::string(BinaryOpString(e.bin_op)) +
+                          "\" needs an instant vector of native histograms on the left-hand side");
           return;
         }
         if (IsSetOp(e.bin_op)) {
