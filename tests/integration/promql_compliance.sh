@@ -12,6 +12,16 @@
 # to Argus. Inside the compared window one node_exporter is stopped for 10 s and started
 # again, so its series go stale (Prometheus writes staleness markers) and come back.
 #
+# Metric names (METRIC_MAP in promql_compliance.py has the reasons):
+#   demo_memory_usage_bytes{type="free"}  -> node_scrape_collector_duration_seconds{collector="meminfo"}
+#   demo_num_cpus                         -> node_load1
+#   demo_cpu_usage_seconds_total          -> node_cpu_seconds_total
+#   demo_disk_usage_bytes                 -> node_memory_MemFree_bytes
+#   demo_batch_last_success_timestamp_seconds -> node_time_seconds
+#   demo_intermittent_metric              -> node_load5
+#   demo_api_request_duration_seconds_*   -> prometheus_http_request_duration_seconds_*
+#                                            (Prometheus' self-scrape, handler="/metrics")
+#
 # Timeline (s after Prometheus is ready): 0 scrapes start; 72 node_exporter #3 stops; 82 it is
 # back; 97 the scrapes stop; then the window [65, 95] is compared with step 1 s (540 range
 # queries on each server, 4 at a time). About 2.5 minutes in all.
