@@ -105,9 +105,13 @@ TEMPLATE_ARG = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
 
 
 def adapt(query):
+    """query with the demo service's names replaced; raises ValueError if one has no mapping."""
+    adapted = query
     for pattern, repl in METRIC_MAP:
-        query = re.sub(pattern, repl, query)
-    return query
+        adapted = re.sub(pattern, repl, adapted)
+    if "demo_" in adapted:
+        raise ValueError(f"no mapping for a demo metric in {query!r}")
+    return adapted
 
 
 def expand(template, variant_args):
