@@ -3,8 +3,8 @@
 # (../shared/conformance/promql-compliance/promql-test-queries.yml, templates expanded, about
 # 540 queries) runs as a range query on a real Prometheus 2.42 and on Argus holding the same
 # data, and the answers must agree to a relative 1e-5 (tests/integration/promql_compliance.py
-# says exactly how, where each demo metric name maps to, and lists the differences that are
-# Prometheus 2.42 bugs fixed in 3.x).
+# says exactly how and why each demo metric name maps where it does, and lists, with the
+# upstream change, the differences where 2.42 answers otherwise than Prometheus 3).
 #
 # The data: three node_exporters stand in for upstream's three demo-service instances (the
 # scrape config labels them instance="demo.promlabs.com:10000".."10002", job="demo"), plus
@@ -23,7 +23,8 @@
 #                                            (Prometheus' self-scrape, handler="/metrics")
 #
 # Timeline (s after Prometheus is ready): 0 scrapes start; 72 node_exporter #3 stops; 82 it is
-# back; 97 the scrapes stop; then the window [65, 95] is compared with step 1 s (540 range
+# back; 97 the scrapes stop; then the window [65, 95] (its start moved later if a series began
+# late, see below) is compared with step 1 s (540 range
 # queries on each server, 4 at a time). About 2.5 minutes in all.
 #
 # Needs: prometheus, prometheus-node-exporter, python3-yaml, ../shared/conformance (skips
