@@ -24,8 +24,8 @@
 #
 # Timeline (s after Prometheus is ready): 0 scrapes start; 72 node_exporter #3 stops; 82 it is
 # back; 97 the scrapes stop; then the window [65, 95] (its start moved later if a series began
-# late, see below) is compared with step 1 s (540 range
-# queries on each server, 4 at a time). About 2.5 minutes in all.
+# late, see below) is compared with step 1 s (540 range queries on each server, 4 at a time).
+# About 2.5 minutes in all.
 #
 # Needs: prometheus, prometheus-node-exporter, python3-yaml, ../shared/conformance (skips
 # without them); $ARGUS_BIN.
