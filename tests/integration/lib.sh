@@ -59,12 +59,14 @@ check() {
   fi
 }
 
-# free_port: prints a TCP port on 127.0.0.1 that was free a moment ago.
+# free_port [N]: prints N (default 1) distinct TCP ports on 127.0.0.1, one a line, that were
+# free a moment ago.
 free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))' "${1:-1}"
 }
 
 # start_bg NAME CMD...: runs CMD in the background with its output in $ITEST_TMP/NAME.log
@@ -140,6 +142,9 @@ start_argus() {
   shift
   local bin
   bin="$(argus_bin)"
+  if [ -z "${ARGUS_PORT:-}${ARGUS_GRPC_PORT:-}${ARGUS_HTTP_PORT:-}" ]; then
+    read -r ARGUS_PORT ARGUS_GRPC_PORT ARGUS_HTTP_PORT <<<"$(free_port 3 | tr '\n' ' ')"
+  fi
   : "${ARGUS_PORT:=$(free_port)}"
   : "${ARGUS_GRPC_PORT:=$(free_port)}"
   : "${ARGUS_HTTP_PORT:=$(free_port)}"
@@ -192,4 +197,64 @@ promq() {
 # prom_value URL QUERY [TIME]: prints the value of the single sample a query returns, or fails.
 prom_value() {
   promq "$@" | python3 "$ITEST_LIB_DIR/promapi.py" single-value
+}
+
+# need_node_exporter: sets NODE_EXPORTER_BIN to node_exporter (Debian's
+# prometheus-node-exporter), or skips the test when it is not installed.
+need_node_exporter() {
+  NODE_EXPORTER_BIN="$(command -v prometheus-node-exporter || command -v node_exporter || true)"
+  [ -n "$NODE_EXPORTER_BIN" ] || skip "node_exporter (prometheus-node-exporter) is not installed"
+}
+
+# start_node_exporter NAME PORT COLLECTOR...: starts node_exporter on 127.0.0.1:PORT with only
+# the given collectors (e.g. cpu meminfo loadavg); sets BG_PID. Does not wait.
+# REQUIRES: need_node_exporter was called.
+start_node_exporter() {
+  local name="$1" port="$2" c
+  shift 2
+  local args=(--web.listen-address="127.0.0.1:$port" --collector.disable-defaults)
+  for c in "$@"; do args+=("--collector.$c"); done
+  start_bg "$name" "$NODE_EXPORTER_BIN" "${args[@]}"
+}
+
+# prom_remote_write_yaml URL: prints a Prometheus `remote_write:` section sending everything to
+# URL (Argus' /api/v1/write) with short batching deadlines and backoffs, so that data scraped
+# a second ago has reached Argus a few seconds later, and metadata every 10 s.
+prom_remote_write_yaml() {
+  cat <<EOF2
+remote_write:
+  - url: $1
+    queue_config:
+      batch_send_deadline: 1s
+      max_samples_per_send: 2000
+      min_backoff: 100ms
+      max_backoff: 1s
+    metadata_config:
+      send: true
+      send_interval: 10s
+EOF2
+}
+
+# start_prometheus CONFIG_FILE: starts the reference Prometheus (Debian's 2.42) with CONFIG_FILE
+# and a fresh storage dir in $ITEST_TMP, on a free port chosen before (set PROM_PORT first to
+# put the port in CONFIG_FILE, e.g. for a self-scrape), and waits until it is ready. Sets
+# PROM_PID, PROM_PORT and PROM_URL. Skips the test when prometheus is not installed.
+start_prometheus() {
+  need_cmd prometheus "Prometheus"
+  : "${PROM_PORT:=$(free_port)}"
+  PROM_URL="http://127.0.0.1:$PROM_PORT"
+  start_bg prometheus prometheus --config.file="$1" \
+    --storage.tsdb.path="$ITEST_TMP/prometheus-data" --web.listen-address="127.0.0.1:$PROM_PORT" \
+    --log.level=warn
+  PROM_PID=$BG_PID
+  wait_ready "$PROM_URL" 60 "$PROM_PID"
+}
+
+# check_remote_write_complete PROM_URL: fails the test unless Prometheus reports that none of
+# its remote_write samples failed or were dropped.
+check_remote_write_complete() {
+  local lost
+  lost=$(prom_value "$1" 'sum(prometheus_remote_storage_samples_failed_total) + sum(prometheus_remote_storage_samples_dropped_total)')
+  check "prometheus reports no failed or dropped remote_write samples (got $lost)" \
+    python3 -c "import sys; sys.exit(float('$lost') != 0)"
 }

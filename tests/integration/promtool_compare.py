@@ -120,8 +120,9 @@ def normalize(doc):
     return kind, series
 
 
-def diff(ref, got):
-    """Returns a list of human-readable differences between two normalized answers."""
+def diff(ref, got, rel=1e-9):
+    """Returns a list of human-readable differences between two normalized answers; values
+    are equal up to the relative tolerance rel (NaN == NaN)."""
     problems = []
     for key in sorted(set(ref) - set(got)):
         problems.append(f"series missing in argus: {key} {ref[key][:3]}")
@@ -134,7 +135,7 @@ def diff(ref, got):
                             f"argus {[t for t, _ in b][:10]}")
             continue
         for (t, va), (_, vb) in zip(a, b):
-            if not promapi.values_equal(va, vb):
+            if not promapi.values_equal(va, vb, rel):
                 problems.append(f"{key} @ {t}: prometheus {va!r} argus {vb!r}")
                 break
     return problems
