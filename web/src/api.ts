@@ -152,10 +152,14 @@ export type LokiResult =
 
 const loki = (path: string) => `${apiBases.loki}/loki/api/v1${path}`;
 
-async function lokiData<T>(path: string, params: Record<string, any>): Promise<T> {
-  const r = (await request(`${loki(path)}?${qs(params)}`)) as { data: T };
+async function lokiData<T>(path: string, params: Record<string, any>, init?: RequestInit): Promise<T> {
+  const r = (await request(`${loki(path)}?${qs(params)}`, init)) as { data: T };
   return r.data;
 }
+
+// Asks Loki (3.x) to keep stream labels, structured metadata and parsed labels apart: each entry
+// is then [ts, line, {structuredMetadata, parsed}] (Loki HTTP API, query_range, as Grafana asks).
+const categorizeLabels: RequestInit = { headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } };
 
 /** The WebSocket URL of Loki's live tail (Loki HTTP API, /loki/api/v1/tail). */
 export function lokiTailUrl(query: string, startNs: string, limit = 100): string {
@@ -169,7 +173,7 @@ export function lokiTailUrl(query: string, startNs: string, limit = 100): string
 export const lokiApi = {
   /** start/end in ns (as decimal strings); direction 'backward' is newest first. */
   queryRange: (query: string, startNs: string, endNs: string, limit: number, direction: 'backward' | 'forward', stepS?: number) =>
-    lokiData<LokiResult>('/query_range', { query, start: startNs, end: endNs, limit, direction, step: stepS }),
+    lokiData<LokiResult>('/query_range', { query, start: startNs, end: endNs, limit, direction, step: stepS }, categorizeLabels),
   labels: (startNs?: string, endNs?: string) => lokiData<string[]>('/labels', { start: startNs, end: endNs }),
   labelValues: (name: string, startNs?: string, endNs?: string) =>
     lokiData<string[]>(`/label/${encodeURIComponent(name)}/values`, { start: startNs, end: endNs }),

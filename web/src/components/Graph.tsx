@@ -57,6 +57,7 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
     if (!el) return;
     const t0 = performance.now();
     const data = alignSeries(series);
+    const exValues = (exemplars ?? []).map((e) => e.value).filter((v) => Number.isFinite(v));
     const paths = bars ? uPlot.paths.bars!({ size: [0.9, 40] }) : undefined;
     const drawExemplars = (u: uPlot) => {
       u.over.querySelectorAll('.exemplar').forEach((n) => n.remove());
@@ -86,7 +87,14 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       legend: { show: legend, live: true },
       cursor: { focus: { prox: 16 } },
       focus: { alpha: 0.4 },
-      scales: { x: { time: true, ...(startS !== undefined && endS !== undefined ? { range: [startS, endS] } : {}) } },
+      scales: {
+        x: { time: true, ...(startS !== undefined && endS !== undefined ? { range: [startS, endS] } : {}) },
+        // The y range also covers the exemplars, so that one whose value is off the series
+        // (a latency exemplar on a count) is still drawn and can be clicked.
+        ...(exValues.length
+          ? { y: { range: (_u: uPlot, min: number, max: number) => uPlot.rangeNum(Math.min(min ?? Infinity, ...exValues), Math.max(max ?? -Infinity, ...exValues), 0.1, true) } }
+          : {}),
+      },
       axes: [
         { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } },
         {

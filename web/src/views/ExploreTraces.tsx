@@ -370,8 +370,14 @@ function redUrl(service: string, range?: { from?: string; to?: string }): string
   return exploreUrl({ signal: 'metrics', q, from: range?.from ?? 'now-1h', to: range?.to ?? 'now' });
 }
 
+/**
+ * Explore logs for the span's service and trace: `{service_name="<service>"} | trace_id="<id>"`.
+ * The label filter matches trace_id in structured metadata (where OTLP log ingestion and the
+ * OTel log bridges put it) or in the stream's labels, as Grafana's Tempo-to-Loki link does with
+ * "filter by trace ID".
+ */
 export function logsForSpanUrl(s: Span, range?: { from?: string; to?: string }): string {
-  const q = `{service_name="${s.service}"} |= "${s.traceId}"`;
+  const q = `{service_name="${s.service}"} | trace_id="${s.traceId}"`;
   return exploreUrl({ signal: 'logs', q, from: range?.from ?? 'now-1h', to: range?.to ?? 'now' });
 }
 
