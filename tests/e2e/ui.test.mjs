@@ -243,18 +243,27 @@ try {
     await details.getByText('out of stock').first().waitFor();
     await shot('explore-trace');
   });
-  await check('trace -> RED metrics of its service (span metrics) draws series', async () => {
-    const red = decodeURIComponent((await page.getByTestId('trace-to-metrics').getAttribute('href')) ?? '');
-    assert(red.startsWith('/explore/metrics') && red.includes(`traces_spanmetrics_calls_total{service="${svc.frontend}"}`), `trace -> metrics link: ${red}`);
+  await check('trace -> RED metrics of its service: the service overview dashboard (span metrics) draws them', async () => {
     const back = page.url();
     await page.getByTestId('trace-to-metrics').click();
-    await page.waitForURL(/\/explore\/metrics/);
-    await page.locator('.u-legend .u-series').nth(1).waitFor();
-    const names = await page.locator('.u-legend .u-series .u-label').allTextContents();
-    assert(names.some((n) => n.includes('GET /checkout')), `legend: ${names.join(' | ')}`);
-    await shot('explore-trace-red-metrics');
+    await page.waitForURL(/\/dashboards\/service-overview\?/);
+    assert(new URL(page.url()).searchParams.get('var-service') === svc.frontend, `dashboard URL ${page.url()}`);
+    for (const title of ['Rate (spans /s)', 'Errors (share of spans)', 'Duration p95']) {
+      const panel = page.getByTestId('panel').filter({ has: page.getByText(title, { exact: true }) });
+      await panel.locator('.u-legend .u-series').nth(1).waitFor();
+      const names = await panel.locator('.u-legend .u-series .u-label').allTextContents();
+      assert(names.slice(1).every((n) => n.includes(svc.frontend)), `${title}: legend ${names.join(' | ')}`);
+    }
+    const traces = page.getByTestId('panel').filter({ has: page.getByText('Recent traces', { exact: true }) });
+    await traces.getByText(traceId).waitFor();
+    const logs = page.getByTestId('panel').filter({ has: page.getByText('Logs', { exact: true }) });
+    await logs.getByTestId('log-line').first().waitFor();
+    await page.waitForTimeout(300);
+    await shot('trace-red-dashboard');
     await page.goto(back);
     await page.getByTestId('span-row').filter({ hasText: 'POST /cart' }).click();
+    const m = decodeURIComponent((await page.getByTestId('span-to-metrics').getAttribute('href')) ?? '');
+    assert(m.startsWith('/explore/metrics') && m.includes(`traces_spanmetrics_calls_total{service="${svc.cart}"}`), `span -> metrics link: ${m}`);
   });
   await check('span -> logs with its trace ID', async () => {
     await page.getByTestId('span-to-logs').click();

@@ -98,6 +98,12 @@ test('units', () => {
   assert.equal(formatValue(1500, 'ms'), '1.50 s');
   assert.equal(formatValue(null), 'No data');
   assert.equal(formatValue(2500000), '2.50 M');
+  // Small rates keep 3 significant digits instead of rounding to 0.00.
+  assert.equal(formatValue(0.0654, 'reqps'), '0.0654 req/s');
+  assert.equal(formatValue(0.5, 'reqps'), '0.500 req/s');
+  assert.equal(formatValue(12.34, 'reqps'), '12.3 req/s');
+  assert.equal(formatValue(0.00123), '0.00123');
+  assert.equal(formatValue(0), '0');
 });
 
 test('trace parsing: base64 IDs, tree, critical path', () => {

@@ -114,7 +114,9 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
           width: 1.25,
           spanGaps: false,
           paths,
-          points: { show: false },
+          // uPlot's default shows the points only where they are sparse, so an isolated sample
+          // (a rate over two scrapes) is seen; bars have none.
+          ...(bars ? { points: { show: false } } : {}),
         })),
       ],
       hooks: { draw: [drawExemplars] },
