@@ -295,14 +295,18 @@ try {
     await page.waitForURL(new RegExp(`/explore/traces/${traceId}`));
     await page.getByTestId('waterfall').waitFor();
   });
+  let rhost = '';
   await check('detected fields filter the lines (logfmt fields of the OpenSSH sample)', async () => {
     await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="openssh"}')}`);
     await page.getByTestId('log-line').first().waitFor();
     const fields = page.getByTestId('detected-fields');
+    await fields.waitFor();
+    console.log(`  detected fields from ${(await fields.getAttribute('data-source')) === 'loki' ? "Loki's /loki/api/v1/detected_fields" : 'the lines shown (Argus has no detected_fields endpoint)'}`);
     await fields.locator('.chip').filter({ hasText: /^rhost/ }).first().click();
     const value = fields.locator('.field-values .chip').first();
     const v = ((await value.getAttribute('title')) ?? '').match(/"([^"]*)"/)?.[1];
     assert(v, 'no value listed for rhost');
+    rhost = v;
     await value.click();
     await page.waitForFunction((val) => document.querySelector('[data-testid=logql-editor]')?.value.includes(`| rhost="${val}"`), v);
     await page.waitForFunction((val) => {
@@ -311,6 +315,29 @@ try {
     }, v);
     await shot('explore-logs-detected-fields');
   });
+  if (rhost && (await status(`/loki/api/v1/detected_fields?query=${encodeURIComponent('{job="e2e"}')}`)) === 404) {
+    await check("detected fields from Loki's detected_fields API (answers in Loki's documented shape given by the test: Argus has none)", async () => {
+      await page.route('**/loki/api/v1/detected_fields?*', (r) =>
+        r.fulfill({ contentType: 'application/json', body: JSON.stringify({ fields: [{ label: 'rhost', type: 'string', cardinality: 2, parsers: ['logfmt'] }], limit: 1000 }) }),
+      );
+      await page.route('**/loki/api/v1/detected_field/rhost/values?*', (r) =>
+        r.fulfill({ contentType: 'application/json', body: JSON.stringify({ values: ['192.0.2.1', rhost], limit: 1000 }) }),
+      );
+      await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="openssh"}')}`);
+      const fields = page.locator('[data-testid=detected-fields][data-source=loki]');
+      await fields.waitFor();
+      assert((await fields.locator('.chip').count()) === 1, 'expected only the field Loki listed');
+      await fields.locator('.chip').filter({ hasText: /^rhost/ }).click();
+      await fields.locator('.field-values .chip').filter({ hasText: rhost }).click();
+      await page.waitForFunction((v) => document.querySelector('[data-testid=logql-editor]')?.value.endsWith(`| logfmt | rhost="${v}"`), rhost);
+      await page.waitForFunction((v) => {
+        const lines = [...document.querySelectorAll('[data-testid=log-line] .log-text')];
+        return lines.length > 0 && lines.every((l) => l.textContent.includes(`rhost=${v}`));
+      }, rhost);
+      await page.unroute('**/loki/api/v1/detected_fields?*');
+      await page.unroute('**/loki/api/v1/detected_field/rhost/values?*');
+    });
+  }
   const tailStatus = await status('/loki/api/v1/tail?query=%7Bjob%3D%22e2e%22%7D');
   if (tailStatus === 404) {
     await check('live tail over the WebSocket (Argus answers 404 on /loki/api/v1/tail: messages answered by the test)', async () => {

@@ -145,6 +145,13 @@ export interface LokiStream {
   stream: Record<string, string>;
   values: ([string, string] | [string, string, Record<string, any>])[];
 }
+/** One entry of Loki's detected_fields answer; parsers is null for structured metadata and labels. */
+export interface DetectedField {
+  label: string;
+  type: string;
+  cardinality: number;
+  parsers: string[] | null;
+}
 export type LokiResult =
   | { resultType: 'streams'; result: LokiStream[] }
   | { resultType: 'matrix'; result: MatrixSeries[] }
@@ -175,6 +182,13 @@ export const lokiApi = {
   queryRange: (query: string, startNs: string, endNs: string, limit: number, direction: 'backward' | 'forward', stepS?: number) =>
     lokiData<LokiResult>('/query_range', { query, start: startNs, end: endNs, limit, direction, step: stepS }, categorizeLabels),
   labels: (startNs?: string, endNs?: string) => lokiData<string[]>('/labels', { start: startNs, end: endNs }),
+  /** Fields Loki detects in the lines of a log query (Loki HTTP API, /loki/api/v1/detected_fields): {fields: [...]}, not under data. */
+  detectedFields: async (query: string, startNs: string, endNs: string) =>
+    ((await request(`${loki('/detected_fields')}?${qs({ query, start: startNs, end: endNs })}`)) as { fields?: DetectedField[] | null }).fields ?? [],
+  /** The values of one detected field (/loki/api/v1/detected_field/<name>/values): {values: [...]}. */
+  detectedFieldValues: async (name: string, query: string, startNs: string, endNs: string) =>
+    ((await request(`${loki(`/detected_field/${encodeURIComponent(name)}/values`)}?${qs({ query, start: startNs, end: endNs })}`)) as { values?: string[] | null })
+      .values ?? [],
   labelValues: (name: string, startNs?: string, endNs?: string) =>
     lokiData<string[]>(`/label/${encodeURIComponent(name)}/values`, { start: startNs, end: endNs }),
 };

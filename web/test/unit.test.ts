@@ -7,7 +7,7 @@ import { ALL, formatValue, importGrafana, interpolate, legendName, parseLabelVal
 import { completionContext, rankCompletions, seriesName } from '../src/promql';
 import { autoStepMs, formatDuration, parseDurationMs, resolveTime } from '../src/time';
 import { idToHex, parseTrace } from '../src/views/ExploreTraces';
-import { detectFields, flattenStreams, traceIdOf } from '../src/views/ExploreLogs';
+import { detectFields, fieldFilter, fieldsFromLoki, flattenStreams, traceIdOf } from '../src/views/ExploreLogs';
 import { alignSeries } from '../src/components/Graph';
 import { layoutColumns } from '../src/views/ServiceGraph';
 
@@ -176,4 +176,21 @@ test('service graph layout: roots left, servers by longest call depth, cycles te
   const cyc = layoutColumns([e('a', 'b'), e('b', 'a')]);
   assert.equal(cyc.size, 2);
   assert.ok([...cyc.values()].every((c) => c >= 0 && c < 2));
+});
+
+test('detected fields: Loki detected_fields answer and the filter stage', () => {
+  const f = fieldsFromLoki([
+    { label: 'level', type: 'string', cardinality: 3, parsers: ['logfmt'] },
+    { label: 'trace_id', type: 'string', cardinality: 9, parsers: null },
+    { label: 'duration', type: 'duration', cardinality: 40, parsers: ['json', 'logfmt'] },
+  ]);
+  assert.deepEqual(
+    f.map((x) => [x.name, x.parser, x.cardinality]),
+    [['duration', 'json', 40], ['level', 'logfmt', 3], ['trace_id', null, 9]],
+  );
+  assert.equal(fieldFilter(f[1], 'error'), '| logfmt | level="error"');
+  // Structured metadata needs no parser; quotes in a value are escaped.
+  assert.equal(fieldFilter(f[2], 'a"b'), '| trace_id="a\\"b"');
+  // A name LogQL cannot use as is becomes the sanitised label Loki's parsers make.
+  assert.equal(fieldFilter({ name: 'http.method', parser: 'json' }, 'GET'), '| json | http_method="GET"');
 });
