@@ -295,6 +295,15 @@ try {
     await page.waitForURL(new RegExp(`/explore/traces/${traceId}`));
     await page.getByTestId('waterfall').waitFor();
   });
+  await check('log volume is stacked by level (the Apache sample, pushed one stream per [level])', async () => {
+    await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="apache"}')}`);
+    const vol = page.getByTestId('log-volume');
+    await vol.locator('.u-legend .u-series').nth(2).waitFor();
+    const names = await vol.locator('.u-legend .u-series .u-label').allTextContents();
+    assert(names.includes('error') && names.includes('notice'), `volume legend: ${names.join(' | ')}`);
+    await page.getByTestId('log-line').first().waitFor();
+    await shot('explore-logs-volume-by-level');
+  });
   let rhost = '';
   await check('detected fields filter the lines (logfmt fields of the OpenSSH sample)', async () => {
     await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="openssh"}')}`);

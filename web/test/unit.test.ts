@@ -7,8 +7,8 @@ import { ALL, formatValue, importGrafana, interpolate, legendName, parseLabelVal
 import { completionContext, rankCompletions, seriesName } from '../src/promql';
 import { autoStepMs, formatDuration, parseDurationMs, resolveTime } from '../src/time';
 import { idToHex, parseTrace } from '../src/views/ExploreTraces';
-import { detectFields, fieldFilter, fieldsFromLoki, flattenStreams, traceIdOf } from '../src/views/ExploreLogs';
-import { alignSeries } from '../src/components/Graph';
+import { detectFields, fieldFilter, fieldsFromLoki, flattenStreams, traceIdOf, volumeSeries } from '../src/views/ExploreLogs';
+import { alignSeries, stackColumns } from '../src/components/Graph';
 import { layoutColumns } from '../src/views/ServiceGraph';
 
 test('completion context: metric names, label names, label values', () => {
@@ -193,4 +193,15 @@ test('detected fields: Loki detected_fields answer and the filter stage', () => 
   assert.equal(fieldFilter(f[2], 'a"b'), '| trace_id="a\\"b"');
   // A name LogQL cannot use as is becomes the sanitised label Loki's parsers make.
   assert.equal(fieldFilter({ name: 'http.method', parser: 'json' }, 'GET'), '| json | http_method="GET"');
+});
+
+test('log volume by level: colours, severity order, stacking', () => {
+  const v = volumeSeries([
+    { metric: { level: 'error' }, values: [[1, '2']] },
+    { metric: {}, values: [[1, '5']] },
+    { metric: { level: 'notice' }, values: [[1, '3'], [2, '1']] },
+  ]);
+  assert.deepEqual(v.map((s) => s.name), ['logs', 'notice', 'error']);
+  assert.deepEqual(v.map((s) => s.color), ['#8e9196', '#73bf69', '#f2495c']);
+  assert.deepEqual(stackColumns([[1, null, null], [2, 3, null], [null, 1, null]]), [[1, null, null], [3, 3, null], [3, 4, null]]);
 });

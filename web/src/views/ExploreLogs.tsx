@@ -3,7 +3,7 @@
 // metadata; newest or oldest first, wrap, load more, and a link to the trace of any line that
 // carries a trace ID.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, DetectedField, LokiStream, lokiApi, lokiTailUrl } from '../api';
+import { ApiError, DetectedField, LokiStream, MatrixSeries, lokiApi, lokiTailUrl } from '../api';
 import { Graph, GraphSeries } from '../components/Graph';
 import { QueryEditor, QueryError } from '../components/QueryEditor';
 import { lokiCompletions } from '../completion';
@@ -213,6 +213,34 @@ function DetectedFields({ q, startNs, endNs, streams, onFilter }: { q: string; s
   );
 }
 
+const LEVEL_COLORS: [RegExp, string][] = [
+  [/^(crit|critical|fatal|emerg|alert|panic)/i, '#b877d9'],
+  [/^(err|error|eror)/i, '#f2495c'],
+  [/^(warn|warning)/i, '#ff9830'],
+  [/^(info|notice|information)/i, '#73bf69'],
+  [/^(debug|dbug)/i, '#5794f2'],
+  [/^(trace)/i, '#6ed0e0'],
+];
+
+/**
+ * The log volume (`sum by (level) (count_over_time(...))`) as one series per level, coloured as
+ * Grafana colours log levels (error red, warn orange, info green, debug blue), ordered from the
+ * least to the most severe so the stack puts errors on top; lines without a level are "logs".
+ */
+export function volumeSeries(result: MatrixSeries[]): GraphSeries[] {
+  const rank = (l: string) => {
+    const i = LEVEL_COLORS.findIndex(([re]) => re.test(l));
+    return i < 0 ? -1 : LEVEL_COLORS.length - i;
+  };
+  return result
+    .map((s) => {
+      const level = s.metric.level ?? '';
+      return { name: level || 'logs', color: LEVEL_COLORS.find(([re]) => re.test(level))?.[1] ?? '#8e9196', points: s.values.map(([t, v]) => [t, Number(v)] as [number, number]), r: rank(level) };
+    })
+    .sort((a, b) => a.r - b.r || a.name.localeCompare(b.name))
+    .map(({ r: _r, ...s }) => s);
+}
+
 function isMetricQuery(q: string): boolean {
   return !q.trim().startsWith('{');
 }
@@ -253,12 +281,12 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
       }
       const [r, vol] = await Promise.all([
         lokiApi.queryRange(q, start, end, limit, newestFirst ? 'backward' : 'forward'),
-        lokiApi.queryRange(`sum(count_over_time(${q} [${formatDuration(stepMs)}]))`, start, end, 1000, 'backward', stepMs / 1000).catch(() => null),
+        lokiApi.queryRange(`sum by (level) (count_over_time(${q} [${formatDuration(stepMs)}]))`, start, end, 1000, 'backward', stepMs / 1000).catch(() => null),
       ]);
       if (cancelled) return;
       setMetric([]);
       setStreams(r.resultType === 'streams' ? r.result : []);
-      setVolume(vol && vol.resultType === 'matrix' ? matrixToSeries(vol).map((s) => ({ ...s, name: 'log lines' })) : []);
+      setVolume(vol && vol.resultType === 'matrix' ? volumeSeries(vol.result) : []);
     })()
       .catch((e) => !cancelled && (setError(errorOf(e)), setStreams([]), setVolume([])))
       .finally(() => !cancelled && setLoading(false));
@@ -316,7 +344,7 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
       </div>
       {volume.length > 0 && (
         <div class="volume" data-testid="log-volume">
-          <Graph series={volume} height={90} bars legend={false} startS={startMs / 1000} endS={endMs / 1000} />
+          <Graph series={volume} height={volume.length > 1 ? 120 : 90} bars stacked legend={volume.length > 1} startS={startMs / 1000} endS={endMs / 1000} />
         </div>
       )}
       {metric.length > 0 && <Graph series={metric} startS={startMs / 1000} endS={endMs / 1000} />}
