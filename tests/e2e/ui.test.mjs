@@ -402,9 +402,12 @@ try {
       await page.route('**/api/v1/query', async (r) => {
         const q = new URLSearchParams(r.request().postData() ?? '').get('query') ?? '';
         if (!q.includes('traces_service_graph_request')) return r.fallback();
-        const failed = q.includes('failed');
         const v = (client, server, x) => ({ metric: { client, server }, value: [Date.now() / 1000, String(x)] });
-        const result = failed ? [v(svc.cart, svc.db, 0.1)] : [v(svc.frontend, svc.cart, 1.5), v(svc.cart, svc.db, 1.5)];
+        const result = q.includes('server_seconds')
+          ? [v(svc.frontend, svc.cart, 0.012), v(svc.cart, svc.db, 0.012)]
+          : q.includes('failed')
+            ? [v(svc.cart, svc.db, 0.1)]
+            : [v(svc.frontend, svc.cart, 1.5), v(svc.cart, svc.db, 1.5)];
         await r.fulfill({ contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }) });
       });
     }
@@ -412,6 +415,10 @@ try {
     await page.getByTestId('service-graph').waitFor();
     const nodes = await page.getByTestId('service-node').allTextContents();
     for (const s of Object.values(svc)) assert(nodes.includes(s), `service ${s} missing from the graph: ${nodes.join(', ')}`);
+    if (!realGraph) {
+      await page.getByTestId('service-graph').getByText('6.7% err').waitFor();
+      await page.getByTestId('service-graph').getByText('1.50 req/s · 12.0 ms').first().waitFor();
+    }
     await shot('explore-service-graph');
     await page.getByTestId('service-node').filter({ hasText: svc.cart }).click();
     await page.waitForURL(/\/explore\/traces\?q=/);

@@ -9,7 +9,7 @@ import { autoStepMs, formatDuration, parseDurationMs, resolveTime } from '../src
 import { idToHex, parseTrace } from '../src/views/ExploreTraces';
 import { detectFields, fieldFilter, fieldsFromLoki, flattenStreams, traceIdOf, volumeSeries } from '../src/views/ExploreLogs';
 import { alignSeries, stackColumns } from '../src/components/Graph';
-import { layoutColumns } from '../src/views/ServiceGraph';
+import { layoutColumns, serviceGraphQueries } from '../src/views/ServiceGraph';
 
 test('completion context: metric names, label names, label values', () => {
   assert.deepEqual(completionContext('rate(http_req', 13), { kind: 'metric', prefix: 'http_req', from: 5 });
@@ -204,4 +204,13 @@ test('log volume by level: colours, severity order, stacking', () => {
   assert.deepEqual(v.map((s) => s.name), ['logs', 'notice', 'error']);
   assert.deepEqual(v.map((s) => s.color), ['#8e9196', '#73bf69', '#f2495c']);
   assert.deepEqual(stackColumns([[1, null, null], [2, 3, null], [null, 1, null]]), [[1, null, null], [3, 3, null], [3, 4, null]]);
+});
+
+test('service graph queries cover the time range shown', () => {
+  const q = serviceGraphQueries(3600);
+  assert.equal(q.total, 'sum by (client, server) (rate(traces_service_graph_request_total[3600s]))');
+  assert.equal(q.failed, 'sum by (client, server) (rate(traces_service_graph_request_failed_total[3600s]))');
+  assert.ok(q.latency.startsWith('sum by (client, server) (rate(traces_service_graph_request_server_seconds_sum[3600s])) / '));
+  // A range shorter than a minute still spans a few scrapes.
+  assert.ok(serviceGraphQueries(10).total.includes('[60s]'));
 });
