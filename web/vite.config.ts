@@ -15,6 +15,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 400,
   },
   server: {
-    proxy: Object.fromEntries(proxied.map((p) => [p, { target, changeOrigin: true }])),
+    proxy: Object.fromEntries(proxied.map((p) => [p, { target, changeOrigin: true, ws: p === '/loki' }])),
   },
 });

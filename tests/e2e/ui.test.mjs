@@ -1,12 +1,18 @@
 // End-to-end test of the Argus web UI in the system Chromium, driven by playwright-core.
 //
-//   node ui.test.mjs --url http://127.0.0.1:9090 --out ../out/screenshots [--prometheus URL]
+//   node ui.test.mjs --url http://127.0.0.1:9090 --out ../out/screenshots \
+//       --trace <trace id> --run <run id> [--prometheus URL]
 //
-// --url is an Argus serving the UI at /. Where Argus lacks an API the UI needs (404), that part is
-// skipped with a message; with --prometheus, the metrics graph checks also run with the UI's
-// Prometheus API pointed at a real Prometheus (?prometheus=URL). The logs and traces views are
-// checked against recorded Loki/Tempo API answers (fixtures/, served with page.route) unless
-// Argus answers those APIs itself. Prints one line per check and "N passed, N failed, N skipped".
+// --url is an Argus serving the UI at /, fed real data by tests/integration/web_ui.sh: its own
+// metrics (it scrapes itself), the loghub samples pushed to /loki/api/v1/push (feed_logs.py: the
+// streams {service_name="<service>"} of the traced services carry --trace in structured
+// metadata), and a three-service trace --trace sent by the OpenTelemetry JS SDK
+// (tests/otel/traces.js, services frontend-<run>, cart-<run>, db-<run>). Only what this Argus
+// cannot serve yet is answered by the test itself, and then said so in the check's name: the
+// 50-series drawing benchmark, the service-graph metrics and the live-tail WebSocket while
+// Argus lacks them. With --prometheus, the metrics checks also run with the UI's Prometheus API
+// pointed at a real Prometheus (?prometheus=URL). Prints one line per check, the first-paint
+// time and bundle size, and "N passed, N failed, N skipped".
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +26,15 @@ const args = Object.fromEntries(
 const base = (args.url ?? 'http://127.0.0.1:9090').replace(/\/$/, '');
 const out = args.out ?? join(here, '../out/screenshots');
 const promUrl = args.prometheus;
+const traceId = args.trace;
+const run = args.run;
+if (!traceId || !run) {
+  console.error('--trace and --run are required (the trace and run the data was fed with)');
+  process.exit(2);
+}
+const svc = { frontend: `frontend-${run}`, cart: `cart-${run}`, db: `db-${run}` };
 mkdirSync(out, { recursive: true });
-const fixture = (f) => readFileSync(join(here, 'fixtures', f), 'utf8');
+const fixture = (f) => readFileSync(join(here, 'fixtures', f), 'utf8'); // the Grafana dashboard to import
 
 let passed = 0;
 let failed = 0;
@@ -81,7 +94,36 @@ try {
     await page.waitForURL(/\/explore\/metrics/);
     await page.getByTestId('promql-editor').waitFor();
   });
-  console.log(`  first paint + editor in ${Date.now() - t0} ms`);
+  const editorMs = Date.now() - t0;
+  // First paint as Chromium measures it, and the bundle as sent (gzip) and unpacked, from the
+  // resource timing of the page's own files (index.html, assets/*).
+  const perf = await page.evaluate(() => {
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const own = performance.getEntriesByType('resource').filter((r) => new URL(r.name).origin === location.origin && !/\/(api|loki)\//.test(r.name));
+    const files = [nav, ...own].filter(Boolean);
+    return {
+      fcp: Math.round(fcp),
+      files: files.length,
+      sent: files.reduce((n, r) => n + (r.encodedBodySize || 0), 0),
+      unpacked: files.reduce((n, r) => n + (r.decodedBodySize || 0), 0),
+    };
+  });
+  console.log(`  bundle: ${perf.files} files, ${(perf.sent / 1024).toFixed(1)} kB sent, ${(perf.unpacked / 1024).toFixed(1)} kB unpacked`);
+  // Two more cold loads (browser cache off): the best of three is what the UI costs, the others
+  // show how much the machine's load adds (CI shares 2 cores with builds).
+  const fcps = [perf.fcp];
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  for (let i = 0; i < 2; i++) {
+    await page.goto(base + '/explore/metrics');
+    await page.getByTestId('promql-editor').waitFor();
+    fcps.push(Math.round(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1)));
+  }
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: false });
+  await cdp.detach();
+  console.log(`  first contentful paint ${fcps.join(' / ')} ms (3 cold loads); editor ready ${editorMs} ms after navigation start on the first`);
+  await check('first paint under 1 s (best of 3 cold loads)', async () => assert(Math.min(...fcps) >= 0 && Math.min(...fcps) < 1000, `first contentful paint ${fcps.join(' / ')} ms`));
   await check('the page is the real UI, not the placeholder', async () => {
     assert(!(await page.content()).includes('built without its web UI'), 'the placeholder page is served: build with npm');
   });
@@ -111,8 +153,281 @@ try {
     await editor.fill('');
   });
 
+  // Graph and table of a PromQL query over Argus' own metrics; a syntax error shown in place.
+  const metricQuery = 'sum by (handler) (argus_http_requests_total)';
+  const runGraph = async (where) => {
+    const editor = page.getByTestId('promql-editor');
+    await editor.fill(metricQuery);
+    await editor.press('Enter');
+    await page.locator('.u-legend .u-series').nth(1).waitFor();
+    const names = await page.locator('.u-legend .u-series .u-label').allTextContents();
+    const series = names.filter((n) => n.includes('handler='));
+    assert(series.length > 0, `legend has no series: ${names.join(' | ')}`);
+    assert(series.some((n) => n.includes('/metrics')), `no handler="/metrics" series (Argus is scraped there): ${series.join(' | ')}`);
+    await shot(`explore-metrics-graph-${where}`);
+    await page.getByTestId('table-tab').click();
+    await page.getByTestId('result-table').waitFor();
+    const rows = await page.getByTestId('result-table').locator('tbody tr').count();
+    assert(rows === series.length, `table has ${rows} rows, graph ${series.length} series`);
+    await shot(`explore-metrics-table-${where}`);
+    await editor.fill('sum(rate(argus_http_requests_total[5m])');
+    await editor.press('Enter');
+    const err = page.getByTestId('query-error');
+    await err.waitFor();
+    const text = (await err.textContent()) ?? '';
+    assert(text.trim().length > 0 && !/answers 404/.test(text), `error text: ${text}`);
+    const marked = await page.locator('.qe-marker').count();
+    console.log(`  syntax error shown${marked ? ' with its column marked' : ''}: ${text.trim().slice(0, 120)}`);
+    await shot(`explore-metrics-error-${where}`);
+  };
+  await page.goto(`${base}/explore/metrics`);
+  await check('PromQL query on Argus draws the series (graph, table, error)', () => runGraph('argus'));
+  await check('exemplars of the span metrics are drawn as points and open their trace', async () => {
+    await page.goto(`${base}/explore/metrics?q=${encodeURIComponent(`traces_spanmetrics_latency_count{service="${svc.cart}"}`)}`);
+    // One exemplar per span of cart (both at the same time), so click the one drawn on top.
+    const ex = page.locator(`.exemplar[data-trace-id="${traceId}"]`).last();
+    await ex.waitFor();
+    await shot('explore-metrics-exemplar');
+    await ex.click();
+    await page.waitForURL(new RegExp(`/explore/traces/${traceId}`));
+    await page.getByTestId('waterfall').waitFor();
+  });
+  await check('split view shows two panes side by side', async () => {
+    await page.goto(`${base}/explore/metrics?q=${encodeURIComponent(metricQuery)}`);
+    await page.getByTestId('split').click();
+    assert((await page.locator('.pane').count()) === 2, 'expected two panes');
+    await page.locator('.explore.split .u-legend').first().waitFor();
+    const right = page.locator('.pane').nth(1);
+    await right.getByTestId('logql-editor').fill(`{service_name="${svc.cart}"}`);
+    await right.getByTestId('logql-editor').press('Enter');
+    await right.getByTestId('log-line').first().waitFor();
+    await shot('explore-split');
+  });
+  if (promUrl) {
+    await page.goto(`${base}/explore/metrics?prometheus=${encodeURIComponent(promUrl)}`);
+    await check(`PromQL query with the UI pointed at Prometheus ${promUrl} draws the series (graph, table, error)`, () => runGraph('prometheus'));
+    await page.goto(`${base}/explore/metrics?api=`); // back to Argus for the rest
+    await page.getByTestId('promql-editor').waitFor();
+  }
+
+  // Logs: the loghub lines pushed by feed_logs.py; the traced services' lines carry the trace ID.
+  await check('LogQL query shows lines, volume and a trace link', async () => {
+    await page.goto(`${base}/explore/metrics`);
+    await page.getByTestId('signal-logs').click();
+    const editor = page.getByTestId('logql-editor');
+    await editor.click();
+    await editor.pressSequentially('{serv', { delay: 30 });
+    await page.getByTestId('suggestions').getByText('service_name', { exact: true }).waitFor();
+    await page.keyboard.press('Tab');
+    await editor.pressSequentially('cart', { delay: 30 });
+    await page.getByTestId('suggestions').getByText(svc.cart, { exact: true }).click();
+    await editor.press('End');
+    await editor.pressSequentially('}');
+    await editor.press('Enter');
+    await page.getByTestId('log-line').first().waitFor();
+    const n = await page.getByTestId('log-line').count();
+    assert(n === 12, `${n} lines shown, 12 pushed`);
+    await page.getByTestId('log-volume').waitFor();
+    const links = await page.getByTestId('log-trace-link').count();
+    assert(links === 4, `${links} lines link to a trace, 4 carry a trace_id`);
+    await page.getByTestId('log-trace-link').first().locator('xpath=..').click();
+    const details = page.locator('.log-details').first();
+    await details.locator('.kv').filter({ hasText: 'Structured metadata' }).getByText(traceId).waitFor();
+    await shot('explore-logs');
+    await page.getByTestId('log-trace-link').first().click();
+    await page.waitForURL(new RegExp(`/explore/traces/${traceId}`));
+  });
+  await check('log line -> trace: waterfall with 5 spans of 3 services, collapsible, critical path, span details', async () => {
+    await page.getByTestId('waterfall').waitFor();
+    assert((await page.getByTestId('span-row').count()) === 5, 'expected the 5 spans traces.js sends');
+    const head = (await page.getByTestId('trace-view').locator('.toolbar').first().textContent()) ?? '';
+    assert(head.includes(`${svc.frontend}: GET /checkout`) && head.includes('3 services'), `trace header: ${head}`);
+    assert((await page.locator('.wf-bar.critical').count()) >= 2, 'no critical path marked');
+    await page.locator('.wf-toggle').first().click();
+    assert((await page.getByTestId('span-row').count()) === 1, 'collapsing the root did not hide its children');
+    await page.locator('.wf-toggle').first().click();
+    const cart = page.getByTestId('span-row').filter({ hasText: 'POST /cart' });
+    assert((await cart.getAttribute('class')).includes('error'), 'the failed span is not marked as an error');
+    await cart.click();
+    const details = page.getByTestId('span-details');
+    await details.getByText('http.response.status_code').waitFor();
+    await details.getByText('exception', { exact: false }).first().waitFor();
+    await details.getByText('out of stock').first().waitFor();
+    await shot('explore-trace');
+  });
+  await check('trace -> RED metrics of its service: the service overview dashboard (span metrics) draws them', async () => {
+    const back = page.url();
+    await page.getByTestId('trace-to-metrics').click();
+    await page.waitForURL(/\/dashboards\/service-overview\?/);
+    assert(new URL(page.url()).searchParams.get('var-service') === svc.frontend, `dashboard URL ${page.url()}`);
+    for (const title of ['Rate (spans /s)', 'Errors (share of spans)', 'Duration p95']) {
+      const panel = page.getByTestId('panel').filter({ has: page.getByText(title, { exact: true }) });
+      await panel.locator('.u-legend .u-series').nth(1).waitFor();
+      const names = await panel.locator('.u-legend .u-series .u-label').allTextContents();
+      assert(names.slice(1).every((n) => n.includes(svc.frontend)), `${title}: legend ${names.join(' | ')}`);
+    }
+    const traces = page.getByTestId('panel').filter({ has: page.getByText('Recent traces', { exact: true }) });
+    await traces.getByText(traceId).waitFor();
+    const logs = page.getByTestId('panel').filter({ has: page.getByText('Logs', { exact: true }) });
+    await logs.getByTestId('log-line').first().waitFor();
+    await page.waitForTimeout(300);
+    await shot('trace-red-dashboard');
+    await page.goto(back);
+    await page.getByTestId('span-row').filter({ hasText: 'POST /cart' }).click();
+    const m = decodeURIComponent((await page.getByTestId('span-to-metrics').getAttribute('href')) ?? '');
+    assert(m.startsWith('/explore/metrics') && m.includes(`traces_spanmetrics_calls_total{service="${svc.cart}"}`), `span -> metrics link: ${m}`);
+  });
+  await check('span -> logs with its trace ID', async () => {
+    await page.getByTestId('span-to-logs').click();
+    await page.waitForURL(/\/explore\/logs/);
+    const q = await page.getByTestId('logql-editor').inputValue();
+    assert(q.includes(traceId) && q.includes(`service_name="${svc.cart}"`), `logs query: ${q}`);
+    await page.getByTestId('log-line').first().waitFor();
+    const n = await page.getByTestId('log-line').count();
+    assert(n === 4, `${n} lines of ${svc.cart} shown, 4 carry the trace ID`);
+    await shot('explore-span-logs');
+  });
+  await check('TraceQL search (with tag completion) lists the trace and opens it', async () => {
+    await page.goto(`${base}/explore/traces`);
+    const editor = page.getByTestId('traceql-editor');
+    await editor.click();
+    await editor.pressSequentially('{ resource.service.na', { delay: 30 });
+    await page.getByTestId('suggestions').getByText('resource.service.name', { exact: true }).click();
+    await editor.pressSequentially(` = "front`, { delay: 30 });
+    await page.getByTestId('suggestions').getByText(svc.frontend, { exact: true }).click();
+    await editor.press('End');
+    await editor.pressSequentially(' }');
+    await editor.press('Enter');
+    const row = page.getByTestId('trace-table').locator('tbody tr').filter({ hasText: traceId });
+    await row.waitFor();
+    const text = (await row.textContent()) ?? '';
+    assert(text.includes(svc.frontend) && text.includes('GET /checkout'), `result row: ${text}`);
+    await shot('explore-traces-search');
+    await row.click();
+    await page.waitForURL(new RegExp(`/explore/traces/${traceId}`));
+    await page.getByTestId('waterfall').waitFor();
+  });
+  await check('log volume is stacked by level (the Apache sample, pushed one stream per [level])', async () => {
+    await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="apache"}')}`);
+    const vol = page.getByTestId('log-volume');
+    await vol.locator('.u-legend .u-series').nth(2).waitFor();
+    const names = await vol.locator('.u-legend .u-series .u-label').allTextContents();
+    assert(names.includes('error') && names.includes('notice'), `volume legend: ${names.join(' | ')}`);
+    await page.getByTestId('log-line').first().waitFor();
+    await shot('explore-logs-volume-by-level');
+  });
+  let rhost = '';
+  await check('detected fields filter the lines (logfmt fields of the OpenSSH sample)', async () => {
+    await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="openssh"}')}`);
+    await page.getByTestId('log-line').first().waitFor();
+    const fields = page.getByTestId('detected-fields');
+    await fields.waitFor();
+    console.log(`  detected fields from ${(await fields.getAttribute('data-source')) === 'loki' ? "Loki's /loki/api/v1/detected_fields" : 'the lines shown (Argus has no detected_fields endpoint)'}`);
+    await fields.locator('.chip').filter({ hasText: /^rhost/ }).first().click();
+    const value = fields.locator('.field-values .chip').first();
+    const v = ((await value.getAttribute('title')) ?? '').match(/"([^"]*)"/)?.[1];
+    assert(v, 'no value listed for rhost');
+    rhost = v;
+    await value.click();
+    await page.waitForFunction((val) => document.querySelector('[data-testid=logql-editor]')?.value.includes(`| rhost="${val}"`), v);
+    await page.waitForFunction((val) => {
+      const lines = [...document.querySelectorAll('[data-testid=log-line] .log-text')];
+      return lines.length > 0 && lines.every((l) => l.textContent.includes(`rhost=${val}`));
+    }, v);
+    await shot('explore-logs-detected-fields');
+  });
+  if (rhost && (await status(`/loki/api/v1/detected_fields?query=${encodeURIComponent('{job="e2e"}')}`)) === 404) {
+    await check("detected fields from Loki's detected_fields API (answers in Loki's documented shape given by the test: Argus has none)", async () => {
+      await page.route('**/loki/api/v1/detected_fields?*', (r) =>
+        r.fulfill({ contentType: 'application/json', body: JSON.stringify({ fields: [{ label: 'rhost', type: 'string', cardinality: 2, parsers: ['logfmt'] }], limit: 1000 }) }),
+      );
+      await page.route('**/loki/api/v1/detected_field/rhost/values?*', (r) =>
+        r.fulfill({ contentType: 'application/json', body: JSON.stringify({ values: ['192.0.2.1', rhost], limit: 1000 }) }),
+      );
+      await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="openssh"}')}`);
+      const fields = page.locator('[data-testid=detected-fields][data-source=loki]');
+      await fields.waitFor();
+      assert((await fields.locator('.chip').count()) === 1, 'expected only the field Loki listed');
+      await fields.locator('.chip').filter({ hasText: /^rhost/ }).click();
+      await fields.locator('.field-values .chip').filter({ hasText: rhost }).click();
+      await page.waitForFunction((v) => document.querySelector('[data-testid=logql-editor]')?.value.endsWith(`| logfmt | rhost="${v}"`), rhost);
+      await page.waitForFunction((v) => {
+        const lines = [...document.querySelectorAll('[data-testid=log-line] .log-text')];
+        return lines.length > 0 && lines.every((l) => l.textContent.includes(`rhost=${v}`));
+      }, rhost);
+      await page.unroute('**/loki/api/v1/detected_fields?*');
+      await page.unroute('**/loki/api/v1/detected_field/rhost/values?*');
+    });
+  }
+  const tailStatus = await status('/loki/api/v1/tail?query=%7Bjob%3D%22e2e%22%7D');
+  if (tailStatus === 404) {
+    await check('live tail over the WebSocket (Argus answers 404 on /loki/api/v1/tail: messages answered by the test)', async () => {
+      await page.routeWebSocket('**/loki/api/v1/tail*', (ws) => {
+        ws.send(JSON.stringify({ streams: [{ stream: { service_name: svc.cart }, values: [[`${Date.now()}000000`, 'live line one']] }], dropped_entries: null }));
+        setTimeout(() => ws.send(JSON.stringify({ streams: [{ stream: { service_name: svc.cart }, values: [[`${Date.now()}000000`, 'live line two']] }] })), 200);
+      });
+      await page.goto(`${base}/explore/logs?q=${encodeURIComponent(`{service_name="${svc.cart}"}`)}`);
+      await page.getByTestId('log-line').first().waitFor();
+      await page.getByTestId('live-tail').check();
+      await page.getByTestId('log-lines').getByText('live line two').waitFor();
+      const first = await page.getByTestId('log-line').first().textContent();
+      assert(first.includes('live line two'), `newest line first, got: ${first}`);
+      await shot('explore-logs-live');
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+    });
+  } else {
+    await check('live tail over the WebSocket shows a line pushed meanwhile', async () => {
+      await page.goto(`${base}/explore/logs?q=${encodeURIComponent(`{service_name="${svc.cart}"}`)}`);
+      await page.getByTestId('log-line').first().waitFor();
+      await page.getByTestId('live-tail').check();
+      await page.waitForFunction(() => /live/.test(document.querySelector('.explore-logs .toolbar .muted:last-child')?.textContent ?? ''));
+      const line = `live line ${Date.now()}`;
+      const r = await fetch(`${base}/loki/api/v1/push`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ streams: [{ stream: { job: 'e2e', service_name: svc.cart }, values: [[`${Date.now()}000000`, line]] }] }),
+      });
+      assert(r.status === 204, `push answered ${r.status}`);
+      await page.getByTestId('log-lines').getByText(line).waitFor();
+      await shot('explore-logs-live');
+    });
+  }
+
+  // The service graph: from Argus' traces_service_graph_* series when it makes them, else from
+  // answers in the documented shape given by the test.
+  const graphNow = await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent('count(traces_service_graph_request_total)')}`)).json();
+  const realGraph = graphNow?.data?.result?.length > 0;
+  await check(`service graph from the service-graph metrics (${realGraph ? 'Argus' : 'answers given by the test: Argus has no traces_service_graph_* series'})`, async () => {
+    if (!realGraph) {
+      await page.route('**/api/v1/query', async (r) => {
+        const q = new URLSearchParams(r.request().postData() ?? '').get('query') ?? '';
+        if (!q.includes('traces_service_graph_request')) return r.fallback();
+        const v = (client, server, x) => ({ metric: { client, server }, value: [Date.now() / 1000, String(x)] });
+        const result = q.includes('server_seconds')
+          ? [v(svc.frontend, svc.cart, 0.012), v(svc.cart, svc.db, 0.012)]
+          : q.includes('failed')
+            ? [v(svc.cart, svc.db, 0.1)]
+            : [v(svc.frontend, svc.cart, 1.5), v(svc.cart, svc.db, 1.5)];
+        await r.fulfill({ contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }) });
+      });
+    }
+    await page.goto(`${base}/explore/traces?view=graph`);
+    await page.getByTestId('service-graph').waitFor();
+    const nodes = await page.getByTestId('service-node').allTextContents();
+    for (const s of Object.values(svc)) assert(nodes.includes(s), `service ${s} missing from the graph: ${nodes.join(', ')}`);
+    if (!realGraph) {
+      await page.getByTestId('service-graph').getByText('6.7% err').waitFor();
+      await page.getByTestId('service-graph').getByText('1.50 req/s · 12.0 ms').first().waitFor();
+    }
+    await shot('explore-service-graph');
+    await page.getByTestId('service-node').filter({ hasText: svc.cart }).click();
+    await page.waitForURL(/\/explore\/traces\?q=/);
+    await page.getByTestId('trace-table').locator('tbody tr').filter({ hasText: traceId }).waitFor();
+    if (!realGraph) await page.unroute('**/api/v1/query');
+  });
+
   // Drawing speed: 50 series over 1 day (answered by the test, so only the UI is measured).
-  await check('a 50-series, 1-day graph is drawn fast', async () => {
+  await check('a 50-series, 1-day graph is drawn fast (series answered by the test)', async () => {
     await page.route('**/api/v1/query_range', async (r) => {
       const p = new URLSearchParams(r.request().postData() ?? '');
       if (p.get('query') !== 'e2e_perf_50_series') return r.fallback();
@@ -149,178 +464,9 @@ try {
     console.log(`  50 series x 1 day: drawn in ${drawMs} ms (align + uPlot); ${Math.round(t)} ms from click to legend (${info})`);
     await shot('explore-metrics-50-series');
     await page.unroute('**/api/v1/query_range');
-    assert(drawMs < 400 && t < 2000, `draw ${drawMs} ms, click to legend ${Math.round(t)} ms`);
-  });
-
-  // Graph and table of a PromQL query, against Argus when it has query_range, else skipped.
-  const metricQuery = 'sum by (handler) (argus_http_requests_total)';
-  const runGraph = async (where) => {
-    const editor = page.getByTestId('promql-editor');
-    await editor.fill(metricQuery);
-    await editor.press('Enter');
-    await page.locator('.u-legend .u-series').nth(1).waitFor();
-    const names = await page.locator('.u-legend .u-series .u-label').allTextContents();
-    const series = names.filter((n) => n.includes('handler='));
-    assert(series.length > 0, `legend has no series: ${names.join(' | ')}`);
-    await shot(`explore-metrics-graph-${where}`);
-    await page.getByTestId('table-tab').click();
-    await page.getByTestId('result-table').waitFor();
-    const rows = await page.getByTestId('result-table').locator('tbody tr').count();
-    assert(rows === series.length, `table has ${rows} rows, graph ${series.length} series`);
-    await shot(`explore-metrics-table-${where}`);
-    // A syntax error is shown in place, with the column marked.
-    await editor.fill('sum(rate(argus_http_requests_total[5m])');
-    await editor.press('Enter');
-    const err = page.getByTestId('query-error');
-    await err.waitFor();
-    const text = (await err.textContent()) ?? '';
-    assert(text.trim().length > 0 && !/answers 404/.test(text), `error text: ${text}`);
-    const marked = await page.locator('.qe-marker').count();
-    console.log(`  syntax error shown${marked ? ' with its column marked' : ''}: ${text.trim().slice(0, 120)}`);
-    await shot(`explore-metrics-error-${where}`);
-  };
-  if ((await status('/api/v1/query_range?query=1&start=0&end=1&step=1')) === 404) {
-    skip('graph/table of a PromQL query on Argus: /api/v1/query_range answers 404 (the PromQL engine is not on this build yet)');
-  } else {
-    await check('PromQL query on Argus draws the series (graph, table, error)', () => runGraph('argus'));
-  }
-  if (promUrl) {
-    await page.goto(`${base}/explore/metrics?prometheus=${encodeURIComponent(promUrl)}`);
-    await check(`PromQL query with the UI pointed at Prometheus ${promUrl} draws the series (graph, table, error)`, () => runGraph('prometheus'));
-    await check('exemplars are drawn as points and open their trace', async () => {
-      // Argus' own metrics carry no exemplars: answer query_exemplars with one (documented shape).
-      const tid = '0af7651916cd43dd8448eb211c80319c';
-      await page.route('**/api/v1/query_exemplars*', (r) =>
-        r.fulfill({
-          contentType: 'application/json',
-          body: JSON.stringify({ status: 'success', data: [{ seriesLabels: { __name__: 'x' }, exemplars: [{ labels: { trace_id: tid }, value: '1', timestamp: Date.now() / 1000 - 600 }] }] }),
-        }),
-      );
-      await page.goto(`${base}/explore/metrics?q=${encodeURIComponent('vector(1)')}`);
-      const ex = page.locator(`.exemplar[data-trace-id="${tid}"]`);
-      await ex.waitFor();
-      await shot('explore-metrics-exemplar');
-      await ex.click();
-      await page.waitForURL(new RegExp(`/explore/traces/${tid}`));
-      await page.unroute('**/api/v1/query_exemplars*');
-    });
-    await check('split view shows two panes side by side', async () => {
-      await page.goto(`${base}/explore/metrics?q=${encodeURIComponent(metricQuery)}`);
-      await page.getByTestId('split').click();
-      assert((await page.locator('.pane').count()) === 2, 'expected two panes');
-      await page.locator('.explore.split .u-legend').first().waitFor();
-      await shot('explore-split');
-    });
-    await page.goto(`${base}/explore/metrics?api=`); // back to Argus for the rest
-    await page.getByTestId('promql-editor').waitFor();
-  }
-
-  // Logs and traces views: checked against recorded answers in the documented Loki and Tempo
-  // shapes (fixtures/, served with page.route) whether or not this Argus serves those APIs,
-  // because the checks need known content (a log line carrying a trace ID, a 4-span trace).
-  // The same flows over data fed through Argus's own push APIs are not covered yet.
-  {
-    await page.route('**/loki/api/v1/query_range*', (r) => {
-      const q = new URL(r.request().url()).searchParams.get('query') ?? '';
-      return r.fulfill({ contentType: 'application/json', body: fixture(q.startsWith('sum(count_over_time') ? 'loki_volume.json' : 'loki_streams.json') });
-    });
-    await page.route('**/loki/api/v1/labels*', (r) => r.fulfill({ contentType: 'application/json', body: '{"status":"success","data":["level","service_name"]}' }));
-    await page.route('**/loki/api/v1/label/*/values*', (r) => r.fulfill({ contentType: 'application/json', body: '{"status":"success","data":["payments"]}' }));
-  }
-  {
-    await page.route('**/api/search?*', (r) => r.fulfill({ contentType: 'application/json', body: fixture('tempo_search.json') }));
-    await page.route('**/api/traces/*', (r) => r.fulfill({ contentType: 'application/json', body: fixture('tempo_trace.json') }));
-    await page.route('**/api/v2/search/tags*', (r) => r.fulfill({ contentType: 'application/json', body: '{"scopes":[{"name":"resource","tags":["service.name"]},{"name":"span","tags":["http.method"]}]}' }));
-  }
-  {
-    const src = 'recorded Loki answers';
-    await check(`LogQL query shows lines, volume and a trace link (${src})`, async () => {
-      await page.getByTestId('signal-logs').click();
-      const editor = page.getByTestId('logql-editor');
-      await editor.click();
-      await editor.pressSequentially('{serv', { delay: 30 });
-      await page.getByTestId('suggestions').getByText('service_name', { exact: true }).waitFor();
-      await page.keyboard.press('Tab');
-      await page.getByTestId('suggestions').getByText('payments', { exact: true }).waitFor();
-      await page.keyboard.press('Tab');
-      await editor.press('End');
-      await editor.pressSequentially('}');
-      await editor.press('Enter');
-      await page.getByTestId('log-line').first().waitFor();
-      const n = await page.getByTestId('log-line').count();
-      assert(n === 5, `${n} lines shown, 5 expected`);
-      await page.getByTestId('log-volume').waitFor();
-      await page.getByTestId('detected-fields').getByText('level', { exact: false }).first().click();
-      await page.getByTestId('detected-fields').locator('.field-values .chip').filter({ hasText: 'error' }).click();
-      await page.waitForFunction(() => document.querySelector('[data-testid=logql-editor]')?.value.includes('| logfmt | level="error"'));
-      await page.getByTestId('log-line').first().locator('.log-main').click();
-      await page.locator('.log-details').first().waitFor();
-      await shot('explore-logs');
-      await page.getByTestId('log-trace-link').first().click();
-      await page.waitForURL(/\/explore\/traces\/4bf92f3577b34da6a3ce929d0e0e4736/);
-    });
-  }
-  {
-    const src = 'recorded Tempo answers';
-    await check(`log line -> trace: waterfall with 4 spans, collapsible, critical path (${src})`, async () => {
-      await page.getByTestId('waterfall').waitFor();
-      assert((await page.getByTestId('span-row').count()) === 4, 'expected 4 spans');
-      assert((await page.locator('.wf-bar.critical').count()) >= 2, 'no critical path marked');
-      await page.locator('.wf-toggle').first().click();
-      assert((await page.getByTestId('span-row').count()) === 1, 'collapsing the root did not hide its children');
-      await page.locator('.wf-toggle').first().click();
-      await page.getByTestId('span-row').nth(1).click();
-      await page.getByTestId('span-details').getByText('payment.provider').waitFor();
-      await shot('explore-trace');
-      const red = decodeURIComponent((await page.getByTestId('trace-to-metrics').getAttribute('href')) ?? '');
-      assert(red.startsWith('/explore/metrics') && red.includes('traces_spanmetrics_calls_total{service="frontend"}'), `trace -> metrics link: ${red}`);
-    });
-    await check('span -> logs with its trace ID', async () => {
-      await page.getByTestId('span-to-logs').click();
-      await page.waitForURL(/\/explore\/logs/);
-      const q = await page.getByTestId('logql-editor').inputValue();
-      assert(q.includes('4bf92f3577b34da6a3ce929d0e0e4736') && q.includes('service_name="payments"'), `logs query: ${q}`);
-    });
-    await check(`TraceQL search lists traces (${src})`, async () => {
-      await page.goto(`${base}/explore/traces?q=${encodeURIComponent('{ resource.service.name = "frontend" }')}`);
-      await page.getByTestId('trace-table').locator('tbody tr').first().waitFor();
-      await shot('explore-traces-search');
-    });
-  }
-  {
-    await check('live tail over the WebSocket (recorded Loki tail messages)', async () => {
-      await page.routeWebSocket('**/loki/api/v1/tail*', (ws) => {
-        const ns = `${Date.now()}000000`;
-        ws.send(JSON.stringify({ streams: [{ stream: { service_name: 'payments' }, values: [[ns, 'live line one']] }], dropped_entries: null }));
-        setTimeout(() => ws.send(JSON.stringify({ streams: [{ stream: { service_name: 'payments' }, values: [[`${Date.now()}000000`, 'live line two']] }] })), 200);
-      });
-      await page.goto(`${base}/explore/logs?q=${encodeURIComponent('{service_name="payments"}')}`);
-      await page.getByTestId('log-line').first().waitFor();
-      await page.getByTestId('live-tail').check();
-      await page.getByTestId('log-lines').getByText('live line two').waitFor();
-      const first = await page.getByTestId('log-line').first().textContent();
-      assert(first.includes('live line two'), `newest line first, got: ${first}`);
-      await shot('explore-logs-live');
-    });
-  }
-
-  await check('service graph from the service-graph metrics (answers recorded in the test)', async () => {
-    await page.route('**/api/v1/query', async (r) => {
-      const q = new URLSearchParams(r.request().postData() ?? '').get('query') ?? '';
-      if (!q.includes('traces_service_graph_request')) return r.fallback();
-      const failed = q.includes('failed');
-      const v = (client, server, x) => ({ metric: { client, server }, value: [Date.now() / 1000, String(x)] });
-      const result = failed ? [v('frontend', 'payments', 0.1)] : [v('frontend', 'payments', 1.5), v('payments', 'postgres', 3)];
-      await r.fulfill({ contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }) });
-    });
-    await page.goto(`${base}/explore/traces?view=graph`);
-    await page.getByTestId('service-graph').waitFor();
-    assert((await page.getByTestId('service-node').count()) === 3, 'expected 3 services');
-    await page.getByTestId('service-graph').getByText('6.7% err').waitFor();
-    await shot('explore-service-graph');
-    await page.getByTestId('service-node').filter({ hasText: 'payments' }).click();
-    await page.waitForURL(/\/explore\/traces\?q=/);
-    await page.unroute('**/api/v1/query');
+    // The draw is the UI's own work (the issue asks < 200 ms; the margin is for a busy CI
+    // machine); click to legend also includes the test making and sending 36,000 points.
+    assert(drawMs < 400 && t < 5000, `draw ${drawMs} ms, click to legend ${Math.round(t)} ms`);
   });
 
   // Absolute time range from the picker ends up in the URL and in the query.
@@ -371,15 +517,23 @@ try {
     await page.waitForTimeout(500);
     await shot('dashboard-argus-self');
   });
+  const drawsData = async (where) => {
+    await page.locator('[data-panel-type=stat] [data-testid=stat-value]').first().waitFor();
+    const v = await page.locator('[data-panel-type=stat] [data-testid=stat-value]').first().textContent();
+    assert(/^[1-9]\d*$/.test(v.trim()), `stat "Targets up" shows "${v}"`);
+    await page.locator('[data-panel-type=timeseries] .u-legend .u-series').nth(1).waitFor();
+    await page.locator('[data-panel-type=table] tbody tr').first().waitFor();
+    await page.waitForTimeout(500);
+    await shot(`dashboard-imported-data-${where}`);
+  };
+  await check('imported dashboard draws Argus data (stat, time series, table)', async () => {
+    await page.goto(`${base}/dashboards/e2e-import`);
+    await drawsData('argus');
+  });
   if (promUrl) {
     await check('imported dashboard draws data with the UI pointed at Prometheus', async () => {
       await page.goto(`${base}/dashboards/e2e-import?prometheus=${encodeURIComponent(promUrl)}`);
-      await page.locator('[data-panel-type=stat] [data-testid=stat-value]').first().waitFor();
-      const v = await page.locator('[data-panel-type=stat] [data-testid=stat-value]').first().textContent();
-      assert(/^\d+$/.test(v.trim()), `stat shows "${v}"`);
-      await page.locator('[data-panel-type=timeseries] .u-legend .u-series').nth(1).waitFor();
-      await page.waitForTimeout(500);
-      await shot('dashboard-imported-prometheus');
+      await drawsData('prometheus');
       await page.goto(`${base}/dashboards?api=`);
     });
   }

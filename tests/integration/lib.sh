@@ -126,6 +126,39 @@ cleanup() {
   exit "$rc"
 }
 
+# need_node_for_otel_sdk: skips the test when Node.js is older than the OpenTelemetry JS SDK
+# 2.x needs (^18.19 or >= 20.6).
+need_node_for_otel_sdk() {
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+           process.exit(a > 20 || (a === 20 && b >= 6) || (a === 18 && b >= 19) ? 0 : 1)' ||
+    skip "Node.js $(node --version) is older than the OpenTelemetry JS SDK 2.x needs (^18.19 or >= 20.6)"
+}
+
+# npm_ci_pinned SRC_DIR DEST_DIR WHAT FILE...: copies package.json and each FILE (files or
+# folders) from SRC_DIR into DEST_DIR, then runs `npm ci` there when SRC_DIR/package-lock.json
+# (which pins every version) differs from DEST_DIR's copy or node_modules was never installed.
+# Skips the test (exit 77) when npm cannot install WHAT (offline); the lock copy is then
+# removed so that the next run tries again.
+npm_ci_pinned() {
+  local src="$1" dest="$2" what="$3" f
+  shift 3
+  mkdir -p "$dest"
+  for f in package.json "$@"; do
+    rm -rf "${dest:?}/$f"
+    cp -r "$src/$f" "$dest/"
+  done
+  if ! cmp -s "$src/package-lock.json" "$dest/package-lock.json" ||
+     [ ! -f "$dest/node_modules/.package-lock.json" ]; then
+    cp "$src/package-lock.json" "$dest/"
+    log "installing $what into $dest (npm ci)"
+    if ! (cd "$dest" && npm ci --no-audit --no-fund >"$ITEST_TMP/npm.log" 2>&1); then
+      tail -n 20 "$ITEST_TMP/npm.log"
+      rm -f "$dest/package-lock.json"
+      skip "npm ci could not install $what (offline?)"
+    fi
+  fi
+}
+
 # argus_bin: prints the Argus binary path, or fails the test if it was not built.
 argus_bin() {
   local bin="${ARGUS_BIN:-$ITEST_LIB_DIR/../../build/argus}"

@@ -145,6 +145,13 @@ export interface LokiStream {
   stream: Record<string, string>;
   values: ([string, string] | [string, string, Record<string, any>])[];
 }
+/** One entry of Loki's detected_fields answer; parsers is null for structured metadata and labels. */
+export interface DetectedField {
+  label: string;
+  type: string;
+  cardinality: number;
+  parsers: string[] | null;
+}
 export type LokiResult =
   | { resultType: 'streams'; result: LokiStream[] }
   | { resultType: 'matrix'; result: MatrixSeries[] }
@@ -152,10 +159,14 @@ export type LokiResult =
 
 const loki = (path: string) => `${apiBases.loki}/loki/api/v1${path}`;
 
-async function lokiData<T>(path: string, params: Record<string, any>): Promise<T> {
-  const r = (await request(`${loki(path)}?${qs(params)}`)) as { data: T };
+async function lokiData<T>(path: string, params: Record<string, any>, init?: RequestInit): Promise<T> {
+  const r = (await request(`${loki(path)}?${qs(params)}`, init)) as { data: T };
   return r.data;
 }
+
+// Asks Loki (3.x) to keep stream labels, structured metadata and parsed labels apart: each entry
+// is then [ts, line, {structuredMetadata, parsed}] (Loki HTTP API, query_range, as Grafana asks).
+const categorizeLabels: RequestInit = { headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } };
 
 /** The WebSocket URL of Loki's live tail (Loki HTTP API, /loki/api/v1/tail). */
 export function lokiTailUrl(query: string, startNs: string, limit = 100): string {
@@ -169,8 +180,15 @@ export function lokiTailUrl(query: string, startNs: string, limit = 100): string
 export const lokiApi = {
   /** start/end in ns (as decimal strings); direction 'backward' is newest first. */
   queryRange: (query: string, startNs: string, endNs: string, limit: number, direction: 'backward' | 'forward', stepS?: number) =>
-    lokiData<LokiResult>('/query_range', { query, start: startNs, end: endNs, limit, direction, step: stepS }),
+    lokiData<LokiResult>('/query_range', { query, start: startNs, end: endNs, limit, direction, step: stepS }, categorizeLabels),
   labels: (startNs?: string, endNs?: string) => lokiData<string[]>('/labels', { start: startNs, end: endNs }),
+  /** Fields Loki detects in the lines of a log query (Loki HTTP API, /loki/api/v1/detected_fields): {fields: [...]}, not under data. */
+  detectedFields: async (query: string, startNs: string, endNs: string) =>
+    ((await request(`${loki('/detected_fields')}?${qs({ query, start: startNs, end: endNs })}`)) as { fields?: DetectedField[] | null }).fields ?? [],
+  /** The values of one detected field (/loki/api/v1/detected_field/<name>/values): {values: [...]}. */
+  detectedFieldValues: async (name: string, query: string, startNs: string, endNs: string) =>
+    ((await request(`${loki(`/detected_field/${encodeURIComponent(name)}/values`)}?${qs({ query, start: startNs, end: endNs })}`)) as { values?: string[] | null })
+      .values ?? [],
   labelValues: (name: string, startNs?: string, endNs?: string) =>
     lokiData<string[]>(`/label/${encodeURIComponent(name)}/values`, { start: startNs, end: endNs }),
 };

@@ -7,9 +7,9 @@ import { ALL, formatValue, importGrafana, interpolate, legendName, parseLabelVal
 import { completionContext, rankCompletions, seriesName } from '../src/promql';
 import { autoStepMs, formatDuration, parseDurationMs, resolveTime } from '../src/time';
 import { idToHex, parseTrace } from '../src/views/ExploreTraces';
-import { detectFields, flattenStreams, traceIdOf } from '../src/views/ExploreLogs';
-import { alignSeries } from '../src/components/Graph';
-import { layoutColumns } from '../src/views/ServiceGraph';
+import { detectFields, fieldFilter, fieldsFromLoki, flattenStreams, traceIdOf, volumeSeries } from '../src/views/ExploreLogs';
+import { alignSeries, stackColumns } from '../src/components/Graph';
+import { layoutColumns, serviceGraphQueries } from '../src/views/ServiceGraph';
 
 test('completion context: metric names, label names, label values', () => {
   assert.deepEqual(completionContext('rate(http_req', 13), { kind: 'metric', prefix: 'http_req', from: 5 });
@@ -98,6 +98,12 @@ test('units', () => {
   assert.equal(formatValue(1500, 'ms'), '1.50 s');
   assert.equal(formatValue(null), 'No data');
   assert.equal(formatValue(2500000), '2.50 M');
+  // Small rates keep 3 significant digits instead of rounding to 0.00.
+  assert.equal(formatValue(0.0654, 'reqps'), '0.0654 req/s');
+  assert.equal(formatValue(0.5, 'reqps'), '0.500 req/s');
+  assert.equal(formatValue(12.34, 'reqps'), '12.3 req/s');
+  assert.equal(formatValue(0.00123), '0.00123');
+  assert.equal(formatValue(0), '0');
 });
 
 test('trace parsing: base64 IDs, tree, critical path', () => {
@@ -170,4 +176,41 @@ test('service graph layout: roots left, servers by longest call depth, cycles te
   const cyc = layoutColumns([e('a', 'b'), e('b', 'a')]);
   assert.equal(cyc.size, 2);
   assert.ok([...cyc.values()].every((c) => c >= 0 && c < 2));
+});
+
+test('detected fields: Loki detected_fields answer and the filter stage', () => {
+  const f = fieldsFromLoki([
+    { label: 'level', type: 'string', cardinality: 3, parsers: ['logfmt'] },
+    { label: 'trace_id', type: 'string', cardinality: 9, parsers: null },
+    { label: 'duration', type: 'duration', cardinality: 40, parsers: ['json', 'logfmt'] },
+  ]);
+  assert.deepEqual(
+    f.map((x) => [x.name, x.parser, x.cardinality]),
+    [['duration', 'json', 40], ['level', 'logfmt', 3], ['trace_id', null, 9]],
+  );
+  assert.equal(fieldFilter(f[1], 'error'), '| logfmt | level="error"');
+  // Structured metadata needs no parser; quotes in a value are escaped.
+  assert.equal(fieldFilter(f[2], 'a"b'), '| trace_id="a\\"b"');
+  // A name LogQL cannot use as is becomes the sanitised label Loki's parsers make.
+  assert.equal(fieldFilter({ name: 'http.method', parser: 'json' }, 'GET'), '| json | http_method="GET"');
+});
+
+test('log volume by level: colours, severity order, stacking', () => {
+  const v = volumeSeries([
+    { metric: { level: 'error' }, values: [[1, '2']] },
+    { metric: {}, values: [[1, '5']] },
+    { metric: { level: 'notice' }, values: [[1, '3'], [2, '1']] },
+  ]);
+  assert.deepEqual(v.map((s) => s.name), ['logs', 'notice', 'error']);
+  assert.deepEqual(v.map((s) => s.color), ['#8e9196', '#73bf69', '#f2495c']);
+  assert.deepEqual(stackColumns([[1, null, null], [2, 3, null], [null, 1, null]]), [[1, null, null], [3, 3, null], [3, 4, null]]);
+});
+
+test('service graph queries cover the time range shown', () => {
+  const q = serviceGraphQueries(3600);
+  assert.equal(q.total, 'sum by (client, server) (rate(traces_service_graph_request_total[3600s]))');
+  assert.equal(q.failed, 'sum by (client, server) (rate(traces_service_graph_request_failed_total[3600s]))');
+  assert.ok(q.latency.startsWith('sum by (client, server) (rate(traces_service_graph_request_server_seconds_sum[3600s])) / '));
+  // A range shorter than a minute still spans a few scrapes.
+  assert.ok(serviceGraphQueries(10).total.includes('[60s]'));
 });

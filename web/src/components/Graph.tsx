@@ -7,6 +7,8 @@ import 'uplot/dist/uPlot.min.css';
 export interface GraphSeries {
   name: string;
   points: [number, number | null][]; // [unix seconds, value]
+  /** CSS colour; the palette's by position when absent. */
+  color?: string;
 }
 
 export interface GraphExemplar {
@@ -20,6 +22,16 @@ export const PALETTE = [
   '#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300',
   '#447ebc', '#c15c17', '#890f02', '#0a437c', '#6d1f62', '#584477', '#b7dbab', '#f4d598', '#70dbed', '#f9ba8f',
 ];
+
+/**
+ * Stacked columns: column i holds the sum of series 0..i (a missing value counts as 0, and stays
+ * missing where every series up to i is missing).
+ */
+export function stackColumns(cols: (number | null)[][]): (number | null)[][] {
+  const n = cols[0]?.length ?? 0;
+  const acc = new Array<number | null>(n).fill(null);
+  return cols.map((c) => c.map((v, j) => (acc[j] = v === null && acc[j] === null ? null : (acc[j] ?? 0) + (v ?? 0))));
+}
 
 /** Aligns series on the union of their timestamps (uPlot's column format). */
 export function alignSeries(series: GraphSeries[]): uPlot.AlignedData {
@@ -45,18 +57,25 @@ interface Props {
   endS?: number;
   bars?: boolean;
   legend?: boolean;
+  /** Stacks the series (each drawn on top of the ones before it); the legend shows each one's own value. */
   stacked?: boolean;
   /** Formats the y axis values (e.g. a Grafana unit). */
   formatY?: (v: number) => string;
 }
 
-export function Graph({ series, exemplars, onExemplarClick, height = 300, startS, endS, bars, legend = true, formatY }: Props) {
+export function Graph({ series, exemplars, onExemplarClick, height = 300, startS, endS, bars, legend = true, stacked, formatY }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     const t0 = performance.now();
-    const data = alignSeries(series);
+    const raw = alignSeries(series);
+    // Stacked, the tallest band (the last sum) is drawn first so that the lower ones stay seen.
+    const order = series.map((_, i) => i);
+    if (stacked) order.reverse();
+    const sums = stacked ? stackColumns(raw.slice(1) as (number | null)[][]) : null;
+    const data = (sums ? [raw[0], ...order.map((i) => sums[i])] : raw) as uPlot.AlignedData;
+    const exValues = (exemplars ?? []).map((e) => e.value).filter((v) => Number.isFinite(v));
     const paths = bars ? uPlot.paths.bars!({ size: [0.9, 40] }) : undefined;
     const drawExemplars = (u: uPlot) => {
       u.over.querySelectorAll('.exemplar').forEach((n) => n.remove());
@@ -86,7 +105,16 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       legend: { show: legend, live: true },
       cursor: { focus: { prox: 16 } },
       focus: { alpha: 0.4 },
-      scales: { x: { time: true, ...(startS !== undefined && endS !== undefined ? { range: [startS, endS] } : {}) } },
+      scales: {
+        x: { time: true, ...(startS !== undefined && endS !== undefined ? { range: [startS, endS] } : {}) },
+        // The y range also covers the exemplars, so that one whose value is off the series
+        // (a latency exemplar on a count) is still drawn and can be clicked.
+        ...(exValues.length
+          ? { y: { range: (_u: uPlot, min: number, max: number) => uPlot.rangeNum(Math.min(min ?? Infinity, ...exValues), Math.max(max ?? -Infinity, ...exValues), 0.1, true) } }
+          : bars || stacked
+            ? { y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } } // bars stand on 0
+            : {}),
+      },
       axes: [
         { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } },
         {
@@ -99,14 +127,19 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       ],
       series: [
         {},
-        ...series.map((s, i) => ({
+        ...order.map((i) => series[i]).map((s, k) => ({
           label: s.name,
-          stroke: PALETTE[i % PALETTE.length],
-          fill: bars ? PALETTE[i % PALETTE.length] + 'aa' : undefined,
+          stroke: s.color ?? PALETTE[order[k] % PALETTE.length],
+          fill: bars || stacked ? (s.color ?? PALETTE[order[k] % PALETTE.length]) + 'aa' : undefined,
+          ...(sums
+            ? { value: (_u: uPlot, _v: number | null, _si: number, idx: number | null) => (idx === null ? '--' : String((raw[order[k] + 1] as (number | null)[])[idx] ?? '--')) }
+            : {}),
           width: 1.25,
           spanGaps: false,
           paths,
-          points: { show: false },
+          // uPlot's default shows the points only where they are sparse, so an isolated sample
+          // (a rate over two scrapes) is seen; bars have none.
+          ...(bars ? { points: { show: false } } : {}),
         })),
       ],
       hooks: { draw: [drawExemplars] },
@@ -123,7 +156,7 @@ export function Graph({ series, exemplars, onExemplarClick, height = 300, startS
       ro.disconnect();
       u.destroy();
     };
-  }, [series, exemplars, height, startS, endS, bars, legend, formatY]);
+  }, [series, exemplars, height, startS, endS, bars, legend, stacked, formatY]);
   return <div class="graph" ref={ref} data-testid="graph" />;
 }
 

@@ -288,6 +288,13 @@ export function legendName(fmt: string | undefined, metric: Record<string, strin
 // ---- units ----
 
 const SI = ['', 'k', 'M', 'G', 'T', 'P'];
+
+/** Decimals that keep 3 significant digits (at most 6), as Grafana's auto decimals do: 0.0654, 1.50, 12.5, 125. */
+export function autoDecimals(x: number): number {
+  const a = Math.abs(x);
+  if (a === 0 || a >= 100) return 0;
+  return Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(a))));
+}
 function scaled(v: number, base: number, units: string[], suffix: string, decimals?: number): string {
   let i = 0;
   let x = Math.abs(v);
@@ -295,7 +302,7 @@ function scaled(v: number, base: number, units: string[], suffix: string, decima
     x /= base;
     i++;
   }
-  const d = decimals ?? (x >= 100 ? 0 : x >= 10 ? 1 : 2);
+  const d = decimals ?? autoDecimals(x);
   return `${v < 0 ? '-' : ''}${x.toFixed(d)} ${units[i]}${suffix}`.trim();
 }
 
@@ -329,7 +336,7 @@ export function formatValue(v: number | null | undefined, unit?: string, decimal
       return v.toFixed(decimals ?? (Number.isInteger(v) ? 0 : 2));
     default:
       if (Math.abs(v) >= 1000) return scaled(v, 1000, SI, '', decimals);
-      return Number.isInteger(v) && decimals === undefined ? String(v) : v.toFixed(decimals ?? 2);
+      return Number.isInteger(v) && decimals === undefined ? String(v) : v.toFixed(decimals ?? autoDecimals(v));
   }
 }
 

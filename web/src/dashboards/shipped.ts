@@ -70,11 +70,11 @@ const services: Dashboard = {
   },
   panels: [
     p('timeseries', 'Rate (spans /s)', 0, 0, 8, 8, [t('sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__rate_interval]))', '{{service}}')], unit('reqps')),
-    p('timeseries', 'Errors (share of spans)', 8, 0, 8, 8, [t('sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service",status_code="STATUS_CODE_ERROR"}[$__rate_interval])) / sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__rate_interval]))', '{{service}}')], unit('percentunit')),
+    p('timeseries', 'Errors (share of spans)', 8, 0, 8, 8, [t('(sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service",status_code="STATUS_CODE_ERROR"}[$__rate_interval])) or 0 * sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__rate_interval]))) / sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__rate_interval]))', '{{service}}')], unit('percentunit')),
     p('timeseries', 'Duration p95', 16, 0, 8, 8, [t('histogram_quantile(0.95, sum by (service, le) (rate(traces_spanmetrics_latency_bucket{service=~"$service"}[$__rate_interval])))', '{{service}}')], unit('s')),
     p('table', 'Operations by rate', 0, 8, 24, 8, [t('sum by (service, span_name) (rate(traces_spanmetrics_calls_total{service=~"$service"}[$__range]))')], unit('reqps')),
-    p('traces', 'Recent slow traces', 0, 16, 12, 8, [{ refId: 'A', query: '{ duration > 500ms }' }], { datasource: { type: 'tempo' } }),
-    p('logs', 'Recent error logs', 12, 16, 12, 8, [{ refId: 'A', expr: '{service_name=~"$service"} |~ "(?i)error"' }], { datasource: { type: 'loki' } }),
+    p('traces', 'Recent traces', 0, 16, 12, 8, [{ refId: 'A', query: '{ resource.service.name =~ "$service" }' }], { datasource: { type: 'tempo' } }),
+    p('logs', 'Logs', 12, 16, 12, 8, [{ refId: 'A', expr: '{service_name=~"$service"}' }], { datasource: { type: 'loki' } }),
   ],
 };
 

@@ -3,7 +3,7 @@
 // metadata; newest or oldest first, wrap, load more, and a link to the trace of any line that
 // carries a trace ID.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { LokiStream, lokiApi, lokiTailUrl } from '../api';
+import { ApiError, DetectedField, LokiStream, MatrixSeries, lokiApi, lokiTailUrl } from '../api';
 import { Graph, GraphSeries } from '../components/Graph';
 import { QueryEditor, QueryError } from '../components/QueryEditor';
 import { lokiCompletions } from '../completion';
@@ -120,33 +120,125 @@ export function detectFields(lines: LogLine[]): { name: string; parser: 'logfmt'
   return Array.from(fields.values()).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function DetectedFields({ streams, onFilter }: { streams: LokiStream[]; onFilter: (stage: string) => void }) {
-  const fields = useMemo(() => detectFields(flattenStreams(streams, true)), [streams]);
+/** A field to filter by: its name, the parser that yields it (none for structured metadata), its values if known. */
+export interface FieldInfo {
+  name: string;
+  parser: 'logfmt' | 'json' | null;
+  cardinality: number;
+  /** Value -> lines seen with it, from the lines shown; null until asked from Loki. */
+  values: Map<string, number> | null;
+}
+
+/** The stage that keeps only lines where `name` is `value`: `| logfmt | name="v"`, or `| name="v"` for structured metadata. */
+export function fieldFilter(f: Pick<FieldInfo, 'name' | 'parser'>, value: string): string {
+  const name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(f.name) ? f.name : f.name.replace(/[^A-Za-z0-9_]/g, '_');
+  return `${f.parser ? `| ${f.parser} ` : ''}| ${name}=${JSON.stringify(value)}`;
+}
+
+/** Loki's detected_fields answer as FieldInfo; the first parser Loki lists is the one used. */
+export function fieldsFromLoki(fields: DetectedField[]): FieldInfo[] {
+  return fields
+    .map((f) => {
+      const p = (f.parsers ?? []).find((x) => x === 'logfmt' || x === 'json') as 'logfmt' | 'json' | undefined;
+      return { name: f.label, parser: p ?? null, cardinality: f.cardinality, values: null };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+// Set once a Loki answers 404 on detected_fields: the fields are then found in the lines shown.
+let lokiHasDetectedFields = true;
+
+function DetectedFields({ q, startNs, endNs, streams, onFilter }: { q: string; startNs: string; endNs: string; streams: LokiStream[]; onFilter: (stage: string) => void }) {
+  const local = useMemo(
+    () => detectFields(flattenStreams(streams, true)).map((f): FieldInfo => ({ name: f.name, parser: f.parser, cardinality: f.values.size, values: f.values })),
+    [streams],
+  );
+  const [remote, setRemote] = useState<FieldInfo[] | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  if (!fields.length) return null;
+  const [values, setValues] = useState<string[] | null>(null);
+  useEffect(() => {
+    setRemote(null);
+    setOpen(null);
+    if (!lokiHasDetectedFields) return;
+    let cancelled = false;
+    lokiApi
+      .detectedFields(q, startNs, endNs)
+      .then((f) => !cancelled && setRemote(fieldsFromLoki(f)))
+      .catch((e) => {
+        if (e instanceof ApiError && e.status === 404) lokiHasDetectedFields = false;
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [q, startNs, endNs]);
+  const fields = remote ?? local;
   const f = fields.find((x) => x.name === open);
+  useEffect(() => {
+    setValues(null);
+    if (!f || f.values) return;
+    let cancelled = false;
+    lokiApi
+      .detectedFieldValues(f.name, q, startNs, endNs)
+      .then((v) => !cancelled && setValues(v))
+      .catch(() => !cancelled && setValues([]));
+    return () => {
+      cancelled = true;
+    };
+  }, [open, remote]);
+  if (!fields.length) return null;
+  const shown: [string, number | null][] = f?.values
+    ? Array.from(f.values.entries()).sort((a, b) => b[1] - a[1])
+    : (values ?? []).map((v) => [v, null]);
   return (
-    <div class="fields" data-testid="detected-fields">
-      <span class="muted">Detected fields:</span>
+    <div class="fields" data-testid="detected-fields" data-source={remote ? 'loki' : 'lines'}>
+      <span class="muted" title={remote ? 'From Loki (detected_fields)' : 'Found in the lines shown (logfmt or JSON)'}>
+        Detected fields:
+      </span>
       {fields.map((x) => (
         <button class={`chip ${open === x.name ? 'active' : ''}`} onClick={() => setOpen(open === x.name ? null : x.name)}>
-          {x.name} <span class="muted">{x.values.size}</span>
+          {x.name} <span class="muted">{x.cardinality}</span>
         </button>
       ))}
       {f && (
         <div class="field-values">
-          {Array.from(f.values.entries())
-            .sort((a, b) => b[1] - a[1])
-            .slice(0, 10)
-            .map(([v, n]) => (
-              <button class="chip" title={`Show only lines where ${f.name} is "${v}"`} onClick={() => onFilter(`| ${f.parser} | ${f.name}=${JSON.stringify(v)}`)}>
-                {v || '""'} <span class="muted">{n}</span>
-              </button>
-            ))}
+          {!f.values && values === null && <span class="muted">Loading values…</span>}
+          {shown.slice(0, 10).map(([v, n]) => (
+            <button class="chip" title={`Show only lines where ${f.name} is "${v}"`} onClick={() => onFilter(fieldFilter(f, v))}>
+              {v || '""'} {n !== null && <span class="muted">{n}</span>}
+            </button>
+          ))}
         </div>
       )}
     </div>
   );
+}
+
+const LEVEL_COLORS: [RegExp, string][] = [
+  [/^(crit|critical|fatal|emerg|alert|panic)/i, '#b877d9'],
+  [/^(err|error|eror)/i, '#f2495c'],
+  [/^(warn|warning)/i, '#ff9830'],
+  [/^(info|notice|information)/i, '#73bf69'],
+  [/^(debug|dbug)/i, '#5794f2'],
+  [/^(trace)/i, '#6ed0e0'],
+];
+
+/**
+ * The log volume (`sum by (level) (count_over_time(...))`) as one series per level, coloured as
+ * Grafana colours log levels (error red, warn orange, info green, debug blue), ordered from the
+ * least to the most severe so the stack puts errors on top; lines without a level are "logs".
+ */
+export function volumeSeries(result: MatrixSeries[]): GraphSeries[] {
+  const rank = (l: string) => {
+    const i = LEVEL_COLORS.findIndex(([re]) => re.test(l));
+    return i < 0 ? -1 : LEVEL_COLORS.length - i;
+  };
+  return result
+    .map((s) => {
+      const level = s.metric.level ?? '';
+      return { name: level || 'logs', color: LEVEL_COLORS.find(([re]) => re.test(level))?.[1] ?? '#8e9196', points: s.values.map(([t, v]) => [t, Number(v)] as [number, number]), r: rank(level) };
+    })
+    .sort((a, b) => a.r - b.r || a.name.localeCompare(b.name))
+    .map(({ r: _r, ...s }) => s);
 }
 
 function isMetricQuery(q: string): boolean {
@@ -189,12 +281,12 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
       }
       const [r, vol] = await Promise.all([
         lokiApi.queryRange(q, start, end, limit, newestFirst ? 'backward' : 'forward'),
-        lokiApi.queryRange(`sum(count_over_time(${q} [${formatDuration(stepMs)}]))`, start, end, 1000, 'backward', stepMs / 1000).catch(() => null),
+        lokiApi.queryRange(`sum by (level) (count_over_time(${q} [${formatDuration(stepMs)}]))`, start, end, 1000, 'backward', stepMs / 1000).catch(() => null),
       ]);
       if (cancelled) return;
       setMetric([]);
       setStreams(r.resultType === 'streams' ? r.result : []);
-      setVolume(vol && vol.resultType === 'matrix' ? matrixToSeries(vol).map((s) => ({ ...s, name: 'log lines' })) : []);
+      setVolume(vol && vol.resultType === 'matrix' ? volumeSeries(vol.result) : []);
     })()
       .catch((e) => !cancelled && (setError(errorOf(e)), setStreams([]), setVolume([])))
       .finally(() => !cancelled && setLoading(false));
@@ -252,7 +344,7 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
       </div>
       {volume.length > 0 && (
         <div class="volume" data-testid="log-volume">
-          <Graph series={volume} height={90} bars legend={false} startS={startMs / 1000} endS={endMs / 1000} />
+          <Graph series={volume} height={volume.length > 1 ? 120 : 90} bars stacked legend={volume.length > 1} startS={startMs / 1000} endS={endMs / 1000} />
         </div>
       )}
       {metric.length > 0 && <Graph series={metric} startS={startMs / 1000} endS={endMs / 1000} />}
@@ -275,7 +367,7 @@ export function ExploreLogs({ state, set, runId }: PaneProps) {
           <span class="muted">{live ? tailState : loading ? 'Loading…' : `${count} lines`}</span>
         </div>
       )}
-      {q && !metric.length && <DetectedFields streams={streams} onFilter={(stage) => set({ q: `${q} ${stage}` }, true)} />}
+      {q && !metric.length && <DetectedFields q={q} startNs={`${startMs}000000`} endNs={`${endMs}000000`} streams={streams} onFilter={(stage) => set({ q: `${q} ${stage}` }, true)} />}
       {q && !metric.length && <LogLines streams={live ? tail : streams} newestFirst={live || newestFirst} wrap={wrap} />}
       {!live && count >= limit && (
         <div class="row">

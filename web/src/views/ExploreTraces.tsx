@@ -303,7 +303,7 @@ export function TraceView({ id, onBack, range }: { id: string; onBack?: () => vo
           {fmtMs(total)} · {all.length} spans · {services.length} services · started {formatTime(Number(t0 / 1000000n))}
         </span>
         <span class="spacer" />
-        <a class="btn" data-testid="trace-to-metrics" href={redUrl(root.service, range)}>
+        <a class="btn" data-testid="trace-to-metrics" href={redDashboardUrl(root.service, range)} title="Rate, errors and duration of the service (span metrics)">
           RED metrics of {root.service}
         </a>
       </div>
@@ -365,13 +365,30 @@ export function TraceView({ id, onBack, range }: { id: string; onBack?: () => vo
   );
 }
 
+/**
+ * The RED metrics of a service: the shipped "Service overview (span metrics)" dashboard with its
+ * service variable set (rate, error share, p95 duration, operations, from Tempo's span-metrics
+ * series), over the trace's time range.
+ */
+export function redDashboardUrl(service: string, range?: { from?: string; to?: string }): string {
+  const p = new URLSearchParams({ 'var-service': service, from: range?.from ?? 'now-1h', to: range?.to ?? 'now' });
+  return `/dashboards/service-overview?${p}`;
+}
+
+/** Explore metrics with the span rate of a service's operations. */
 function redUrl(service: string, range?: { from?: string; to?: string }): string {
   const q = `sum by (span_name) (rate(traces_spanmetrics_calls_total{service="${service}"}[5m]))`;
   return exploreUrl({ signal: 'metrics', q, from: range?.from ?? 'now-1h', to: range?.to ?? 'now' });
 }
 
+/**
+ * Explore logs for the span's service and trace: `{service_name="<service>"} | trace_id="<id>"`.
+ * The label filter matches trace_id in structured metadata (where OTLP log ingestion and the
+ * OTel log bridges put it) or in the stream's labels, as Grafana's Tempo-to-Loki link does with
+ * "filter by trace ID".
+ */
 export function logsForSpanUrl(s: Span, range?: { from?: string; to?: string }): string {
-  const q = `{service_name="${s.service}"} |= "${s.traceId}"`;
+  const q = `{service_name="${s.service}"} | trace_id="${s.traceId}"`;
   return exploreUrl({ signal: 'logs', q, from: range?.from ?? 'now-1h', to: range?.to ?? 'now' });
 }
 
@@ -389,7 +406,7 @@ function SpanDetails({ span, t0, range }: { span: Span; t0: bigint; range?: { fr
         <a class="btn" data-testid="span-to-logs" href={logsForSpanUrl(span, range)}>
           Logs for this span
         </a>
-        <a class="btn" href={redUrl(span.service, range)}>
+        <a class="btn" data-testid="span-to-metrics" href={redUrl(span.service, range)} title="Explore the span rate of the service's operations">
           Metrics of {span.service}
         </a>
       </div>

@@ -1,9 +1,12 @@
 // The service graph, drawn from the service-graph metrics Tempo's metrics-generator defines
-// (traces_service_graph_request_total{client, server} and ..._failed_total): services as nodes
-// laid out left to right by call depth, calls as edges labelled with their rate and error share.
-// Clicking a service searches its traces.
+// (Tempo docs, metrics-generator/service_graphs: traces_service_graph_request_total{client,
+// server}, ..._failed_total and the ..._request_server_seconds histogram) over the time range
+// shown: services as nodes laid out left to right by call depth, calls as edges labelled with
+// their rate, mean duration and error share. Clicking a service searches its traces.
 import { useEffect, useState } from 'preact/hooks';
-import { promApi } from '../api';
+import { QueryResult, promApi } from '../api';
+import { formatValue } from '../dashboards/model';
+import { useResolvedRange } from '../time';
 import { navigate } from '../router';
 import { exploreUrl } from './Explore';
 import { errorOf } from './ExploreMetrics';
@@ -13,6 +16,23 @@ export interface Edge {
   server: string;
   rate: number;
   failed: number;
+  /** Mean server-side duration in seconds (traces_service_graph_request_server_seconds), if known. */
+  latencyS?: number;
+}
+
+/**
+ * The queries behind the graph, over the whole time range shown (rate over the range, at its
+ * end), in Tempo's metrics-generator names: requests, failed requests, and the server-side
+ * duration histogram's sum and count.
+ */
+export function serviceGraphQueries(rangeS: number): { total: string; failed: string; latency: string } {
+  const w = `${Math.max(60, Math.round(rangeS))}s`;
+  const by = (m: string) => `sum by (client, server) (rate(${m}[${w}]))`;
+  return {
+    total: by('traces_service_graph_request_total'),
+    failed: by('traces_service_graph_request_failed_total'),
+    latency: `${by('traces_service_graph_request_server_seconds_sum')} / ${by('traces_service_graph_request_server_seconds_count')}`,
+  };
 }
 
 /** Column (call depth) of each service: roots (never a server) at 0, then longest path. */
@@ -41,26 +61,33 @@ export function layoutColumns(edges: Edge[]): Map<string, number> {
 export function ServiceGraph({ range }: { range: { from?: string; to?: string } }) {
   const [edges, setEdges] = useState<Edge[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { startMs, endMs } = useResolvedRange({ from: range.from ?? 'now-1h', to: range.to ?? 'now' });
   useEffect(() => {
-    const now = Date.now() / 1000;
-    Promise.all([
-      promApi.query('sum by (client, server) (rate(traces_service_graph_request_total[5m]))', now),
-      promApi.query('sum by (client, server) (rate(traces_service_graph_request_failed_total[5m]))', now).catch(() => null),
-    ])
-      .then(([total, failed]) => {
-        const f = new Map<string, number>();
-        if (failed?.resultType === 'vector') for (const s of failed.result) f.set(`${s.metric.client}>${s.metric.server}`, Number(s.value[1]));
+    const q = serviceGraphQueries((endMs - startMs) / 1000);
+    const at = endMs / 1000;
+    const byEdge = (r: QueryResult | null) => {
+      const m = new Map<string, number>();
+      if (r?.resultType === 'vector') for (const s of r.result) m.set(`${s.metric.client}>${s.metric.server}`, Number(s.value[1]));
+      return m;
+    };
+    Promise.all([promApi.query(q.total, at), promApi.query(q.failed, at).catch(() => null), promApi.query(q.latency, at).catch(() => null)])
+      .then(([total, failed, latency]) => {
+        const f = byEdge(failed);
+        const l = byEdge(latency);
         const out: Edge[] = [];
         if (total.resultType === 'vector')
-          for (const s of total.result)
-            out.push({ client: s.metric.client ?? '?', server: s.metric.server ?? '?', rate: Number(s.value[1]), failed: f.get(`${s.metric.client}>${s.metric.server}`) ?? 0 });
+          for (const s of total.result) {
+            const key = `${s.metric.client}>${s.metric.server}`;
+            const lat = l.get(key);
+            out.push({ client: s.metric.client ?? '?', server: s.metric.server ?? '?', rate: Number(s.value[1]), failed: f.get(key) ?? 0, latencyS: lat !== undefined && Number.isFinite(lat) ? lat : undefined });
+          }
         setEdges(out);
       })
       .catch((e) => setError(errorOf(e).message));
-  }, []);
+  }, [startMs, endMs]);
   if (error) return <div class="err small-pad">Service graph: {error}</div>;
   if (!edges) return <div class="muted">Loading the service graph…</div>;
-  if (!edges.length) return <div class="empty">No service-graph metrics (traces_service_graph_request_total) in the last 5 minutes.</div>;
+  if (!edges.length) return <div class="empty">No service-graph metrics (traces_service_graph_request_total) in this time range.</div>;
   const col = layoutColumns(edges);
   const byCol = new Map<number, string[]>();
   for (const [n, c] of col) byCol.set(c, [...(byCol.get(c) ?? []), n].sort());
@@ -90,7 +117,8 @@ export function ServiceGraph({ range }: { range: { from?: string; to?: string } 
           <g>
             <path d={`M${x1},${y1} C${x1 + 40},${y1} ${x2 - 40},${y2} ${x2},${y2}`} stroke={err > 0.05 ? '#f2495c' : '#8e9196'} fill="none" marker-end="url(#arrow)" />
             <text x={(x1 + x2) / 2} y={(y1 + y2) / 2 - 6} fill="#d8d9da" font-size="11" text-anchor="middle">
-              {e.rate.toFixed(2)}/s
+              {formatValue(e.rate, 'reqps')}
+              {e.latencyS !== undefined ? ` · ${formatValue(e.latencyS, 's')}` : ''}
             </text>
             {err > 0 && (
               <text x={(x1 + x2) / 2} y={(y1 + y2) / 2 + 14} fill="#f2495c" font-size="11" text-anchor="middle">
