@@ -13,33 +13,11 @@
 # does. Skips without node/npm or when npm cannot install the SDK (offline).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/otel_lib.sh"
 itest_init otel_traces
-need_cmd node "Node.js"
-need_cmd npm "npm"
 need_cmd python3 "Python 3"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-         process.exit(a > 20 || (a === 20 && b >= 6) || (a === 18 && b >= 19) ? 0 : 1)' ||
-  skip "Node.js $(node --version) is older than the OpenTelemetry JS SDK 2.x needs (^18.19 or >= 20.6)"
-
-SRC_DIR="$(cd "$ITEST_LIB_DIR/../otel" && pwd)"
-OTEL_DIR="${ITEST_OTEL_DIR:-$ITEST_TMP/otel}"
-mkdir -p "$OTEL_DIR"
-cp "$SRC_DIR/package.json" "$SRC_DIR/traces.js" "$OTEL_DIR/"
-if ! cmp -s "$SRC_DIR/package-lock.json" "$OTEL_DIR/package-lock.json" ||
-   [ ! -f "$OTEL_DIR/node_modules/.package-lock.json" ]; then
-  cp "$SRC_DIR/package-lock.json" "$OTEL_DIR/"
-  log "installing the OpenTelemetry JS SDK into $OTEL_DIR (npm ci)"
-  if ! (cd "$OTEL_DIR" && npm ci --no-audit --no-fund >"$ITEST_TMP/npm.log" 2>&1); then
-    tail -n 20 "$ITEST_TMP/npm.log"
-    rm -f "$OTEL_DIR/package-lock.json"
-    skip "npm ci could not install the OpenTelemetry JS SDK (offline?)"
-  fi
-fi
-
-write_argus_config "$ITEST_TMP/argus.yml"
-start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml"
-wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
-log "argus up: HTTP $ARGUS_URL, OTLP/gRPC 127.0.0.1:$ARGUS_GRPC_PORT, OTLP/HTTP $ARGUS_OTLP_HTTP_URL"
+otel_sdk_install traces.js
+otel_start_argus
 
 RUN_ID="r$$"
 log "sending a three-service trace with the OpenTelemetry JS SDK (run $RUN_ID)"

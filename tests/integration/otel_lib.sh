@@ -1,0 +1,50 @@
+# Shared start-up of the tests that drive the OpenTelemetry JS SDK (otel_sdk.sh,
+# otel_traces.sh, otel_logs.sh); source it after lib.sh and itest_init.
+#
+# Example:
+#   source "$(dirname "$0")/lib.sh"; source "$(dirname "$0")/otel_lib.sh"
+#   itest_init otel_logs
+#   otel_sdk_install logs.js       # sets OTEL_DIR; skips (77) without a usable node/npm/SDK
+#   otel_start_argus               # argus on free ports, ready, without scrape jobs
+#   (cd "$OTEL_DIR" && node logs.js --grpc "http://127.0.0.1:$ARGUS_GRPC_PORT" ...)
+#
+# The SDK comes from npm, pinned by tests/otel/package-lock.json and installed with `npm ci`
+# into $ITEST_OTEL_DIR (the build tree; default a temp dir) the first time or when the lock
+# file changed.
+
+# otel_sdk_install SCRIPT...: checks node and npm (Node.js ^18.19 or >= 20.6, as SDK 2.x
+# needs), installs the SDK into $OTEL_DIR and copies the tests/otel SCRIPTs there. Skips when
+# npm cannot install the SDK (offline).
+otel_sdk_install() {
+  need_cmd node "Node.js"
+  need_cmd npm "npm"
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+           process.exit(a > 20 || (a === 20 && b >= 6) || (a === 18 && b >= 19) ? 0 : 1)' ||
+    skip "Node.js $(node --version) is older than the OpenTelemetry JS SDK 2.x needs (^18.19 or >= 20.6)"
+  local src
+  src="$(cd "$ITEST_LIB_DIR/../otel" && pwd)"
+  OTEL_DIR="${ITEST_OTEL_DIR:-$ITEST_TMP/otel}"
+  mkdir -p "$OTEL_DIR"
+  cp "$src/package.json" "$OTEL_DIR/"
+  local s
+  for s in "$@"; do cp "$src/$s" "$OTEL_DIR/"; done
+  if ! cmp -s "$src/package-lock.json" "$OTEL_DIR/package-lock.json" ||
+     [ ! -f "$OTEL_DIR/node_modules/.package-lock.json" ]; then
+    cp "$src/package-lock.json" "$OTEL_DIR/"
+    log "installing the OpenTelemetry JS SDK into $OTEL_DIR (npm ci)"
+    if ! (cd "$OTEL_DIR" && npm ci --no-audit --no-fund >"$ITEST_TMP/npm.log" 2>&1); then
+      tail -n 20 "$ITEST_TMP/npm.log"
+      rm -f "$OTEL_DIR/package-lock.json"  # so that the next run tries again
+      skip "npm ci could not install the OpenTelemetry JS SDK (offline?)"
+    fi
+  fi
+}
+
+# otel_start_argus [FLAGS...]: starts argus in $ITEST_TMP/argus-data without scrape jobs and
+# waits until it is ready.
+otel_start_argus() {
+  write_argus_config "$ITEST_TMP/argus.yml"
+  start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml" "$@"
+  wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+  log "argus up: HTTP $ARGUS_URL, OTLP/gRPC 127.0.0.1:$ARGUS_GRPC_PORT, OTLP/HTTP $ARGUS_OTLP_HTTP_URL"
+}
