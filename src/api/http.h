@@ -9,7 +9,9 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +40,25 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
+};
+
+// A server-push session over a WebSocket (Loki's /loki/api/v1/tail): after the upgrade the
+// server calls Poll about every `poll_interval_ms` from the connection's thread and sends each
+// returned message as one text frame. The session ends when Poll returns false (after its
+// messages are sent), the client closes, or the server stops; then it is destroyed.
+// Thread-safety: Poll is called from one thread; the session may be fed from others.
+class PushSession {
+ public:
+  virtual ~PushSession() = default;
+  virtual bool Poll(int64_t now_ns, std::vector<std::string>* out) = 0;
+  static constexpr int64_t kPollIntervalMs = 100;
+};
+
+// The answer to a WebSocket upgrade request: a session to run, or (session null) the HTTP
+// response to send instead of upgrading (e.g. a 400 for a bad query).
+struct UpgradeResult {
+  std::unique_ptr<PushSession> session;
+  HttpResponse error;
 };
 
 // Percent-decodes `s`; '+' becomes ' ' when `plus_is_space` (form encoding).

@@ -12,6 +12,7 @@
 #include "api/json_writer.h"
 #include "api/prometheus_api.h"
 #include "logql/convert.h"
+#include "logql/detect.h"
 #include "logql/engine.h"
 #include "logql/parser.h"
 
@@ -146,6 +147,18 @@ Result<std::pair<int64_t, int64_t>> StartEnd(const HttpRequest& req, int64_t now
   return std::make_pair(start, end);
 }
 
+// A positive integer parameter, `def` when absent. InvalidArgument otherwise.
+Result<size_t> PositiveParam(const HttpRequest& req, std::string_view name, size_t def) {
+  if (!req.HasParam(name)) return def;
+  std::string v = req.Param(name);
+  char* e = nullptr;
+  long long n = std::strtoll(v.c_str(), &e, 10);
+  if (v.empty() || e != v.c_str() + v.size() || n <= 0) {
+    return Status::InvalidArgument(std::string(name) + " must be a positive value");
+  }
+  return static_cast<size_t>(n);
+}
+
 Result<std::vector<Matcher>> OptionalSelector(const HttpRequest& req) {
   std::string q = req.Param("query");
   if (q.empty()) return std::vector<Matcher>{};
@@ -220,6 +233,15 @@ bool LokiApi::Handle(const HttpRequest& req, int64_t now_ns, HttpResponse* resp)
     *resp = Volume(req, now_ns, false);
   } else if (rest == "index/volume_range") {
     *resp = Volume(req, now_ns, true);
+  } else if (rest == "detected_fields") {
+    *resp = DetectedFields(req, now_ns, nullptr);
+  } else if (rest.rfind("detected_field/", 0) == 0 && rest.size() > 22 && rest.ends_with("/values")) {
+    std::string name = rest.substr(15, rest.size() - 15 - 7);
+    *resp = DetectedFields(req, now_ns, &name);
+  } else if (rest == "detected_labels") {
+    *resp = DetectedLabels(req, now_ns);
+  } else if (rest == "patterns") {
+    *resp = Patterns(req, now_ns);
   } else {
     *resp = TextResponse(404, "404 page not found");
   }
@@ -593,6 +615,165 @@ HttpResponse LokiApi::Volume(const HttpRequest& req, int64_t now_ns, bool range)
   }
   w.EndArray();
   w.EndObject();
+  w.EndObject();
+  HttpResponse r;
+  r.body = w.Take();
+  return r;
+}
+
+HttpResponse LokiApi::DetectedFields(const HttpRequest& req, int64_t now_ns, const std::string* values_of) {
+  auto se = StartEnd(req, now_ns);
+  if (!se.ok()) return LokiError(se.status());
+  auto line_limit = PositiveParam(req, "line_limit", 1000);
+  if (!line_limit.ok()) return LokiError(line_limit.status());
+  auto limit = PositiveParam(req, "limit", 1000);
+  if (!limit.ok()) return LokiError(limit.status());
+  std::string q = req.Param("query");
+  if (q.empty()) return TextResponse(400, "query must not be empty");
+  auto e = logql::ParseExpr(q);
+  if (!e.ok()) return LokiError(e.status());
+  if ((*e)->kind != logql::ExprKind::kLog) return TextResponse(400, "only log queries are supported");
+  // The newest `line_limit` entries the query returns, as Loki samples them.
+  logql::QueryParams p;
+  p.start_ns = se->first;
+  p.end_ns = se->second + 1;
+  p.step_ns = kNsPerSec;
+  p.limit = *line_limit;
+  p.direction = logql::Direction::kBackward;
+  auto res = logql::Evaluate(*store_, **e, p);
+  if (!res.ok()) return LokiError(res.status());
+  logql::FieldDetector det;
+  for (const auto& s : res->streams) {
+    for (const auto& en : s.entries) {
+      // The stream's own labels: the result's minus what the entry's metadata and the
+      // query's parsers added.
+      std::vector<Label> base;
+      for (const Label& l : s.labels) {
+        auto in = [&](const std::vector<Label>& v) {
+          return std::any_of(v.begin(), v.end(), [&](const Label& x) { return x.name == l.name; });
+        };
+        if (!in(en.metadata) && !in(en.parsed)) base.push_back(l);
+      }
+      det.Add(argus::Labels::FromSorted(std::move(base)), {en.ts_ns, en.line, en.metadata});
+    }
+  }
+  JsonWriter w;
+  w.BeginObject();
+  if (values_of) {
+    w.Key("values");
+    w.BeginArray();
+    for (const std::string& v : det.Values(*values_of, *limit)) w.String(v);
+    w.EndArray();
+  } else {
+    w.Key("fields");
+    w.BeginArray();
+    for (const logql::DetectedField& f : det.Fields(*limit)) {
+      w.BeginObject();
+      w.Key("label");
+      w.String(f.label);
+      w.Key("type");
+      w.String(f.type);
+      w.Key("cardinality");
+      w.Uint(f.cardinality);
+      w.Key("parsers");
+      if (f.parsers.empty()) {
+        w.Null();  // structured metadata: Drilldown reads a null parser list as such
+      } else {
+        w.BeginArray();
+        for (const std::string& ps : f.parsers) w.String(ps);
+        w.EndArray();
+      }
+      if (!f.json_path.empty()) {
+        w.Key("jsonPath");
+        w.BeginArray();
+        for (const std::string& k : f.json_path) w.String(k);
+        w.EndArray();
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.Key("limit");
+  w.Uint(*limit);
+  w.EndObject();
+  HttpResponse r;
+  r.body = w.Take();
+  return r;
+}
+
+HttpResponse LokiApi::DetectedLabels(const HttpRequest& req, int64_t now_ns) {
+  auto se = StartEnd(req, now_ns);
+  if (!se.ok()) return LokiError(se.status());
+  auto ms = OptionalSelector(req);
+  if (!ms.ok()) return LokiError(ms.status());
+  std::vector<logql::DetectedLabel> labels = logql::DetectLabels(store_->Series(*ms, se->first, se->second));
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("detectedLabels");
+  w.BeginArray();
+  for (const logql::DetectedLabel& l : labels) {
+    w.BeginObject();
+    w.Key("label");
+    w.String(l.label);
+    w.Key("cardinality");
+    w.Uint(l.cardinality);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  HttpResponse r;
+  r.body = w.Take();
+  return r;
+}
+
+HttpResponse LokiApi::Patterns(const HttpRequest& req, int64_t now_ns) {
+  auto se = StartEnd(req, now_ns);
+  if (!se.ok()) return LokiError(se.status());
+  if (req.Param("query").empty()) return TextResponse(400, "query must not be empty");
+  auto ms = OptionalSelector(req);
+  if (!ms.ok()) return LokiError(ms.status());
+  int64_t step = 0;
+  if (req.HasParam("step")) {
+    auto st = ParseLokiStepNs(req.Param("step"));
+    if (!st.ok()) return LokiError(st.status());
+    step = *st;
+    if (step <= 0) {
+      return TextResponse(400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+    }
+  } else {
+    // Loki's pattern samples are 10s apart; wider ranges get ~250 points as query_range.
+    step = std::max<int64_t>(10, (se->second - se->first) / kNsPerSec / 250) * kNsPerSec;
+  }
+  logql::PatternMiner miner;
+  Status st = store_->Select(*ms, se->first, se->second, [&](const argus::Labels& ls, std::span<const logstore::LogEntry> es) {
+    for (const auto& e : es) miner.Add(e.ts_ns, e.line, logql::EntryLevel(ls, e));
+    return Status::OK();
+  });
+  if (!st.ok()) return LokiError(st);
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.BeginArray();
+  for (const logql::DetectedPattern& p : miner.Patterns(step)) {
+    w.BeginObject();
+    w.Key("pattern");
+    w.String(p.pattern);
+    w.Key("level");
+    w.String(p.level);
+    w.Key("samples");
+    w.BeginArray();
+    for (const auto& [t, n] : p.samples) {
+      w.BeginArray();
+      w.Int(t / kNsPerSec);
+      w.Uint(n);
+      w.EndArray();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();

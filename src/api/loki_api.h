@@ -12,6 +12,13 @@
 //   GET /loki/api/v1/index/stats           query, start, end
 //   GET /loki/api/v1/index/volume          query, start, end, limit, targetLabels (vector)
 //   GET /loki/api/v1/index/volume_range    the same per step (matrix)
+//   GET /loki/api/v1/detected_fields       query, start, end, line_limit (1000), limit (1000)
+//   GET /loki/api/v1/detected_field/<name>/values   the same; the field's distinct values
+//   GET /loki/api/v1/detected_labels       query, start, end
+//   GET /loki/api/v1/patterns              query, start, end, step
+// The detected_* answers are bare objects ({"fields":[...],"limit":N}, {"values":[...]},
+// {"detectedLabels":[...]}), patterns uses the {"status","data":[...]} envelope with samples
+// as [unix seconds, count]; the rules are in logql/detect.h.
 // Times are Unix nanoseconds, Unix seconds (with a fraction) or RFC 3339; start defaults to
 // end - 1h, end to now. The X-Loki-Response-Encoding-Flags: categorize-labels header puts
 // structured metadata and parsed labels in each value's third element instead of the stream.
@@ -54,6 +61,9 @@ class LokiApi {
   HttpResponse Series(const HttpRequest& req, int64_t now_ns);
   HttpResponse IndexStats(const HttpRequest& req, int64_t now_ns);
   HttpResponse Volume(const HttpRequest& req, int64_t now_ns, bool range);
+  HttpResponse DetectedFields(const HttpRequest& req, int64_t now_ns, const std::string* values_of);
+  HttpResponse DetectedLabels(const HttpRequest& req, int64_t now_ns);
+  HttpResponse Patterns(const HttpRequest& req, int64_t now_ns);
 
   logstore::LogStore* store_;
   ingest::LokiPushHandler* push_;

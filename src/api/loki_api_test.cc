@@ -136,6 +136,39 @@ TEST_F(LokiApiTest, ErrorsArePlainText400) {
   EXPECT_EQ(Call(bad).status, 400);
 }
 
+TEST_F(LokiApiTest, DetectedFieldsAndValues) {
+  auto web = Get("/loki/api/v1/detected_fields", {{"query", R"({app="web"})"}});
+  ASSERT_EQ(web.status, 200) << web.body;
+  EXPECT_EQ(web.body, R"({"fields":[{"label":"status","type":"int","cardinality":2,"parsers":["logfmt"]}],"limit":1000})");
+  auto db = Get("/loki/api/v1/detected_fields", {{"query", R"({app="db"})"}, {"limit", "5"}});
+  // The fixture's trace_id is "t", which Go's strconv.ParseBool reads as true: Loki says boolean.
+  EXPECT_EQ(db.body, R"({"fields":[{"label":"trace_id","type":"boolean","cardinality":1,"parsers":null}],"limit":5})");
+  // line_limit samples the newest lines only: the last one is status=500.
+  auto one = Get("/loki/api/v1/detected_field/status/values", {{"query", R"({app="web"})"}, {"line_limit", "1"}});
+  EXPECT_EQ(one.body, R"({"values":["500"],"limit":1000})");
+  auto all = Get("/loki/api/v1/detected_field/status/values", {{"query", R"({app="web"} | logfmt)"}});
+  EXPECT_EQ(all.body, R"({"values":["200","500"],"limit":1000})");
+  EXPECT_EQ(Get("/loki/api/v1/detected_fields", {}).status, 400);
+  EXPECT_EQ(Get("/loki/api/v1/detected_fields", {{"query", R"(count_over_time({app="web"}[1m]))"}}).status, 400);
+  EXPECT_EQ(Get("/loki/api/v1/detected_fields", {{"query", R"({app="web"})"}, {"line_limit", "x"}}).status, 400);
+}
+
+TEST_F(LokiApiTest, DetectedLabels) {
+  EXPECT_EQ(Get("/loki/api/v1/detected_labels", {}).body, R"({"detectedLabels":[{"label":"app","cardinality":2}]})");
+  EXPECT_EQ(Get("/loki/api/v1/detected_labels", {{"query", R"({app="db"})"}}).body,
+            R"({"detectedLabels":[{"label":"app","cardinality":1}]})");
+  EXPECT_EQ(Get("/loki/api/v1/detected_labels", {{"query", "{"}}).status, 400);
+}
+
+TEST_F(LokiApiTest, PatternsCountPerStep) {
+  auto r = Get("/loki/api/v1/patterns", {{"query", R"({app="web"})"}, {"start", std::to_string(kNow - 20 * kSec)},
+                                         {"end", std::to_string(kNow)}, {"step", "5s"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"status":"success","data":[{"pattern":"GET /x <_>","level":"unknown","samples":[[1699999990,5],[1699999995,5]]}]})");
+  EXPECT_EQ(Get("/loki/api/v1/patterns", {}).status, 400);
+  EXPECT_EQ(Get("/loki/api/v1/patterns", {{"query", R"({app="web"})"}, {"step", "0"}}).status, 400);
+}
+
 TEST(LokiTimeTest, ParsesLokiTimeForms) {
   EXPECT_EQ(*ParseLokiTimeNs("1700000000"), 1'700'000'000 * kSec);
   EXPECT_EQ(*ParseLokiTimeNs("1700000000000000000"), 1'700'000'000 * kSec);

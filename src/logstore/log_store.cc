@@ -254,6 +254,19 @@ Status LogStore::Push(const std::vector<PushStream>& push) {
     Stream* s = GetOrCreateLocked(*p.labels, &created);
     for (const LogEntry* e : p.entries) AppendLocked(s, *e);
   }
+  {
+    std::lock_guard tl(tail_mu_);
+    for (const Planned& p : plan) {
+      std::vector<LogEntry> copy;  // built only when some tailer wants this stream
+      for (const auto& [id, t] : tails_) {
+        if (!MatchesAll(t.matchers, *p.labels)) continue;
+        if (copy.empty()) {
+          for (const LogEntry* e : p.entries) copy.push_back(*e);
+        }
+        t.sink->OnEntries(*p.labels, copy);
+      }
+    }
+  }
   if (rejected > 0) {
     return Status::OutOfOrder(first_reject + (rejected > 1 ? " (and " + std::to_string(rejected - 1) + " more)" : ""));
   }
@@ -454,6 +467,18 @@ Status LogStore::Close() {
   closed_ = true;
   Status c = wal_->Close();
   return st.ok() ? c : st;
+}
+
+uint64_t LogStore::AddTailSink(std::vector<Matcher> matchers, TailSink* sink) {
+  std::lock_guard tl(tail_mu_);
+  uint64_t id = next_tail_id_++;
+  tails_[id] = Tail{std::move(matchers), sink};
+  return id;
+}
+
+void LogStore::RemoveTailSink(uint64_t id) {
+  std::lock_guard tl(tail_mu_);
+  tails_.erase(id);
 }
 
 LogStoreStats LogStore::stats() const {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -50,6 +51,16 @@ struct LogStoreStats {
   uint64_t raw_bytes = 0;         // line and metadata bytes held
   uint64_t compressed_bytes = 0;  // bytes of sealed blocks
   uint64_t blocks = 0;
+};
+
+// Receives entries as the store accepts them, for live tailing (Loki's /tail). OnEntries is
+// called from the pushing thread once the entries are in the WAL, with the store's write lock
+// held: it must be quick (queue and return), must not call back into the store, and is never
+// called concurrently for one store. `entries` are in ascending time order.
+class TailSink {
+ public:
+  virtual ~TailSink() = default;
+  virtual void OnEntries(const Labels& stream, const std::vector<LogEntry>& entries) = 0;
 };
 
 class LogStore : public LogReader, public LogWriter {
@@ -88,6 +99,13 @@ class LogStore : public LogReader, public LogWriter {
 
   LogStoreStats stats() const;
 
+  // Registers `sink` for the entries of streams matching every one of `matchers`, from the
+  // next push on; returns an id for RemoveTailSink. Pushes with no registered sink pay one
+  // empty check. `sink` must stay valid until removed.
+  uint64_t AddTailSink(std::vector<Matcher> matchers, TailSink* sink);
+  // Unregisters; once it returns, the sink is not called again.
+  void RemoveTailSink(uint64_t id);
+
  private:
   struct Block {
     int64_t min_ts_ns, max_ts_ns;
@@ -120,6 +138,13 @@ class LogStore : public LogReader, public LogWriter {
   std::map<Labels, uint64_t> by_labels_;                     // GUARDED_BY(mu_)
   std::map<std::string, std::map<std::string, std::vector<uint64_t>>> postings_;  // GUARDED_BY(mu_)
   bool closed_ = false;                                      // GUARDED_BY(mu_)
+  struct Tail {
+    std::vector<Matcher> matchers;
+    TailSink* sink;
+  };
+  std::mutex tail_mu_;  // taken inside mu_ by Push, alone by Add/RemoveTailSink
+  std::map<uint64_t, Tail> tails_;  // GUARDED_BY(tail_mu_)
+  uint64_t next_tail_id_ = 1;       // GUARDED_BY(tail_mu_)
 };
 
 }  // namespace argus::logstore

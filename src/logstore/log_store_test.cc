@@ -155,3 +155,45 @@ TEST_F(LogStoreTest, RetentionDropsOldEntriesAndStreams) {
 
 }  // namespace
 }  // namespace argus::logstore
+
+namespace argus::logstore {
+namespace {
+
+struct RecordingSink : TailSink {
+  void OnEntries(const Labels& stream, const std::vector<LogEntry>& entries) override {
+    for (const LogEntry& e : entries) got.emplace_back(stream.ToString(), e.line);
+  }
+  std::vector<std::pair<std::string, std::string>> got;
+};
+
+TEST_F(LogStoreTest, TailSinksSeeMatchingEntriesAfterTheWal) {
+  auto s = OpenStore();
+  ASSERT_NE(s, nullptr);
+  RecordingSink a, all;
+  uint64_t ida = s->AddTailSink({*Matcher::Make(MatchType::kEqual, "app", "a")}, &a);
+  s->AddTailSink({}, &all);
+  Labels la = Labels::FromMap({{"app", "a"}}), lb = Labels::FromMap({{"app", "b"}});
+  ASSERT_TRUE(s->Push({{la, {{2 * kSec, "a2", {}}, {1 * kSec, "a1", {}}}}, {lb, {{1 * kSec, "b1", {}}}}}).ok());
+  // Sorted by time within the push; only the matching stream for `a`.
+  ASSERT_EQ(a.got.size(), 2u);
+  EXPECT_EQ(a.got[0].second, "a1");
+  EXPECT_EQ(a.got[1].second, "a2");
+  EXPECT_EQ(all.got.size(), 3u);
+  s->RemoveTailSink(ida);
+  ASSERT_TRUE(s->Push({{la, {{3 * kSec, "a3", {}}}}}).ok());
+  EXPECT_EQ(a.got.size(), 2u);  // removed: not called again
+  EXPECT_EQ(all.got.size(), 4u);
+  // Entries the out-of-order window rejects are not tailed.
+  opts_.ooo_window_ns = kSec;
+  ASSERT_TRUE(s->Close().ok());
+  s.reset();
+  auto s2 = OpenStore();
+  RecordingSink late;
+  s2->AddTailSink({}, &late);
+  EXPECT_FALSE(s2->Push({{la, {{0, "too old", {}}, {4 * kSec, "a4", {}}}}}).ok());
+  ASSERT_EQ(late.got.size(), 1u);
+  EXPECT_EQ(late.got[0].second, "a4");
+}
+
+}  // namespace
+}  // namespace argus::logstore

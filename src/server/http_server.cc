@@ -7,7 +7,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
+#include <deque>
 
 namespace argus::server {
 
@@ -31,6 +33,106 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& a
   }
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
+
+namespace {
+
+namespace websocket = beast::websocket;
+
+int64_t WallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Upgrades `sock` (whose io_context is `ioc`, not yet run) to a WebSocket and streams the
+// session's messages until it ends, the client closes or `stopping` is set. Single-threaded:
+// one pending read (which answers pings and notices the close), one pending write and a
+// timer that polls the session, all on `ioc`.
+void RunPushSession(asio::io_context& ioc, tcp::socket sock, const http::request<http::string_body>& req,
+                    std::unique_ptr<api::PushSession> session, const std::atomic<bool>& stopping,
+                    const std::function<void()>& before_close) {
+  websocket::stream<tcp::socket> ws(std::move(sock));
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "argus"); }));
+  boost::system::error_code ec;
+  ws.accept(req, ec);
+  if (ec) {
+    before_close();
+    return;
+  }
+  ws.text(true);
+  beast::flat_buffer rbuf;
+  asio::steady_timer timer(ioc);
+  std::deque<std::string> outq;
+  bool writing = false, ended = false, closing = false, gone = false;
+
+  auto close = [&](websocket::close_code code) {
+    if (closing || gone) return;
+    closing = true;
+    timer.cancel();
+    ws.async_close(code, [&](boost::system::error_code) {
+      gone = true;
+      timer.cancel();
+    });
+    // A client that never answers the close frame gets its socket closed after a second.
+    timer.expires_after(std::chrono::seconds(1));
+    timer.async_wait([&](boost::system::error_code tec) {
+      if (tec || gone) return;
+      gone = true;
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(ws).close(ignored);
+    });
+  };
+  std::function<void()> write_next = [&] {
+    if (writing || gone || closing) return;
+    if (outq.empty()) {
+      if (ended) close(websocket::close_code::normal);
+      return;
+    }
+    writing = true;
+    ws.async_write(asio::buffer(outq.front()), [&](boost::system::error_code wec, size_t) {
+      writing = false;
+      outq.pop_front();
+      if (wec) {
+        gone = true;
+        timer.cancel();
+        return;
+      }
+      write_next();
+    });
+  };
+  std::function<void()> read = [&] {
+    ws.async_read(rbuf, [&](boost::system::error_code rec, size_t n) {
+      if (rec) {  // the client closed (or the socket was shut down): stop everything
+        gone = true;
+        timer.cancel();
+        return;
+      }
+      rbuf.consume(n);  // client messages carry nothing for a push session
+      read();
+    });
+  };
+  std::function<void()> tick = [&] {
+    std::vector<std::string> msgs;
+    if (stopping) {
+      close(websocket::close_code::going_away);
+      return;
+    }
+    if (!session->Poll(WallNowNs(), &msgs)) ended = true;
+    for (std::string& m : msgs) outq.push_back(std::move(m));
+    write_next();
+    if (ended || gone) return;
+    timer.expires_after(std::chrono::milliseconds(api::PushSession::kPollIntervalMs));
+    timer.async_wait([&](boost::system::error_code tec) {
+      if (!tec && !gone && !closing) tick();
+    });
+  };
+  read();
+  tick();
+  ioc.run();
+  before_close();  // while the descriptor is still ours
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   asio::io_context ioc;
@@ -135,6 +237,24 @@ void HttpServer::Serve(int fd) {
       r.headers[name] = std::string(f.value());
     }
     r.body = std::move(req.body());
+    if (ws_handler_ && websocket::is_upgrade(req)) {
+      api::UpgradeResult up = ws_handler_(r);
+      if (up.session) {
+        RunPushSession(ioc, std::move(sock), req, std::move(up.session), stopping_, [&] {
+          std::lock_guard<std::mutex> l(mu_);
+          fds_.erase(fd);
+        });
+        return;
+      }
+      http::response<http::string_body> res{static_cast<http::status>(up.error.status), req.version()};
+      res.set(http::field::server, "argus");
+      res.set(http::field::content_type, up.error.content_type);
+      res.keep_alive(false);
+      res.body() = std::move(up.error.body);
+      res.prepare_payload();
+      http::write(sock, res, ec);
+      break;
+    }
     if (r.method == "POST" &&
         r.Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0) {
       api::ParseFormEncoded(r.body, &r.params);

@@ -1,6 +1,9 @@
 // A small HTTP/1.1 server on Boost.Beast: one acceptor thread, one thread per connection
 // (keep-alive supported), bodies up to a configured size. Requests are converted to
 // api::HttpRequest and answered by one handler function, so routing lives in server.cc.
+// WebSocket upgrade requests (RFC 6455) go to the WebSocket handler when one is set: it
+// returns an api::PushSession whose messages the connection's thread sends as text frames
+// (polled every api::PushSession::kPollIntervalMs), or a response sent instead of upgrading.
 //
 // Example:
 //   HttpServer s("127.0.0.1:9090", [](const api::HttpRequest& r) { return Route(r); });
@@ -28,6 +31,7 @@
 namespace argus::server {
 
 using HttpHandler = std::function<api::HttpResponse(const api::HttpRequest&)>;
+using WebSocketHandler = std::function<api::UpgradeResult(const api::HttpRequest&)>;
 
 // Splits "host:port" (host may be empty, meaning all interfaces; "[::1]:9090" for IPv6).
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& addr);
@@ -38,6 +42,9 @@ class HttpServer {
   HttpServer(std::string listen_address, HttpHandler handler,
              uint64_t max_body_bytes = 64ull << 20);
   ~HttpServer();
+  // Handles WebSocket upgrades; without one they are answered by the HTTP handler. Call
+  // before Start.
+  void SetWebSocketHandler(WebSocketHandler h) { ws_handler_ = std::move(h); }
   // Binds and starts accepting. Errors: InvalidArgument (bad address), IOError (bind failed).
   Status Start();
   // Stops accepting and waits (up to `grace_ms`) for open connections to finish their request.
@@ -50,6 +57,7 @@ class HttpServer {
   void Serve(int fd);
   std::string address_;
   HttpHandler handler_;
+  WebSocketHandler ws_handler_;
   uint64_t max_body_bytes_;
   std::unique_ptr<Impl> impl_;
   uint16_t port_ = 0;

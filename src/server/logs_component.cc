@@ -8,6 +8,7 @@
 
 #include "api/json_writer.h"
 #include "api/loki_api.h"
+#include "api/loki_tail.h"
 #include "ingest/compression.h"
 #include "ingest/file_tail.h"
 #include "ingest/loki_push.h"
@@ -195,6 +196,16 @@ bool LogsComponent::HandleWeb(const api::HttpRequest& req, api::HttpResponse* re
     return true;
   }
   return impl_->api->Handle(req, NowNs(), resp);
+}
+
+bool LogsComponent::HandleWebSocket(const api::HttpRequest& req, api::UpgradeResult* out) {
+  if (req.path != "/loki/api/v1/tail" && req.path != "/api/prom/tail") return false;
+  if (!impl_->store || !impl_->api) {
+    out->error = api::LokiError(Status::Unavailable("argus is starting or shutting down"));
+    return true;
+  }
+  *out = api::StartLokiTail(impl_->store.get(), req, NowNs());
+  return true;
 }
 
 bool LogsComponent::HandleOtlpHttp(const api::HttpRequest& req, api::HttpResponse* resp) {

@@ -41,6 +41,9 @@ class LogsComponent {
   void Maintain();
   // Handles Loki API paths and /otlp/v1/logs on the main port; false for other paths.
   bool HandleWeb(const api::HttpRequest& req, api::HttpResponse* resp);
+  // Handles the WebSocket upgrade of /loki/api/v1/tail (and the deprecated /api/prom/tail):
+  // fills `out` with the tail session or the error to send; false for other paths.
+  bool HandleWebSocket(const api::HttpRequest& req, api::UpgradeResult* out);
   // Handles /v1/logs on the OTLP/HTTP port; false for other paths.
   bool HandleOtlpHttp(const api::HttpRequest& req, api::HttpResponse* resp);
   // The gRPC LogsService to register (owned by this component).

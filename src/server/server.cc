@@ -312,6 +312,13 @@ Status Server::Start() {
   s.web = std::make_unique<HttpServer>(
       s.opts.web_listen_address, [this](const api::HttpRequest& r) { return HandleWeb(r); },
       s.opts.max_push_body_bytes);
+  s.web->SetWebSocketHandler([this](const api::HttpRequest& r) {
+    api::UpgradeResult up;
+    if (!impl_->logs->HandleWebSocket(r, &up)) {
+      up.error = HandleWeb(r);  // not a WebSocket endpoint: answer as plain HTTP
+    }
+    return up;
+  });
   RETURN_IF_ERROR(s.web->Start());
   std::string self = s.opts.web_listen_address;
   if (self.rfind(':', 0) == 0 || self.rfind("0.0.0.0:", 0) == 0 || self.rfind("[::]:", 0) == 0) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Loki push API with real log lines: the loghub samples (../shared/data/loghub relative to the
 # repo) go in through JSON and snappy protobuf pushes and must come back exactly from
-# query_range (order, line filters matching a grep of the same bytes, count_over_time).
-# Skips when the samples are absent.
+# query_range (order, `|= needle` giving the very lines `grep -F` finds, count_over_time).
+# Then durability: loki_crash_push.py pushes numbered batches (JSON and protobuf) while Argus
+# (--storage.tsdb.wal-sync=batch) is killed with SIGKILL at random moments and restarted;
+# every acknowledged line must be there afterwards. Skips when the samples are absent.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 itest_init loki_push
@@ -51,3 +53,39 @@ check "tailed file: $want lines (got $got)" test "$got" = "$want"
 needle_want=$(grep -F -c "Failed password" "$data/OpenSSH_2k.log")
 needle_got=$(tail_count '|= "Failed password"')
 check "tailed |= \"Failed password\": $needle_want lines like grep -F -c (got $needle_got)" test "$needle_got" = "$needle_want"
+
+log "kill -9 during pushes: nothing acknowledged may be lost"
+kill -TERM "$ARGUS_PID"
+wait "$ARGUS_PID" 2>/dev/null || true
+CRASH_FLAGS=(--config.file="$ITEST_TMP/argus.yml" --storage.tsdb.wal-sync=batch)
+start_argus "$ITEST_TMP/crash-data" "${CRASH_FLAGS[@]}"
+wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+ACKED="$ITEST_TMP/acked"
+: >"$ACKED"
+BASE_NS=$(( ($(date +%s) - 1800) * 1000000000 ))
+start_bg crash_pusher python3 "$ITEST_LIB_DIR/loki_crash_push.py" --url "$ARGUS_URL" --data "$data" \
+  --acked "$ACKED" --base-ns "$BASE_NS"
+PUSHER_PID=$BG_PID
+progress=0
+for cycle in 1 2 3 4 5 6; do
+  before=$(wc -l <"$ACKED")
+  delay_ms=$((300 + RANDOM % 1200))
+  sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+  kill -0 "$PUSHER_PID" 2>/dev/null || fail "the pusher exited (see crash_pusher.log)"
+  kill -KILL "$ARGUS_PID"
+  wait "$ARGUS_PID" 2>/dev/null || true
+  after=$(wc -l <"$ACKED")
+  ((after > before)) && progress=$((progress + 1))
+  log "cycle $cycle: kill -9 after ${delay_ms} ms; $((after - before)) batches acked in this cycle, $after in all"
+  start_argus "$ITEST_TMP/crash-data" "${CRASH_FLAGS[@]}"
+  wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+done
+sleep 1
+stop_pid "$PUSHER_PID" TERM
+check "batches were acknowledged in at least half of the cycles ($progress of 6)" test "$progress" -ge 3
+kill -KILL "$ARGUS_PID"
+wait "$ARGUS_PID" 2>/dev/null || true
+start_argus "$ITEST_TMP/crash-data" "${CRASH_FLAGS[@]}"
+wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
+python3 "$ITEST_LIB_DIR/loki_crash_push.py" --url "$ARGUS_URL" --data "$data" --acked "$ACKED" \
+  --base-ns "$BASE_NS" --verify || fail "acknowledged lines were lost across kill -9"

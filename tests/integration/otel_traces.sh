@@ -13,19 +13,11 @@
 # does. Skips without node/npm or when npm cannot install the SDK (offline).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/otel_lib.sh"
 itest_init otel_traces
-need_cmd node "Node.js"
-need_cmd npm "npm"
 need_cmd python3 "Python 3"
-need_node_for_otel_sdk
-
-OTEL_DIR="${ITEST_OTEL_DIR:-$ITEST_TMP/otel}"
-npm_ci_pinned "$ITEST_LIB_DIR/../otel" "$OTEL_DIR" "the OpenTelemetry JS SDK" traces.js
-
-write_argus_config "$ITEST_TMP/argus.yml"
-start_argus "$ITEST_TMP/argus-data" --config.file="$ITEST_TMP/argus.yml"
-wait_ready "$ARGUS_URL" 60 "$ARGUS_PID"
-log "argus up: HTTP $ARGUS_URL, OTLP/gRPC 127.0.0.1:$ARGUS_GRPC_PORT, OTLP/HTTP $ARGUS_OTLP_HTTP_URL"
+otel_sdk_install traces.js
+otel_start_argus
 
 RUN_ID="r$$"
 log "sending a three-service trace with the OpenTelemetry JS SDK (run $RUN_ID)"
