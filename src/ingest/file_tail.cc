@@ -297,13 +297,33 @@ Status FileTailer::Push(std::vector<PipelineEntry> entries, int64_t now_ns) {
     }
     batch[it->second].entries.push_back({e.ts_ns, std::move(e.line), std::move(e.metadata)});
   }
-  Status st = push_->Push(std::move(batch), now_ns, nullptr);
-  // Lines rejected for good (too long, too old, out of order) are reported, not retried.
-  if (st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kOutOfOrder) {
-    spdlog::warn("tail: some lines were rejected: {}", st.message());
-    return Status::OK();
+  // A backlog can span days while the store takes a push only within its out-of-order window
+  // (1 h) of the push's newest entry, so each stream goes in runs of at most 30 minutes.
+  constexpr int64_t kRunNs = 1800LL * 1'000'000'000;
+  for (logstore::PushStream& ps : batch) {
+    size_t begin = 0;
+    while (begin < ps.entries.size()) {
+      int64_t lo = ps.entries[begin].ts_ns, hi = lo;
+      size_t end = begin + 1;
+      for (; end < ps.entries.size(); ++end) {
+        int64_t t = ps.entries[end].ts_ns;
+        if (std::max(hi, t) - std::min(lo, t) > kRunNs) break;
+        lo = std::min(lo, t);
+        hi = std::max(hi, t);
+      }
+      logstore::PushStream run{ps.labels, {}};
+      for (size_t i = begin; i < end; ++i) run.entries.push_back(std::move(ps.entries[i]));
+      begin = end;
+      Status st = push_->Push({std::move(run)}, now_ns, nullptr);
+      // Lines rejected for good (too long, too old, out of order) are reported, not retried.
+      if (st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kOutOfOrder) {
+        spdlog::warn("tail: some lines were rejected: {}", st.message());
+      } else if (!st.ok()) {
+        return st;
+      }
+    }
   }
-  return st;
+  return Status::OK();
 }
 
 Status FileTailer::FlushAll(int64_t now_ns) {
