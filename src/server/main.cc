@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
       file->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ [%l] %v",
                                                                       spdlog::pattern_time_type::utc, "\n"));
       spdlog::default_logger()->sinks().push_back(file);  // beside the default stderr sink; no thread runs yet
+      spdlog::flush_every(std::chrono::seconds(1));  // the file sink buffers; the tailer polls each second
     } catch (const spdlog::spdlog_ex& e) {
       spdlog::warn("cannot write the log file under {}: {}", o.storage_path, e.what());
     }
