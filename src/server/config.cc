@@ -12,6 +12,15 @@ scrape_configs:
   - job_name: argus
     static_configs:
       - targets: ["$SELF"]
+log_sources:
+  - name: argus
+    paths: ["$STORAGE_PATH/argus.log"]
+    labels: {job: argus, service_name: argus}
+    pipeline_stages:
+      - regex:
+          expression: '^(?P<ts>\S+) \[(?P<level>\w+)\] '
+      - timestamp: {source: ts, format: RFC3339Nano}
+      - labels: {level: ""}
 )";
 
 namespace {
@@ -25,7 +34,7 @@ Result<int64_t> Duration(const YAML::Node& n, const std::string& field) {
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml, const std::string& config_dir,
-                           const std::string& self_address) {
+                           const std::string& self_address, const std::string& storage_path) {
   std::string text = yaml;
   for (size_t p; (p = text.find("$SELF")) != std::string::npos;) text.replace(p, 5, self_address);
   Config cfg;
@@ -37,7 +46,7 @@ Result<Config> ParseConfig(const std::string& yaml, const std::string& config_di
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
       if (key != "global" && key != "scrape_configs" && key != "storage" && key != "rule_files" &&
-          key != "alerting" && key != "remote_write" && key != "remote_read") {
+          key != "alerting" && key != "remote_write" && key != "remote_read" && key != "log_sources") {
         return Status::InvalidArgument("config: unknown field \"" + key + "\"");
       }
     }
@@ -53,6 +62,9 @@ Result<Config> ParseConfig(const std::string& yaml, const std::string& config_di
       ASSIGN_OR_RETURN(cfg.scrape_configs,
                        ingest::ParseScrapeConfigs(sc, cfg.scrape_interval_ms, cfg.scrape_timeout_ms,
                                                   config_dir));
+    }
+    if (const YAML::Node ls = root["log_sources"]) {
+      ASSIGN_OR_RETURN(cfg.log_sources, ingest::ParseLogSources(ls, storage_path));
     }
     if (const YAML::Node t = root["storage"]["tsdb"]) {
       if (t["retention_time"]) {

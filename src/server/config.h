@@ -9,9 +9,11 @@
 //       retention_time: 15d      # default 15d; the --storage.tsdb.retention.time flag wins
 //       retention_size: 0        # bytes or "10GB"; 0 = unlimited
 //       out_of_order_time_window: 10m
+//   log_sources: [...]           # files to tail, Promtail-style (see ingest/file_tail.h)
 //
 // Without --config.file Argus runs kDefaultConfig, which scrapes Argus's own /metrics every 15 s
-// (job "argus"), so the first run already has data to query.
+// (job "argus") and tails Argus's own log (<storage.path>/argus.log, {job="argus"}), so the
+// first run already has metrics and logs to query.
 //
 // Example:
 //   ASSIGN_OR_RETURN(Config cfg, ParseConfig(yaml_text, "/etc/argus", "localhost:9090"));
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ingest/file_tail.h"
 #include "ingest/scrape_config.h"
 #include "util/status.h"
 
@@ -39,12 +42,14 @@ struct Config {
   std::optional<int64_t> retention_time_ms;
   std::optional<uint64_t> retention_size_bytes;
   std::optional<int64_t> ooo_window_ms;
+  std::vector<ingest::TailSource> log_sources;  // one per path of each log_sources entry
   std::string source;  // the YAML text, for /api/v1/status/config
 };
 
-// Parses `yaml`. `config_dir` resolves relative file_sd paths; `self_address` replaces "$SELF".
+// Parses `yaml`. `config_dir` resolves relative file_sd paths; `self_address` replaces "$SELF";
+// `storage_path` replaces "$STORAGE_PATH" in log_sources paths.
 // Errors: InvalidArgument naming the field (unknown top-level keys too).
 Result<Config> ParseConfig(const std::string& yaml, const std::string& config_dir,
-                           const std::string& self_address);
+                           const std::string& self_address, const std::string& storage_path = "data");
 
 }  // namespace argus::server

@@ -54,6 +54,7 @@ struct LogsComponent::Impl {
   std::unique_ptr<ingest::LokiPushHandler> push;
   std::unique_ptr<api::LokiApi> api;
   std::unique_ptr<OtlpLogsService> grpc;
+  std::unique_ptr<ingest::LokiPushHandler> tail_push;  // Loki's limits without age and rate
   std::unique_ptr<ingest::FileTailer> tailer;
   int maintenance_runs = 0;
 
@@ -150,21 +151,32 @@ LogsComponent::LogsComponent() : impl_(std::make_unique<Impl>()) {
 LogsComponent::~LogsComponent() { Close(); }
 
 Status LogsComponent::Open(const std::string& storage_path, wal::SyncPolicy sync,
-                           const std::vector<std::string>& tail_globs, const std::string& tail_labels) {
+                           const std::vector<std::string>& tail_globs, const std::string& tail_labels,
+                           std::vector<ingest::TailSource> log_sources) {
   logstore::LogStoreOptions o;
   o.wal.sync = sync;
   spdlog::info("opening log storage at {}/logs", storage_path);
   ASSIGN_OR_RETURN(impl_->store, logstore::LogStore::Open(storage_path + "/logs", o));
   impl_->push = std::make_unique<ingest::LokiPushHandler>(ingest::LokiLimits{}, impl_->store.get());
   impl_->api = std::make_unique<api::LokiApi>(impl_->store.get(), impl_->push.get());
+  std::vector<ingest::TailSource> sources = std::move(log_sources);
   if (!tail_globs.empty()) {
     ASSIGN_OR_RETURN(Labels labels, ingest::ParseLabelsText(tail_labels));
-    std::vector<ingest::TailSource> sources;
-    for (const std::string& g : tail_globs) sources.push_back({g, labels});
+    for (const std::string& g : tail_globs) sources.push_back({g, labels, nullptr});
+  }
+  if (!sources.empty()) {
+    // Old lines of a local file are its history, not a misbehaving client: no age limit (Loki's
+    // reject_old_samples) and no rate limit (a backlog is read in one go).
+    ingest::LokiLimits tail_limits;
+    tail_limits.reject_old_samples_max_age_ns = INT64_MAX;
+    tail_limits.ingestion_rate_bytes_per_s = 1e18;
+    tail_limits.ingestion_burst_bytes = 1e18;
+    impl_->tail_push = std::make_unique<ingest::LokiPushHandler>(tail_limits, impl_->store.get());
+    size_t n = sources.size();
     impl_->tailer = std::make_unique<ingest::FileTailer>(std::move(sources), storage_path + "/logs/positions",
-                                                         impl_->push.get());
+                                                         impl_->tail_push.get());
     impl_->tailer->Start();
-    spdlog::info("tailing {} log path pattern(s)", tail_globs.size());
+    spdlog::info("tailing {} log path pattern(s)", n);
   }
   return Status::OK();
 }

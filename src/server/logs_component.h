@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "ingest/file_tail.h"
 #include "util/status.h"
 #include "wal/wal.h"
 
@@ -31,10 +32,13 @@ class LogsComponent {
   LogsComponent();
   ~LogsComponent();
   // Opens (creating) <storage_path>/logs and replays its WAL, then starts tailing the files
-  // matching `tail_globs` (positions in <storage_path>/logs/positions) with the stream labels
-  // `tail_labels` (Prometheus text form). Errors: the store's; InvalidArgument for bad labels.
+  // of `log_sources` and those matching `tail_globs` (with the stream labels `tail_labels`,
+  // Prometheus text form); positions in <storage_path>/logs/positions. Tailed lines are not
+  // held to Loki's age and rate limits: they are local files, read at their own pace.
+  // Errors: the store's; InvalidArgument for bad labels.
   Status Open(const std::string& storage_path, wal::SyncPolicy sync,
-              const std::vector<std::string>& tail_globs = {}, const std::string& tail_labels = "{job=\"tail\"}");
+              const std::vector<std::string>& tail_globs = {}, const std::string& tail_labels = "{job=\"tail\"}",
+              std::vector<ingest::TailSource> log_sources = {});
   // Snapshots and closes the store; idempotent.
   void Close();
   // Retention and a snapshot (bounding the WAL); called by the server's maintenance loop.

@@ -1,10 +1,14 @@
 // argus: the binary. `argus [flags]` runs the server; see `argus --help` and
 // docs/configuration.md for the flags, each with its default.
 #include <signal.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string_view>
 #include <thread>
@@ -101,6 +105,21 @@ int main(int argc, char** argv) {
 
   auto level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") return Fail("unknown --log.level " + log_level);
+  // Argus's own log goes to stderr and to <storage.path>/argus.log (10 MiB, then renamed to
+  // argus.1.log, three kept), which the embedded default config tails into the log store.
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(o.storage_path, ec);
+    try {
+      auto file = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(o.storage_path + "/argus.log", 10 << 20, 3);
+      file->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ [%l] %v",
+                                                                      spdlog::pattern_time_type::utc, "\n"));
+      spdlog::default_logger()->sinks().push_back(file);  // beside the default stderr sink; no thread runs yet
+      spdlog::flush_every(std::chrono::seconds(1));  // the file sink buffers; the tailer polls each second
+    } catch (const spdlog::spdlog_ex& e) {
+      spdlog::warn("cannot write the log file under {}: {}", o.storage_path, e.what());
+    }
+  }
   spdlog::set_level(level);
   if (!retention_time.empty()) {
     auto d = argus::ingest::ParsePromDuration(retention_time);

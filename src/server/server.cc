@@ -333,7 +333,7 @@ Status Server::Start() {
     ASSIGN_OR_RETURN(yaml, ReadFile(s.opts.config_file));
     config_dir = std::filesystem::path(s.opts.config_file).parent_path().string();
   }
-  auto cfg = ParseConfig(yaml, config_dir, self);
+  auto cfg = ParseConfig(yaml, config_dir, self, s.opts.storage_path);
   if (!cfg.ok()) return cfg.status().WithContext(s.opts.config_file.empty() ? "embedded config" : s.opts.config_file);
   s.config = std::move(*cfg);
 
@@ -359,7 +359,7 @@ Status Server::Start() {
       s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__}, s.engine.get());
   // Logs: the log store under <storage.path>/logs.
   RETURN_IF_ERROR(s.logs->Open(s.opts.storage_path, s.opts.wal_sync, s.opts.logs_tail_globs,
-                               s.opts.logs_tail_labels));
+                               s.opts.logs_tail_labels, s.config.log_sources));
 
   // --- Traces: the trace store and its ingest and query APIs.
   tracestore::TraceStoreOptions tso;
