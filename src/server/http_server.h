@@ -1,6 +1,8 @@
 // A small HTTP/1.1 server on Boost.Beast: one acceptor thread, one thread per connection
 // (keep-alive supported), bodies up to a configured size. Requests are converted to
 // api::HttpRequest and answered by one handler function, so routing lives in server.cc.
+// While a handler runs, one watcher thread polls its connection for the client hanging up
+// (POLLRDHUP) and then sets the request's `client_gone` flag, so a running query stops.
 //
 // Example:
 //   HttpServer s("127.0.0.1:9090", [](const api::HttpRequest& r) { return Route(r); });
@@ -48,6 +50,12 @@ class HttpServer {
   struct Impl;
   void AcceptLoop();
   void Serve(int fd);
+  // The disconnect watcher: polls the sockets of requests being handled.
+  void WatchLoop();
+  // Starts / stops watching `fd` for a hang-up while its request is handled; `gone` is set
+  // when the peer closes. REQUIRES: Unwatch before the socket is closed.
+  void Watch(int fd, std::atomic<bool>* gone);
+  void Unwatch(int fd);
   std::string address_;
   HttpHandler handler_;
   uint64_t max_body_bytes_;
@@ -59,6 +67,7 @@ class HttpServer {
   std::condition_variable cv_;
   int active_ = 0;  // GUARDED_BY(mu_)
   std::set<int> fds_;  // GUARDED_BY(mu_): sockets of open connections
+  std::thread watch_thread_;
 };
 
 }  // namespace argus::server
