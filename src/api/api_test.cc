@@ -210,6 +210,58 @@ TEST_F(ApiDbTest, SampleLimit) {
             std::string::npos);
 }
 
+TEST_F(ApiDbTest, ParseQueryReturnsPrometheusAst) {
+  auto r = Get("/api/v1/parse_query", {{"query", "sum by (job) (rate(x{a=\"b\"}[5m]))"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"expr\":{\"args\":[{\"anchored\":false,"
+            "\"matchers\":[{\"name\":\"a\",\"type\":\"=\",\"value\":\"b\"},"
+            "{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"x\"}],\"name\":\"x\","
+            "\"offset\":0,\"range\":300000,\"smoothed\":false,\"startOrEnd\":null,"
+            "\"timestamp\":null,\"type\":\"matrixSelector\"}],\"func\":{\"argTypes\":"
+            "[\"matrix\"],\"name\":\"rate\",\"returnType\":\"vector\",\"variadic\":0},"
+            "\"type\":\"call\"},\"grouping\":[\"job\"],\"op\":\"sum\",\"param\":null,"
+            "\"type\":\"aggregation\",\"without\":false}}");
+  // Binary operations: vector matching only between two instant vectors.
+  r = Get("/api/v1/parse_query", {{"query", "-a / on(x) group_left(y) b @ 10 > bool 1"}});
+  EXPECT_NE(r.body.find("\"card\":\"many-to-one\",\"fillValues\":{\"lhs\":null,\"rhs\":null},"
+                        "\"include\":[\"y\"],\"labels\":[\"x\"],\"on\":true"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"bool\":true"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"matching\":null"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"timestamp\":10000"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"type\":\"unaryExpr\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("{\"type\":\"numberLiteral\",\"val\":\"1\"}"), std::string::npos) << r.body;
+  r = Get("/api/v1/parse_query", {{"query", "max_over_time((up)[1h:5m] offset 1m)"}});
+  EXPECT_NE(r.body.find("\"alignEvalTime\":false,\"expr\":{\"expr\":"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"offset\":60000,\"range\":3600000,\"startOrEnd\":null,\"step\":300000"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"type\":\"parenExpr\""), std::string::npos) << r.body;
+  // A parse error is bad_data, as for the other query endpoints.
+  r = Get("/api/v1/parse_query", {{"query", "sum("}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("\"errorType\":\"bad_data\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("invalid parameter \\\"query\\\""), std::string::npos) << r.body;
+}
+
+// The HTTP server's hang-up flag reaches the engine: a query whose client is gone is canceled.
+TEST_F(ApiDbTest, QueryOfGoneClientIsCanceled) {
+  std::atomic<bool> gone{true};
+  PrometheusApi api(db_.get(), BuildInfo{});
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/api/v1/query";
+  req.params = {{"query", "vector(1)"}, {"time", "2"}};
+  req.client_gone = &gone;
+  HttpResponse resp;
+  ASSERT_TRUE(api.Handle(req, &resp));
+  EXPECT_EQ(resp.status, 503) << resp.body;
+  EXPECT_NE(resp.body.find("\"errorType\":\"canceled\""), std::string::npos) << resp.body;
+  gone = false;
+  ASSERT_TRUE(api.Handle(req, &resp));
+  EXPECT_EQ(resp.status, 200) << resp.body;
+}
+
 TEST_F(ApiDbTest, FormatQuery) {
   auto r = Get("/api/v1/format_query", {{"query", "sum(rate(x[300s]))by(job)"}});
   EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":\"sum by (job) (rate(x[5m]))\"}");

@@ -9,6 +9,7 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,6 +26,11 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> params;  // query string, then form body
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;    // raw body (for a form POST, also decoded into params)
+  // Set by the server (true) once the client closes its connection while this request is
+  // being handled; nullptr when nobody watches (tests, in-process calls). Owned by the server
+  // and valid until the handler returns. Long handlers (queries) hand it to the engine, which
+  // then stops, as Prometheus cancels a query's context when its client goes away.
+  const std::atomic<bool>* client_gone = nullptr;
 
   // The first value of parameter `name`, or "" if absent.
   std::string Param(std::string_view name) const;

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "api/json_writer.h"
+#include "promql/functions.h"
 #include "promql/lexer.h"
 #include "promql/parser.h"
 
@@ -218,6 +220,8 @@ bool PrometheusApi::Handle(const HttpRequest& req, HttpResponse* resp) {
     *resp = QueryRange(req);
   } else if (p == "/api/v1/format_query") {
     *resp = FormatQuery(req);
+  } else if (p == "/api/v1/parse_query") {
+    *resp = ParseQuery(req);
   } else if (p == "/api/v1/series") {
     *resp = Series(req);
   } else if (p == "/api/v1/labels") {
@@ -468,6 +472,7 @@ HttpResponse QueryError(const Status& st) {
 
 Result<promql::QueryOptions> ParseQueryOptions(const HttpRequest& req) {
   promql::QueryOptions o;
+  o.cancel = req.client_gone;
   if (!req.Param("timeout").empty()) {
     auto t = ParseDurationParamMs(req.Param("timeout"));
     if (!t.ok()) return Status::InvalidArgument("invalid parameter \"timeout\": " + t.status().message());
@@ -591,6 +596,242 @@ Result<promql::ExprPtr> ParseQueryParam(const HttpRequest& req) {
   return e;
 }
 
+// A duration field of the AST in milliseconds: its literal value, or 0 for an expression that
+// needs the query's step or range (Prometheus prints OriginalOffset, 0 until resolved).
+int64_t AstDurationMs(int64_t fixed_ms, const std::unique_ptr<promql::DurationExpr>& expr) {
+  if (!expr) return fixed_ms;
+  if (!expr->IsConstant()) return 0;
+  return static_cast<int64_t>(std::llround(expr->Eval(0, 0) * 1000));
+}
+
+void WriteAstMatchers(JsonWriter* w, const promql::Expr& vs) {
+  w->BeginArray();
+  // Prometheus appends the matcher for a metric name written outside the braces last.
+  std::vector<const Matcher*> order;
+  const Matcher* name = nullptr;
+  for (const auto& m : vs.matchers) {
+    if (name == nullptr && !vs.name.empty() && m.name() == kMetricNameLabel &&
+        m.type() == MatchType::kEqual && m.value() == vs.name) {
+      name = &m;
+      continue;
+    }
+    order.push_back(&m);
+  }
+  if (name != nullptr) order.push_back(name);
+  for (const Matcher* m : order) {
+    w->BeginObject();
+    w->Key("name");
+    w->String(m->name());
+    w->Key("type");
+    w->String(MatchTypeString(m->type()));
+    w->Key("value");
+    w->String(m->value());
+    w->EndObject();
+  }
+  w->EndArray();
+}
+
+// The @ modifier fields: "startOrEnd" and "timestamp" (ms), each null when not used.
+void WriteAstAt(JsonWriter* w, const promql::Expr& e, bool timestamp) {
+  if (!timestamp) {
+    w->Key("startOrEnd");
+    if (e.at == promql::AtKind::kStart) {
+      w->String("start");
+    } else if (e.at == promql::AtKind::kEnd) {
+      w->String("end");
+    } else {
+      w->Null();
+    }
+    return;
+  }
+  w->Key("timestamp");
+  if (e.at == promql::AtKind::kTimestamp) {
+    w->Int(e.at_ms);
+  } else {
+    w->Null();
+  }
+}
+
+void WriteOptionalDouble(JsonWriter* w, const std::optional<double>& v) {
+  if (v.has_value()) {
+    w->Double(*v);
+  } else {
+    w->Null();
+  }
+}
+
+std::string_view CardinalityString(promql::Cardinality c) {
+  switch (c) {
+    case promql::Cardinality::kOneToOne: return "one-to-one";
+    case promql::Cardinality::kManyToOne: return "many-to-one";
+    case promql::Cardinality::kOneToMany: return "one-to-many";
+    case promql::Cardinality::kManyToMany: return "many-to-many";
+  }
+  return "";
+}
+
+// Prometheus' translateAST (web/api/v1/translate_ast.go), the tree the UI's explain view
+// draws. Keys are written in sorted order, as Go's encoding/json writes maps.
+void WriteAst(JsonWriter* w, const promql::Expr* e) {
+  using promql::ExprKind;
+  if (e == nullptr) {
+    w->Null();
+    return;
+  }
+  w->BeginObject();
+  switch (e->kind) {
+    case ExprKind::kAggregate:
+      w->Key("expr");
+      WriteAst(w, e->child.get());
+      w->Key("grouping");
+      w->BeginArray();
+      for (const auto& g : e->grouping) w->String(g);
+      w->EndArray();
+      w->Key("op");
+      w->String(promql::AggregateOpString(e->agg_op));
+      w->Key("param");
+      WriteAst(w, e->param.get());
+      w->Key("type");
+      w->String("aggregation");
+      w->Key("without");
+      w->Bool(e->without);
+      break;
+    case ExprKind::kBinary: {
+      w->Key("bool");
+      w->Bool(e->return_bool);
+      w->Key("lhs");
+      WriteAst(w, e->lhs.get());
+      w->Key("matching");
+      // Only operations between two instant vectors have vector matching.
+      if (e->lhs->type() == promql::ValueType::kVector &&
+          e->rhs->type() == promql::ValueType::kVector) {
+        const promql::VectorMatching& m = e->matching;
+        w->BeginObject();
+        w->Key("card");
+        w->String(CardinalityString(m.card));
+        w->Key("fillValues");
+        w->BeginObject();
+        w->Key("lhs");
+        WriteOptionalDouble(w, m.fill_left);
+        w->Key("rhs");
+        WriteOptionalDouble(w, m.fill_right);
+        w->EndObject();
+        w->Key("include");
+        w->BeginArray();
+        for (const auto& l : m.include) w->String(l);
+        w->EndArray();
+        w->Key("labels");
+        w->BeginArray();
+        for (const auto& l : m.labels) w->String(l);
+        w->EndArray();
+        w->Key("on");
+        w->Bool(m.on);
+        w->EndObject();
+      } else {
+        w->Null();
+      }
+      w->Key("op");
+      w->String(promql::BinaryOpString(e->bin_op));
+      w->Key("rhs");
+      WriteAst(w, e->rhs.get());
+      w->Key("type");
+      w->String("binaryExpr");
+      break;
+    }
+    case ExprKind::kCall: {
+      w->Key("args");
+      w->BeginArray();
+      for (const auto& a : e->args) WriteAst(w, a.get());
+      w->EndArray();
+      w->Key("func");
+      w->BeginObject();
+      const promql::FunctionSignature* sig = promql::LookupFunction(e->func);
+      w->Key("argTypes");
+      w->BeginArray();
+      if (sig != nullptr) {
+        for (auto t : sig->arg_types) w->String(promql::ValueTypeName(t));
+      }
+      w->EndArray();
+      w->Key("name");
+      w->String(e->func);
+      w->Key("returnType");
+      w->String(promql::ValueTypeName(sig != nullptr ? sig->return_type : e->type()));
+      w->Key("variadic");
+      w->Int(sig != nullptr ? sig->variadic : 0);
+      w->EndObject();
+      w->Key("type");
+      w->String("call");
+      break;
+    }
+    case ExprKind::kMatrixSelector:
+    case ExprKind::kVectorSelector: {
+      const promql::Expr& vs = e->kind == ExprKind::kMatrixSelector ? *e->child : *e;
+      w->Key("anchored");
+      w->Bool(vs.anchored);
+      w->Key("matchers");
+      WriteAstMatchers(w, vs);
+      w->Key("name");
+      w->String(vs.name);
+      w->Key("offset");
+      w->Int(AstDurationMs(vs.offset_ms, vs.offset_expr));
+      if (e->kind == ExprKind::kMatrixSelector) {
+        w->Key("range");
+        w->Int(AstDurationMs(e->range_ms, e->range_expr));
+      }
+      w->Key("smoothed");
+      w->Bool(vs.smoothed);
+      WriteAstAt(w, vs, false);
+      WriteAstAt(w, vs, true);
+      w->Key("type");
+      w->String(e->kind == ExprKind::kMatrixSelector ? "matrixSelector" : "vectorSelector");
+      break;
+    }
+    case ExprKind::kSubquery:
+      w->Key("alignEvalTime");
+      w->Bool(false);
+      w->Key("expr");
+      WriteAst(w, e->child.get());
+      w->Key("offset");
+      w->Int(AstDurationMs(e->offset_ms, e->offset_expr));
+      w->Key("range");
+      w->Int(AstDurationMs(e->range_ms, e->range_expr));
+      WriteAstAt(w, *e, false);
+      w->Key("step");
+      w->Int(e->has_step ? AstDurationMs(e->step_ms, e->step_expr) : 0);
+      WriteAstAt(w, *e, true);
+      w->Key("type");
+      w->String("subquery");
+      break;
+    case ExprKind::kNumber:
+      w->Key("type");
+      w->String("numberLiteral");
+      w->Key("val");
+      w->String(promql::FormatFloatGo(e->number));
+      break;
+    case ExprKind::kParen:
+      w->Key("expr");
+      WriteAst(w, e->child.get());
+      w->Key("type");
+      w->String("parenExpr");
+      break;
+    case ExprKind::kString:
+      w->Key("type");
+      w->String("stringLiteral");
+      w->Key("val");
+      w->String(e->str);
+      break;
+    case ExprKind::kUnary:
+      w->Key("expr");
+      WriteAst(w, e->child.get());
+      w->Key("op");
+      w->String(e->un_minus ? "-" : "+");
+      w->Key("type");
+      w->String("unaryExpr");
+      break;
+  }
+  w->EndObject();
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -660,6 +901,14 @@ HttpResponse PrometheusApi::FormatQuery(const HttpRequest& req) {
   if (!expr.ok()) return ErrorResponse(expr.status());
   JsonWriter w;
   w.String((*expr)->ToString());
+  return SuccessResponse(w.Take());
+}
+
+HttpResponse PrometheusApi::ParseQuery(const HttpRequest& req) {
+  auto expr = ParseQueryParam(req);
+  if (!expr.ok()) return ErrorResponse(expr.status());
+  JsonWriter w;
+  WriteAst(&w, expr->get());
   return SuccessResponse(w.Take());
 }
 

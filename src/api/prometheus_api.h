@@ -1,6 +1,6 @@
 // The read side of the Prometheus HTTP API (Prometheus docs, querying/api): instant and range
-// queries through the PromQL engine (/api/v1/query, /api/v1/query_range, /api/v1/format_query),
-// series, label names and values, metadata, exemplars, build info, plus the response envelope
+// queries through the PromQL engine (/api/v1/query, /api/v1/query_range, /api/v1/format_query,
+// /api/v1/parse_query with Prometheus 3's AST JSON), series, label names and values, metadata, exemplars, build info, plus the response envelope
 // and error bodies every endpoint uses.
 //
 // Envelope: {"status":"success","data":...,"warnings":[...]} or
@@ -83,6 +83,8 @@ class PrometheusApi {
   HttpResponse Query(const HttpRequest& req);
   HttpResponse QueryRange(const HttpRequest& req);
   HttpResponse FormatQuery(const HttpRequest& req);
+  // GET/POST /api/v1/parse_query: the parsed query as Prometheus' AST JSON.
+  HttpResponse ParseQuery(const HttpRequest& req);
   tsdb::DB* db_;
   BuildInfo build_;
   std::unique_ptr<promql::Engine> owned_engine_;

@@ -67,6 +67,8 @@ std::string AtOffset(const Expr& e) {
   } else if (e.offset_ms < 0) {
     o += " offset -" + FormatDurationMs(-e.offset_ms);
   }
+  if (e.anchored) o += " anchored";
+  if (e.smoothed) o += " smoothed";
   return o;
 }
 
@@ -348,6 +350,8 @@ ExprPtr Expr::Clone() const {
   e->has_offset = has_offset;
   e->at = at;
   e->at_ms = at_ms;
+  e->anchored = anchored;
+  e->smoothed = smoothed;
   e->range_ms = range_ms;
   if (range_expr) e->range_expr = range_expr->Clone();
   e->step_ms = step_ms;

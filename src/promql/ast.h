@@ -111,6 +111,12 @@ struct Expr {
   bool has_offset = false;
   AtKind at = AtKind::kNone;
   int64_t at_ms = 0;  // kTimestamp
+  // kVectorSelector: Prometheus 3's experimental extended range selectors (docs:
+  // querying/basics "Anchored and smoothed range selectors"). `anchored` takes the last sample
+  // at or before a range's start as its first point; `smoothed` interpolates values at the
+  // boundaries (and, on an instant selector, at each step).
+  bool anchored = false;
+  bool smoothed = false;
 
   // kMatrixSelector (child = the vector selector) / kSubquery (child = the inner expr).
   int64_t range_ms = 0;

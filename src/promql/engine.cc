@@ -16,6 +16,7 @@
 #include "promql/functions.h"
 #include "promql/lexer.h"
 #include "promql/parser.h"
+#include "util/xxhash64.h"
 
 namespace argus::promql {
 
@@ -112,6 +113,19 @@ std::string GoQuote(const std::string& s) {
     o.push_back(static_cast<char>(c));
   }
   return o + "\"";
+}
+
+// Prometheus' labels.Labels.Hash(): XXH64 of "name\xffvalue\xff" for each label in order.
+// limit_ratio picks series by it, so the same hash selects the same series as upstream.
+uint64_t PrometheusLabelsHash(const Labels& ls) {
+  std::string b;
+  for (const auto& l : ls) {
+    b += l.name;
+    b.push_back('\xff');
+    b += l.value;
+    b.push_back('\xff');
+  }
+  return xxhash64::Hash(b.data(), b.size());
 }
 
 // Removes __name__ and, with it, the type-and-unit labels (__type__, __unit__; PROM-39).
@@ -399,12 +413,24 @@ class Evaluator {
         v.type = ValueType::kMatrix;
         RangeWindow w = Window(e);
         int64_t ref = RefTime(w, start_);
+        const Expr* vs = e.kind == ExprKind::kMatrixSelector ? e.child.get() : nullptr;
+        bool extended = vs != nullptr && (vs->anchored || vs->smoothed);
+        int64_t lb = extended ? ctx_->opts.lookback_delta_ms : 0;
+        int64_t ahead = vs != nullptr && vs->smoothed ? lb : 0;
         for (auto& s : raw) {
           Series out;
           out.metric = s.metric;
           out.drop_name = s.drop_name;
           for (const auto& p : s.points) {
-            if (p.t_ms > ref - w.range_ms && p.t_ms <= ref) out.points.push_back(p);
+            if (p.t_ms > ref - w.range_ms - lb && p.t_ms <= ref + ahead) out.points.push_back(p);
+          }
+          if (extended && !out.points.empty()) {
+            if (std::any_of(out.points.begin(), out.points.end(),
+                            [](const Point& p) { return p.h != nullptr; })) {
+              return Status::InvalidArgument(std::string(vs->anchored ? "anchored" : "smoothed") +
+                                             " modifier is not supported with histograms");
+            }
+            out.points = ExtendFloats(out.points, ref - w.range_ms, ref, vs->smoothed);
           }
           if (!out.points.empty()) v.m.push_back(std::move(out));
         }
@@ -550,7 +576,9 @@ class Evaluator {
 
   // Instant vector selector: the newest sample in (ref - lookback, ref] at each step.
   // With `raw_times` the point value is the sample's own timestamp in seconds (timestamp()).
-  Result<Matrix> VectorSelector(const Expr& e, bool raw_times) {
+  // With `info_series` (info()'s data source), a histogram sample is an error, as upstream.
+  Result<Matrix> VectorSelector(const Expr& e, bool raw_times, bool info_series = false) {
+    if (e.smoothed && !raw_times) return SmoothedSelector(e);
     int64_t offset = ResolveMs(e.offset_ms, e.offset_expr, 0);
     RangeWindow w;
     w.offset_ms = offset;
@@ -575,6 +603,10 @@ class Evaluator {
         const Point& last = smp[idx - 1];
         if (last.t_ms <= ref - lookback) continue;
         if (!last.h && IsStaleNaN(last.f)) continue;
+        if (info_series && last.h) {
+          return Status::InvalidArgument("this should be an info metric, with float samples: " +
+                                         GoLabelsString(o.metric));
+        }
         if (raw_times) {
           o.points.push_back({ts, static_cast<double>(last.t_ms) / 1000.0, nullptr});
         } else {
@@ -591,12 +623,90 @@ class Evaluator {
     return out;
   }
 
+  // A `smoothed` instant selector (Prometheus' smoothSeries): at each step the value at the
+  // reference time, interpolated linearly between the samples around it within one lookback
+  // delta on either side (floats as gauges, non-gauge histograms as counters); the last sample's value when there is none after it yet, nothing
+  // when there is none before it. Floats and histograms mixed in that window give a warning
+  // and no value.
+  Result<Matrix> SmoothedSelector(const Expr& e) {
+    RangeWindow w;
+    w.offset_ms = ResolveMs(e.offset_ms, e.offset_expr, 0);
+    w.at = e.at;
+    w.at_ms = e.at_ms;
+    int64_t lb = ctx_->opts.lookback_delta_ms;
+    int64_t first_ref = RefTime(w, start_), last_ref = RefTime(w, end_);
+    ASSIGN_OR_RETURN(auto series, Select(e.matchers, first_ref - lb + 1, last_ref + lb));
+    Matrix out;
+    int64_t total = 0;
+    for (auto& s : series) {
+      std::vector<Point> pts = MergedPoints(s);
+      std::erase_if(pts, [](const Point& p) { return !p.h && IsStaleNaN(p.f); });
+      std::string metric(s.labels.MetricName());
+      Series o;
+      o.metric = std::move(s.labels);
+      size_t lo = 0, hi = 0;
+      for (int64_t ts = start_; ts <= end_; ts += interval_) {
+        int64_t ref = RefTime(w, ts);
+        while (lo < pts.size() && pts[lo].t_ms <= ref - lb) ++lo;
+        if (hi < lo) hi = lo;
+        while (hi < pts.size() && pts[hi].t_ms <= ref + lb) ++hi;
+        if (hi <= lo) continue;
+        size_t nh = 0;
+        for (size_t i = lo; i < hi; ++i) nh += pts[i].h ? 1 : 0;
+        if (nh > 0 && nh < hi - lo) {
+          ctx_->Warn("encountered a mix of histograms and floats for metric name " + GoQuote(metric),
+                     e.pos);
+          continue;
+        }
+        size_t i = lo;
+        while (i < hi && pts[i].t_ms < ref) ++i;
+        if (i < hi && pts[i].t_ms == ref) {
+          o.points.push_back({ts, pts[i].f, pts[i].h});
+        } else if (i > lo && i < hi) {
+          const Point& prev = pts[i - 1];
+          const Point& next = pts[i];
+          if (!prev.h) {
+            o.points.push_back({ts, Interpolate(prev, next, ref, false), nullptr});
+            continue;
+          }
+          // A histogram that is not a gauge is a counter: a reset interpolates from zero.
+          bool counter = next.h->counter_reset_hint != CounterResetHint::kGauge;
+          bool mixed = false, reconciled = false;
+          auto h = InterpolateHistogram(prev, next, ref, counter, &mixed, &reconciled);
+          if (reconciled) {
+            ctx_->Info("mismatched custom buckets were reconciled during subtraction", e.pos);
+          }
+          if (mixed) {
+            ctx_->Warn("vector contains a mix of histograms with exponential and custom buckets "
+                       "schemas for metric name " + GoQuote(metric), e.pos);
+            continue;
+          }
+          o.points.push_back({ts, 0, std::move(h)});
+        } else if (i > lo) {
+          o.points.push_back({ts, pts[i - 1].f, pts[i - 1].h});
+        }
+      }
+      if (!o.points.empty()) {
+        total += static_cast<int64_t>(o.points.size());
+        out.push_back(std::move(o));
+      }
+    }
+    RETURN_IF_ERROR(ctx_->AddSamples(total));
+    return out;
+  }
+
   // The raw points a matrix selector or subquery provides over the whole evaluation range.
   Result<Matrix> RangeSource(const Expr& e) {
     RangeWindow w = Window(e);
     int64_t first_ref = RefTime(w, start_), last_ref = RefTime(w, end_);
     if (e.kind == ExprKind::kMatrixSelector) {
-      ASSIGN_OR_RETURN(auto series, Select(e.child->matchers, first_ref - w.range_ms + 1, last_ref));
+      // Anchored and smoothed selectors also read one lookback delta before the range (the
+      // anchor sample) and, smoothed, one after it (the sample to interpolate towards).
+      const Expr& vs = *e.child;
+      int64_t behind = vs.anchored || vs.smoothed ? ctx_->opts.lookback_delta_ms : 0;
+      int64_t ahead = vs.smoothed ? ctx_->opts.lookback_delta_ms : 0;
+      int64_t lo = first_ref - w.range_ms - behind, hi = last_ref + ahead;
+      ASSIGN_OR_RETURN(auto series, Select(vs.matchers, lo + 1, hi));
       Matrix out;
       int64_t total = 0;
       for (auto& s : series) {
@@ -606,7 +716,7 @@ class Evaluator {
         if (stats_only_) StatsOnlyHints(&merged);
         for (auto& p : merged) {
           if (!p.h && IsStaleNaN(p.f)) continue;
-          if (p.t_ms <= first_ref - w.range_ms || p.t_ms > last_ref) continue;
+          if (p.t_ms <= lo || p.t_ms > hi) continue;
           o.points.push_back(std::move(p));
         }
         total += static_cast<int64_t>(o.points.size());
@@ -1047,7 +1157,7 @@ class Evaluator {
   static bool AggregatesHistograms(AggregateOp op) {
     return op == AggregateOp::kSum || op == AggregateOp::kAvg || op == AggregateOp::kCount ||
            op == AggregateOp::kGroup || op == AggregateOp::kLimitk ||
-           op == AggregateOp::kLimitRatio;
+           op == AggregateOp::kLimitRatio || op == AggregateOp::kCountValues;
   }
 
   Status AggregateStep(const Expr& e, const Vector& in_all, double param,
@@ -1136,7 +1246,7 @@ class Evaluator {
         ratio = capped;
       }
       for (const auto& s : in) {
-        double r = static_cast<double>(s.metric.Hash()) / 18446744073709551615.0;
+        double r = static_cast<double>(PrometheusLabelsHash(s.metric)) / 18446744073709551615.0;
         bool keep = ratio >= 0 ? r < ratio : r >= 1 + ratio;
         if (keep) out->push_back(s);
       }
@@ -1147,7 +1257,8 @@ class Evaluator {
       std::vector<Labels> order;
       for (const auto& s : in) {
         LabelsBuilder lb(GroupLabels(e, s.metric));
-        lb.Set(count_label, FormatFloatGo(s.f));
+        // A histogram counts by its text form (FloatHistogram.String() upstream).
+        lb.Set(count_label, s.h ? s.h->String() : FormatFloatGo(s.f));
         Labels key = lb.Build();
         auto it = counts.find(key);
         if (it == counts.end()) {
@@ -1641,7 +1752,7 @@ class Evaluator {
     shift(*e.args[0]);
     Val infos;
     infos.type = ValueType::kVector;
-    ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, true));  // values: the samples' times
+    ASSIGN_OR_RETURN(infos.m, VectorSelector(vs, true, true));  // values: the samples' times
     bool empty_ok = std::all_of(data_ms.begin(), data_ms.end(), [](const Matcher& m) { return m.MatchesEmpty(); });
     Val v;
     v.type = ValueType::kVector;
@@ -1895,6 +2006,22 @@ class Evaluator {
       ASSIGN_OR_RETURN(others[i], Eval(*e.args[i]));
     }
     const Expr& marg = Unparen(*e.args[matrix_arg]);
+    // Anchored and smoothed ranges (Prometheus 3, experimental) work only with the functions
+    // whose result they define (upstream's AnchoredSafeFunctions / SmoothedSafeFunctions).
+    const Expr* vsel = marg.kind == ExprKind::kMatrixSelector ? marg.child.get() : nullptr;
+    bool anchored = vsel != nullptr && vsel->anchored;
+    bool smoothed = vsel != nullptr && vsel->smoothed;
+    bool rate_like = f == "rate" || f == "increase" || f == "delta";
+    if (anchored && !rate_like && f != "resets" && f != "changes") {
+      return Status::InvalidArgument(
+          "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with " + f);
+    }
+    if (smoothed && !rate_like) {
+      return Status::InvalidArgument(
+          "smoothed modifier can only be used with: delta, increase, rate - not with " + f);
+    }
+    int64_t behind = anchored || smoothed ? ctx_->opts.lookback_delta_ms : 0;
+    int64_t ahead = smoothed ? ctx_->opts.lookback_delta_ms : 0;
     ASSIGN_OR_RETURN(Matrix src, RangeSource(marg));
     RangeWindow w = Window(marg);
     Val v;
@@ -1968,11 +2095,44 @@ class Evaluator {
           lo = 0;
           hi = 0;
         }
-        while (lo < s.points.size() && s.points[lo].t_ms <= mint) ++lo;
+        while (lo < s.points.size() && s.points[lo].t_ms <= mint - behind) ++lo;
         if (hi < lo) hi = lo;
-        while (hi < s.points.size() && s.points[hi].t_ms <= ref) ++hi;
+        while (hi < s.points.size() && s.points[hi].t_ms <= ref + ahead) ++hi;
         if (hi <= lo) continue;
         window.assign(s.points.begin() + static_cast<long>(lo), s.points.begin() + static_cast<long>(hi));
+        if (anchored || smoothed) {
+          if (f == "resets" || f == "changes") {
+            // Counted from the anchor: the last sample at or before the range start.
+            if (window.back().t_ms <= mint) continue;
+            auto anchor = std::find_if(window.rbegin(), window.rend(),
+                                       [&](const Point& p) { return p.t_ms <= mint; });
+            if (anchor != window.rend()) window.erase(window.begin(), anchor.base() - 1);
+          } else {
+            size_t nh = 0;
+            for (const auto& p : window) nh += p.h ? 1 : 0;
+            std::string metric(s.metric.MetricName());
+            int pos = e.args[matrix_arg]->pos;
+            double range_s = static_cast<double>(w.range_ms) / 1000;
+            if (nh > 0 && nh < window.size()) {
+              ctx_->Warn("encountered a mix of histograms and floats for metric name " +
+                             GoQuote(metric), pos);
+              continue;
+            }
+            if (nh > 0) {
+              HistogramRangeResult hr = HistogramExtendedRate(
+                  window, mint, ref, range_s, smoothed, f != "delta", f == "rate", metric);
+              for (const auto& m : hr.warnings) ctx_->Warn(m, pos);
+              for (const auto& m : hr.infos) ctx_->Info(m, pos);
+              if (hr.h) out.points.push_back({ts, 0, hr.h});
+              continue;
+            }
+            float_seen = true;
+            std::optional<double> r = ExtendedRate(window, mint, ref, range_s, smoothed,
+                                                   f != "delta", f == "rate");
+            if (r.has_value()) out.points.push_back({ts, *r});
+            continue;
+          }
+        }
         if (f == "last_over_time" || f == "first_over_time") {
           const Point& p = f == "last_over_time" ? window.back() : window.front();
           if (p.h) {
@@ -2029,8 +2189,17 @@ class Evaluator {
           if (hr.h) out.points.push_back({ts, 0, hr.h});
           continue;
         }
-        if (f != "count_over_time" && f != "present_over_time") {
-          // Float-only kernels ignore histogram samples.
+        bool any_type = f == "count_over_time" || f == "present_over_time" ||
+                        f == "ts_of_last_over_time" || f == "ts_of_first_over_time";
+        if (!any_type) {
+          // Float-only kernels ignore histogram samples: silently in a range of histograms
+          // only, with an info when the range mixes both (upstream's HistogramIgnoredInfo).
+          bool mixed = nh > 0 && nh < window.size();
+          if (mixed && f != "last_over_time" && f != "first_over_time") {
+            ctx_->Info("ignored histograms in a range containing both floats and histograms for "
+                       "metric name " + GoQuote(std::string(s.metric.MetricName())),
+                       e.args[matrix_arg]->pos);
+          }
           std::erase_if(window, [](const Point& p) { return p.h != nullptr; });
           if (window.empty()) continue;
         }

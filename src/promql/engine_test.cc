@@ -41,6 +41,38 @@ TEST_F(EngineTest, RateOverCounter) {
   EXPECT_TRUE(r->infos.empty());
 }
 
+// An anchored / smoothed range as a value: its points bracketed by synthetic points exactly
+// at the range's start and end (Prometheus' extendFloats).
+TEST_F(EngineTest, ExtendedRangeSelectorValues) {
+  // Samples every 15s with value t/1.5s; the range (50s, 110s].
+  auto r = Instant("http_requests_total[1m] anchored", 110000);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->type, ValueType::kMatrix);
+  ASSERT_EQ(r->matrix.size(), 1u);
+  const auto& a = r->matrix[0].points;
+  ASSERT_EQ(a.size(), 6u);  // 50s (anchor 45s), 60, 75, 90, 105, 110s (last at 105s)
+  EXPECT_EQ(a.front().t_ms, 50000);
+  EXPECT_DOUBLE_EQ(a.front().f, 30);  // the sample at 45s
+  EXPECT_EQ(a.back().t_ms, 110000);
+  EXPECT_DOUBLE_EQ(a.back().f, 70);  // the sample at 105s
+  r = Instant("http_requests_total[1m] smoothed", 110000);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& s = r->matrix[0].points;
+  ASSERT_EQ(s.size(), 6u);
+  EXPECT_NEAR(s.front().f, 50000 / 1500.0, 1e-9);  // interpolated between 45s and 60s
+  EXPECT_NEAR(s.back().f, 110000 / 1500.0, 1e-9);  // between 105s and 120s
+  // increase over the smoothed range is exact for a straight line: 60s of 10 per 15s.
+  r = Instant("increase(http_requests_total[1m] smoothed)", 110000);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->vector.size(), 1u);
+  EXPECT_NEAR(r->vector[0].f, 40, 1e-9);
+  // Functions the modifiers do not define fail with upstream's text.
+  r = Instant("max_over_time(http_requests_total[1m] anchored)", 110000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with max_over_time");
+}
+
 TEST_F(EngineTest, LookbackAndStaleness) {
   auto r = Instant("gauge", 30000);
   ASSERT_TRUE(r.ok());

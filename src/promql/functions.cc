@@ -522,3 +522,242 @@ std::string FormatFloatGo(double v) {
 }
 
 }  // namespace argus::promql
+
+namespace argus::promql {
+
+namespace {
+
+// Go's sort.Search: the smallest i in [0, n) with pred(i), or n.
+template <typename Pred>
+int SortSearch(int n, Pred pred) {
+  int i = 0, j = n;
+  while (i < j) {
+    int h = static_cast<int>(static_cast<unsigned>(i + j) >> 1);
+    if (!pred(h)) {
+      i = h + 1;
+    } else {
+      j = h;
+    }
+  }
+  return i;
+}
+
+// The boundary indices of an extended window (upstream's firstSampleIndex/lastSampleIndex):
+// `first` is the last point at or before range_start (or 0), `last` the last point (anchored)
+// or the first at or after range_end (smoothed). False when nothing lies in the range.
+bool ExtendedBounds(const std::vector<Point>& f, int64_t range_start, int64_t range_end,
+                    bool smoothed, int* first, int* last) {
+  if (f.empty()) return false;
+  int l = static_cast<int>(f.size()) - 1;
+  int fi = std::max(0, SortSearch(l, [&](int i) { return f[static_cast<size_t>(i)].t_ms > range_start; }) - 1);
+  if (smoothed) l = SortSearch(l, [&](int i) { return f[static_cast<size_t>(i)].t_ms >= range_end; });
+  if (f[static_cast<size_t>(l)].t_ms <= range_start) return false;
+  if (smoothed && f[static_cast<size_t>(fi)].t_ms > range_end) return false;
+  *first = fi;
+  *last = l;
+  return true;
+}
+
+double PickOrInterpolateLeft(const std::vector<Point>& f, int first, int64_t range_start,
+                             bool smoothed, bool is_counter) {
+  const Point& p = f[static_cast<size_t>(first)];
+  if (smoothed && p.t_ms < range_start) {
+    return Interpolate(p, f[static_cast<size_t>(first) + 1], range_start, is_counter);
+  }
+  return p.f;
+}
+
+double PickOrInterpolateRight(const std::vector<Point>& f, int last, int64_t range_end,
+                              bool smoothed, bool is_counter) {
+  const Point& p = f[static_cast<size_t>(last)];
+  if (smoothed && last > 0 && p.t_ms > range_end) {
+    return Interpolate(f[static_cast<size_t>(last) - 1], p, range_end, is_counter);
+  }
+  return p.f;
+}
+
+}  // namespace
+
+double Interpolate(const Point& p1, const Point& p2, int64_t t_ms, bool is_counter) {
+  double y1 = p1.f, y2 = p2.f;
+  if (is_counter && y2 < y1) y1 = 0;
+  return y1 + (y2 - y1) * static_cast<double>(t_ms - p1.t_ms) /
+                  static_cast<double>(p2.t_ms - p1.t_ms);
+}
+
+std::optional<double> ExtendedRate(const std::vector<Point>& f, int64_t range_start,
+                                   int64_t range_end, double range_s, bool smoothed,
+                                   bool is_counter, bool is_rate) {
+  int first, last;
+  if (!ExtendedBounds(f, range_start, range_end, smoothed, &first, &last)) return std::nullopt;
+  double left = PickOrInterpolateLeft(f, first, range_start, smoothed, is_counter);
+  double right = PickOrInterpolateRight(f, last, range_end, smoothed, is_counter);
+  double result = right - left;
+  if (is_counter) {
+    // Only the samples strictly inside the range: the boundary values already account for
+    // resets at the edges.
+    if (f[static_cast<size_t>(first)].t_ms <= range_start) ++first;
+    if (f[static_cast<size_t>(last)].t_ms >= range_end) --last;
+    double prev = left;
+    for (int i = first; i <= last; ++i) {
+      double cur = f[static_cast<size_t>(i)].f;
+      if (cur < prev) result += prev;
+      prev = cur;
+    }
+    if (right < prev) result += prev;
+  }
+  if (is_rate) result /= range_s;
+  return result;
+}
+
+std::vector<Point> ExtendFloats(const std::vector<Point>& f, int64_t mint, int64_t maxt,
+                                bool smoothed) {
+  std::vector<Point> out;
+  if (f.empty()) return out;
+  int last = static_cast<int>(f.size()) - 1;
+  int first = std::max(0, SortSearch(last, [&](int i) { return f[static_cast<size_t>(i)].t_ms > mint; }) - 1);
+  if (smoothed) last = SortSearch(last, [&](int i) { return f[static_cast<size_t>(i)].t_ms >= maxt; });
+  if (f[static_cast<size_t>(last)].t_ms <= mint) return out;
+  double left = PickOrInterpolateLeft(f, first, mint, smoothed, false);
+  double right = PickOrInterpolateRight(f, last, maxt, smoothed, false);
+  if (f[static_cast<size_t>(first)].t_ms <= mint) ++first;
+  if (f[static_cast<size_t>(last)].t_ms >= maxt) --last;
+  out.push_back({mint, left, nullptr});
+  for (int i = first; i <= last; ++i) out.push_back(f[static_cast<size_t>(i)]);
+  out.push_back({maxt, right, nullptr});
+  return out;
+}
+
+std::shared_ptr<const FloatHistogram> InterpolateHistogram(const Point& p1, const Point& p2,
+                                                           int64_t t, bool is_counter,
+                                                           bool* mixed, bool* reconciled) {
+  if (t == p1.t_ms) return p1.h;
+  if (t == p2.t_ms) return p2.h;
+  if (p1.h->UsesCustomBuckets() != p2.h->UsesCustomBuckets()) {
+    *mixed = true;  // no line between exponential and custom buckets
+    return nullptr;
+  }
+  double fraction = static_cast<double>(t - p1.t_ms) / static_cast<double>(p2.t_ms - p1.t_ms);
+  auto result = std::make_shared<FloatHistogram>(*p2.h);
+  if (is_counter && p2.h->DetectReset(*p1.h)) {
+    result->Mul(fraction);  // the counter restarted from zero
+    return result;
+  }
+  auto sub = result->Sub(*p1.h);
+  if (!sub.ok()) {
+    *mixed = true;
+    return nullptr;
+  }
+  if (sub->nhcb_bounds_reconciled) *reconciled = true;
+  result->Mul(fraction);
+  auto add = result->Add(*p1.h);
+  if (!add.ok()) {
+    *mixed = true;
+    return nullptr;
+  }
+  if (add->nhcb_bounds_reconciled) *reconciled = true;
+  return result;
+}
+
+HistogramRangeResult HistogramExtendedRate(const std::vector<Point>& h, int64_t range_start,
+                                           int64_t range_end, double range_s, bool smoothed,
+                                           bool is_counter, bool is_rate,
+                                           const std::string& metric) {
+  HistogramRangeResult res;
+  int first, last;
+  if (!ExtendedBounds(h, range_start, range_end, smoothed, &first, &last)) return res;
+  // validateHistogramRange: one kind of bucket layout; gauges warned about in counters.
+  bool custom = h[static_cast<size_t>(first)].h->UsesCustomBuckets();
+  for (int i = first; i <= last; ++i) {
+    const FloatHistogram& cur = *h[static_cast<size_t>(i)].h;
+    if (cur.UsesCustomBuckets() != custom) {
+      AddOnce(&res.warnings, MixedSchemasWarning(metric));
+      return res;
+    }
+    if (is_counter && cur.counter_reset_hint == CounterResetHint::kGauge) {
+      AddOnce(&res.warnings, NotCounterWarning(metric));
+    }
+  }
+  bool mixed = false, reconciled = false;
+  std::shared_ptr<const FloatHistogram> left = h[static_cast<size_t>(first)].h;
+  if (smoothed && h[static_cast<size_t>(first)].t_ms < range_start) {
+    left = InterpolateHistogram(h[static_cast<size_t>(first)], h[static_cast<size_t>(first) + 1],
+                                range_start, is_counter, &mixed, &reconciled);
+  }
+  std::shared_ptr<const FloatHistogram> right = h[static_cast<size_t>(last)].h;
+  if (!mixed && smoothed && last > 0 && h[static_cast<size_t>(last)].t_ms > range_end) {
+    right = InterpolateHistogram(h[static_cast<size_t>(last) - 1], h[static_cast<size_t>(last)],
+                                 range_end, is_counter, &mixed, &reconciled);
+  }
+  auto note_reconciled = [&](bool sub) {
+    AddOnce(&res.infos, sub ? kReconciledSub
+                            : "mismatched custom buckets were reconciled during addition");
+  };
+  if (reconciled) note_reconciled(true);
+  if (mixed) {
+    AddOnce(&res.warnings, MixedSchemasWarning(metric));
+    return res;
+  }
+  if (!is_counter && (left->counter_reset_hint != CounterResetHint::kGauge ||
+                      right->counter_reset_hint != CounterResetHint::kGauge)) {
+    AddOnce(&res.warnings, NotGaugeWarning(metric));
+  }
+  FloatHistogram result = *right;
+  auto sub = result.Sub(*left);
+  if (!sub.ok()) {
+    AddOnce(&res.warnings, MixedSchemasWarning(metric));
+    return res;
+  }
+  if (sub->nhcb_bounds_reconciled) note_reconciled(true);
+  if (is_counter) {
+    // correctForCounterResetsHistogram: resets strictly between the boundary samples.
+    int lo = first + 1;
+    const FloatHistogram* prev = left.get();
+    if (smoothed && h[static_cast<size_t>(first)].t_ms < range_start &&
+        h[static_cast<size_t>(first) + 1].h->DetectReset(*h[static_cast<size_t>(first)].h)) {
+      // The left interpolation already spans this reset.
+      prev = h[static_cast<size_t>(first) + 1].h.get();
+      ++lo;
+    }
+    int hi = last - 1;
+    if (lo <= hi + 1) {
+      std::optional<FloatHistogram> correction;
+      auto add_correction = [&](const FloatHistogram& c) {
+        if (!correction) {
+          correction = c;
+          return true;
+        }
+        auto r = correction->Add(c);
+        if (!r.ok()) return false;
+        if (r->nhcb_bounds_reconciled) note_reconciled(false);
+        return true;
+      };
+      bool ok = true;
+      for (int i = lo; i <= hi && ok; ++i) {
+        const FloatHistogram& cur = *h[static_cast<size_t>(i)].h;
+        if (cur.DetectReset(*prev)) ok = add_correction(*prev);
+        prev = &cur;
+      }
+      if (ok && right->DetectReset(*prev)) ok = add_correction(*prev);
+      if (!ok) {
+        AddOnce(&res.warnings, MixedSchemasWarning(metric));
+        return res;
+      }
+      if (correction) {
+        auto r = result.Add(*correction);
+        if (!r.ok()) {
+          AddOnce(&res.warnings, MixedSchemasWarning(metric));
+          return res;
+        }
+        if (r->nhcb_bounds_reconciled) note_reconciled(false);
+      }
+    }
+  }
+  if (is_rate) result.Div(range_s);
+  result.counter_reset_hint = CounterResetHint::kGauge;
+  result.Compact(0);
+  res.h = std::make_shared<const FloatHistogram>(std::move(result));
+  return res;
+}
+
+}  // namespace argus::promql

@@ -69,6 +69,40 @@ Result<FloatHistogram> HistogramMeanOfParts(const std::vector<const FloatHistogr
 HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
                                           const std::string& metric);
 
+// ---- Prometheus 3's `anchored` and `smoothed` range selectors (promql/functions.go
+// extendedRate, extendedHistogramRate; engine.go extendFloats, smoothSeries). The windows these
+// take are widened by the lookback delta: before range_start for both modifiers, and after
+// range_end for `smoothed`. ----
+
+// Linear interpolation of (t1, y1)..(t2, y2) at t. For a counter whose value dropped (a reset)
+// y1 is taken as 0, so the value lies on the post-reset ramp.
+double Interpolate(const Point& p1, const Point& p2, int64_t t_ms, bool is_counter);
+
+// rate()/increase()/delta() over an anchored or smoothed window of float points `pts` (sorted,
+// no histograms): the value at range_end minus the value at range_start, where the boundary
+// value is the nearest sample at or before it (anchored) or interpolated (smoothed), plus the
+// counter resets in between; divided by `range_s` for rate. nullopt when the window has no
+// sample inside (range_start, range_end] (anchored) or the data lies only on one side.
+std::optional<double> ExtendedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+                                   int64_t range_end_ms, double range_s, bool smoothed,
+                                   bool is_counter, bool is_rate);
+// The same over native-histogram points (all of `pts` histograms), with upstream's warnings.
+HistogramRangeResult HistogramExtendedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+                                           int64_t range_end_ms, double range_s, bool smoothed,
+                                           bool is_counter, bool is_rate,
+                                           const std::string& metric);
+// What an anchored or smoothed range selector returns as a value (extendFloats): the float
+// points inside (mint, maxt] bracketed by a point exactly at mint and one exactly at maxt
+// (picked or, smoothed, interpolated). Empty when no sample lies after mint.
+std::vector<Point> ExtendFloats(const std::vector<Point>& pts, int64_t mint_ms, int64_t maxt_ms,
+                                bool smoothed);
+// Linear interpolation between two histograms at t (h1 + (h2 - h1) * fraction; for a counter
+// reset, h2 * fraction). Sets *mixed when the two mix exponential and custom buckets (no result
+// then) and *reconciled when custom bounds had to be reconciled.
+std::shared_ptr<const FloatHistogram> InterpolateHistogram(const Point& p1, const Point& p2,
+                                                           int64_t t_ms, bool is_counter,
+                                                           bool* mixed, bool* reconciled);
+
 struct Bucket {
   double upper_bound;
   double count;

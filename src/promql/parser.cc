@@ -932,6 +932,25 @@ class Parser {
         }
         continue;
       }
+      if (k == TokenKind::kIdentifier &&
+          (lx_.Peek().text == "anchored" || lx_.Peek().text == "smoothed")) {
+        // Prometheus 3's experimental extended range selectors: `foo[5m] anchored`,
+        // `foo smoothed` (they follow @ and offset).
+        Token mod = lx_.Next();
+        bool anchored = mod.text == "anchored";
+        Expr* target = e.get();
+        if (e->kind == ExprKind::kMatrixSelector) target = e->child.get();
+        if (target->kind != ExprKind::kVectorSelector) {
+          Fail(mod, mod.text + " modifier must be preceded by an instant vector selector or range vector selector");
+          return nullptr;
+        }
+        if (anchored ? target->smoothed : target->anchored) {
+          Fail(mod, "anchored and smoothed modifiers cannot be used together");
+          return nullptr;
+        }
+        (anchored ? target->anchored : target->smoothed) = true;
+        continue;
+      }
       break;
     }
     return e;

@@ -133,6 +133,23 @@ TEST(ParserTest, DurationExpressions) {
   EXPECT_EQ((*e)->lhs->offset_ms, -2000);
 }
 
+TEST(ParserTest, AnchoredAndSmoothed) {
+  EXPECT_EQ(Canon("rate(foo[5m] anchored)"), "rate(foo[5m] anchored)");
+  EXPECT_EQ(Canon("increase(foo[1m] offset 30s smoothed)"), "increase(foo[1m] offset 30s smoothed)");
+  EXPECT_EQ(Canon("foo @ 10 smoothed"), "foo @ 10.000 smoothed");
+  auto e = ParseExpr("rate(foo[5m] anchored)");
+  ASSERT_TRUE(e.ok());
+  const Expr& ms = *(*e)->args[0];
+  ASSERT_EQ(ms.kind, ExprKind::kMatrixSelector);
+  EXPECT_TRUE(ms.child->anchored);
+  EXPECT_FALSE(ms.child->smoothed);
+  // Still metric names where a selector starts.
+  EXPECT_EQ(Canon("anchored + smoothed"), "anchored + smoothed");
+  EXPECT_NE(Err("foo[5m] anchored smoothed"), "");
+  EXPECT_NE(Err("sum(foo) smoothed"), "");
+  EXPECT_NE(Err("foo[5m:1m] anchored"), "");
+}
+
 TEST(ParserTest, PositionString) {
   EXPECT_EQ(PositionString("rate(foo[5m])", 5), "1:6");
   EXPECT_EQ(PositionString("a\n b", 3), "2:2");

@@ -1,15 +1,22 @@
 #include "server/http_server.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <deque>
+#include <map>
+#include <vector>
 
 namespace argus::server {
 
@@ -137,6 +144,22 @@ void RunPushSession(asio::io_context& ioc, tcp::socket sock, const http::request
 struct HttpServer::Impl {
   asio::io_context ioc;
   std::unique_ptr<tcp::acceptor> acceptor;
+  // The disconnect watcher's state. A registration's generation tells a socket from a later
+  // one that reuses its descriptor number.
+  struct Watched {
+    std::atomic<bool>* gone;
+    uint64_t gen;
+  };
+  std::mutex watch_mu;
+  std::map<int, Watched> watched;  // GUARDED_BY(watch_mu)
+  uint64_t next_gen = 0;           // GUARDED_BY(watch_mu)
+  int wake_fd = -1;                // eventfd that interrupts the watcher's poll
+
+  void Wake() const {
+    uint64_t one = 1;
+    ssize_t n = ::write(wake_fd, &one, sizeof one);
+    (void)n;  // a full counter already wakes the poll
+  }
 };
 
 HttpServer::HttpServer(std::string listen_address, HttpHandler handler, uint64_t max_body_bytes)
@@ -162,9 +185,63 @@ Status HttpServer::Start() {
   if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::IOError("listen on " + address_ + ": " + ec.message());
   port_ = acc->local_endpoint().port();
+  impl_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl_->wake_fd < 0) return Status::IOError(std::string("eventfd: ") + std::strerror(errno));
   impl_->acceptor = std::move(acc);
+  watch_thread_ = std::thread([this] { WatchLoop(); });
   accept_thread_ = std::thread([this] { AcceptLoop(); });
   return Status::OK();
+}
+
+void HttpServer::Watch(int fd, std::atomic<bool>* gone) {
+  {
+    std::lock_guard<std::mutex> l(impl_->watch_mu);
+    impl_->watched[fd] = Impl::Watched{gone, impl_->next_gen++};
+  }
+  impl_->Wake();
+}
+
+void HttpServer::Unwatch(int fd) {
+  {
+    std::lock_guard<std::mutex> l(impl_->watch_mu);
+    impl_->watched.erase(fd);
+  }
+  impl_->Wake();
+}
+
+void HttpServer::WatchLoop() {
+  std::vector<pollfd> pfds;
+  std::vector<uint64_t> gens;
+  while (!stopping_) {
+    pfds.assign(1, pollfd{impl_->wake_fd, POLLIN, 0});
+    gens.assign(1, 0);
+    {
+      std::lock_guard<std::mutex> l(impl_->watch_mu);
+      for (const auto& [fd, w] : impl_->watched) {
+        pfds.push_back(pollfd{fd, POLLRDHUP, 0});
+        gens.push_back(w.gen);
+      }
+    }
+    int n = ::poll(pfds.data(), pfds.size(), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("http: disconnect watcher: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (pfds[0].revents != 0) {
+      uint64_t v;
+      ssize_t r = ::read(impl_->wake_fd, &v, sizeof v);
+      (void)r;
+    }
+    std::lock_guard<std::mutex> l(impl_->watch_mu);
+    for (size_t i = 1; i < pfds.size(); ++i) {
+      if ((pfds[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0) continue;
+      auto it = impl_->watched.find(pfds[i].fd);
+      if (it == impl_->watched.end() || it->second.gen != gens[i]) continue;
+      it->second.gone->store(true);
+      impl_->watched.erase(it);  // reported once; the handler unwatches a missing entry
+    }
+  }
 }
 
 void HttpServer::AcceptLoop() {
@@ -260,6 +337,9 @@ void HttpServer::Serve(int fd) {
       api::ParseFormEncoded(r.body, &r.params);
     }
     api::HttpResponse out;
+    std::atomic<bool> gone{false};
+    r.client_gone = &gone;
+    Watch(fd, &gone);
     try {
       out = handler_(r);
     } catch (const std::exception& e) {
@@ -268,6 +348,8 @@ void HttpServer::Serve(int fd) {
       out.content_type = "text/plain";
       out.body = "internal error\n";
     }
+    Unwatch(fd);
+    if (gone.load()) break;  // nobody to answer
     http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
     res.set(http::field::server, "argus");
     res.set(http::field::content_type, out.content_type);
@@ -298,6 +380,15 @@ void HttpServer::Stop(int64_t grace_ms) {
   cv_.wait_for(l, std::chrono::milliseconds(grace_ms), [this] { return active_ == 0; });
   for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
   cv_.wait(l, [this] { return active_ == 0; });
+  l.unlock();
+  if (watch_thread_.joinable()) {
+    impl_->Wake();
+    watch_thread_.join();
+  }
+  if (impl_->wake_fd >= 0) {
+    ::close(impl_->wake_fd);
+    impl_->wake_fd = -1;
+  }
 }
 
 }  // namespace argus::server

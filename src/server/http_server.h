@@ -4,6 +4,8 @@
 // WebSocket upgrade requests (RFC 6455) go to the WebSocket handler when one is set: it
 // returns an api::PushSession whose messages the connection's thread sends as text frames
 // (polled every api::PushSession::kPollIntervalMs), or a response sent instead of upgrading.
+// While a handler runs, one watcher thread polls its connection for the client hanging up
+// (POLLRDHUP) and then sets the request's `client_gone` flag, so a running query stops.
 //
 // Example:
 //   HttpServer s("127.0.0.1:9090", [](const api::HttpRequest& r) { return Route(r); });
@@ -55,6 +57,12 @@ class HttpServer {
   struct Impl;
   void AcceptLoop();
   void Serve(int fd);
+  // The disconnect watcher: polls the sockets of requests being handled.
+  void WatchLoop();
+  // Starts / stops watching `fd` for a hang-up while its request is handled; `gone` is set
+  // when the peer closes. REQUIRES: Unwatch before the socket is closed.
+  void Watch(int fd, std::atomic<bool>* gone);
+  void Unwatch(int fd);
   std::string address_;
   HttpHandler handler_;
   WebSocketHandler ws_handler_;
@@ -67,6 +75,7 @@ class HttpServer {
   std::condition_variable cv_;
   int active_ = 0;  // GUARDED_BY(mu_)
   std::set<int> fds_;  // GUARDED_BY(mu_): sockets of open connections
+  std::thread watch_thread_;
 };
 
 }  // namespace argus::server
