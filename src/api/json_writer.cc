@@ -1,5 +1,7 @@
 #include "api/json_writer.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 
@@ -98,6 +100,15 @@ void JsonWriter::Double(double v) {
   char b[64];
   std::snprintf(b, sizeof b, "%.17g", v);
   out_.append(b);
+}
+
+void JsonWriter::ShortestDouble(double v) {
+  Sep();
+  if (!std::isfinite(v)) {
+    out_.append("null");
+    return;
+  }
+  out_.append(fmt::format("{}", v));
 }
 
 void JsonWriter::TimestampMs(int64_t t_ms) {

@@ -32,6 +32,9 @@ class JsonWriter {
   void Null();
   // A raw number (e.g. a timestamp in seconds with millisecond precision: 1700000000.123).
   void Double(double v);
+  // A number in the shortest form that reads back as `v` (0.4, not 0.40000000000000002), as
+  // protobuf's JSON mapping (Go's protojson) writes doubles; null if not finite.
+  void ShortestDouble(double v);
   // A sample value as Prometheus writes it: a JSON string.
   void SampleValue(double v) { String(FormatSampleValue(v)); }
   // A Prometheus timestamp in seconds from milliseconds, e.g. 1435781451.781.

@@ -1,9 +1,12 @@
 #include "api/tempo_api.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -11,6 +14,7 @@
 #include "api/json_writer.h"
 #include "traceql/engine.h"
 #include "traceql/lexer.h"
+#include "traceql/metrics.h"
 #include "traceql/parser.h"
 
 namespace argus::api {
@@ -151,7 +155,7 @@ void WriteValue(JsonWriter* w, const traceql::OutputValue& v) {
   switch (v.type) {
     case traceql::OutputValue::Type::kString: w->Key("stringValue"); w->String(v.s); break;
     case traceql::OutputValue::Type::kInt: w->Key("intValue"); w->String(std::to_string(v.i)); break;
-    case traceql::OutputValue::Type::kDouble: w->Key("doubleValue"); w->Double(v.d); break;
+    case traceql::OutputValue::Type::kDouble: w->Key("doubleValue"); w->ShortestDouble(v.d); break;
     case traceql::OutputValue::Type::kBool: w->Key("boolValue"); w->Bool(v.b); break;
     case traceql::OutputValue::Type::kNone: break;
   }
@@ -255,16 +259,69 @@ void RequiredGroups(const traceql::SpansetExpr& e, tracestore::ColumnFilter* out
   }
 }
 
+
+// A metrics query's start/end (Tempo: Unix seconds when 10 digits or fewer, else
+// nanoseconds; fractional seconds allowed). Nanoseconds; 0 when absent.
+Result<int64_t> ParseMetricsTime(const HttpRequest& req, std::string_view name) {
+  std::string v = req.Param(name);
+  if (v.empty()) return int64_t{0};
+  size_t dot = v.find('.');
+  std::string whole = v.substr(0, dot);
+  bool digits = !whole.empty() && whole.size() <= 19 &&
+                std::all_of(whole.begin(), whole.end(), [](char c) { return c >= '0' && c <= '9'; });
+  std::string frac = dot == std::string::npos ? "" : v.substr(dot + 1);
+  bool frac_ok = std::all_of(frac.begin(), frac.end(), [](char c) { return c >= '0' && c <= '9'; });
+  uint64_t u = 0;
+  for (char c : digits ? whole : std::string()) u = u * 10 + static_cast<uint64_t>(c - '0');  // < 10^19
+  if (!digits || !frac_ok || u > static_cast<uint64_t>(INT64_MAX)) {
+    return Status::InvalidArgument("invalid " + std::string(name) + ": " + v +
+                                   " (expected Unix seconds or nanoseconds)");
+  }
+  int64_t x = static_cast<int64_t>(u);
+  if (whole.size() > 10) return x;  // nanoseconds
+  if (x > INT64_MAX / 1'000'000'000) return Status::InvalidArgument("invalid " + std::string(name) + ": " + v);
+  frac = (frac + "000000000").substr(0, 9);
+  return x * 1'000'000'000 + std::stoll(frac);
+}
+
+// Tempo's step: seconds (possibly fractional) or a duration such as "30s". Nanoseconds.
+Result<int64_t> ParseStep(const std::string& v) {
+  int64_t ns = 0;
+  if (traceql::ParseTraceQLDuration(v, &ns) && ns > 0) return ns;
+  char* end = nullptr;
+  double s = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || *end != '\0' || !(s > 0) || s > 1e9) {
+    return Status::InvalidArgument("invalid step: " + v + " (expected seconds or a duration such as 30s)");
+  }
+  return static_cast<int64_t>(s * 1e9);
+}
+
+void WriteLabels(JsonWriter* w, const std::vector<traceql::MetricsLabel>& labels) {
+  w->BeginArray();
+  for (const traceql::MetricsLabel& l : labels) {
+    w->BeginObject();
+    w->Key("key");
+    w->String(l.key);
+    w->Key("value");
+    WriteValue(w, l.value);
+    w->EndObject();
+  }
+  w->EndArray();
+}
 }  // namespace
 
-tracestore::ColumnFilter ColumnFilterFor(const traceql::RootExpr& q) {
+tracestore::ColumnFilter ColumnFilterFor(const traceql::Pipeline& p) {
   tracestore::ColumnFilter f;
-  if (q.kind == traceql::RootKind::kPipeline && !q.pipeline.stages.empty() &&
-      q.pipeline.stages[0].kind == traceql::PipelineStage::Kind::kSpanset) {
+  if (!p.stages.empty() && p.stages[0].kind == traceql::PipelineStage::Kind::kSpanset) {
     // Later stages only narrow what the first stage found.
-    RequiredGroups(*q.pipeline.stages[0].spanset, &f);
+    RequiredGroups(*p.stages[0].spanset, &f);
   }
   return f;
+}
+
+tracestore::ColumnFilter ColumnFilterFor(const traceql::RootExpr& q) {
+  if (q.kind != traceql::RootKind::kPipeline) return {};
+  return ColumnFilterFor(q.pipeline);
 }
 
 Result<std::string> ParseTraceId(std::string_view hex) {
@@ -306,16 +363,10 @@ bool TempoApi::Handle(const HttpRequest& req, HttpResponse* resp) {
   } else if (p == "/api/v2/search/tags") {
     *resp = SearchTags(req, true);
   } else if (tag_values("/api/search/tag/", false) || tag_values("/api/v2/search/tag/", true)) {
-  } else if (p == "/api/metrics/query_range" || p == "/api/metrics/query") {
-    // The query is checked, so that a bad one is a 400; evaluation is not implemented yet.
-    auto q = traceql::ParseAndValidate(req.Param("q"));
-    if (!q.ok()) {
-      *resp = FromStatus(q.status());
-    } else if ((*q)->kind != traceql::RootKind::kMetrics) {
-      *resp = PlainError(400, "not a metrics query: use a metrics function such as {} | rate()");
-    } else {
-      *resp = PlainError(501, "TraceQL metrics queries are not supported yet");
-    }
+  } else if (p == "/api/metrics/query_range") {
+    *resp = MetricsQuery(req, false);
+  } else if (p == "/api/metrics/query") {
+    *resp = MetricsQuery(req, true);
   } else {
     return false;
   }
@@ -552,6 +603,124 @@ HttpResponse TempoApi::Search(const HttpRequest& req) {
   m.EndObject();
   out += "],\"metrics\":" + m.Take() + "}";
   return Json(std::move(out));
+}
+
+HttpResponse TempoApi::MetricsQuery(const HttpRequest& req, bool instant) {
+  auto root = traceql::ParseAndValidate(req.Param("q"));
+  if (!root.ok()) return FromStatus(root.status());
+  if ((*root)->kind != traceql::RootKind::kMetrics) {
+    return PlainError(400, "not a metrics query: use a metrics function such as {} | rate()");
+  }
+  auto start = ParseMetricsTime(req, "start");
+  auto end = ParseMetricsTime(req, "end");
+  auto exemplars = ParseUint(req, "exemplars", 100);
+  for (const Status& st : {start.status(), end.status(), exemplars.status()}) {
+    if (!st.ok()) return FromStatus(st);
+  }
+  traceql::MetricsRange range;
+  range.instant = instant;
+  range.max_exemplars = *exemplars;
+  range.end_ns = *end ? *end : tracestore::NowMs() * 1'000'000;
+  range.start_ns = *start;
+  if (!range.start_ns) {
+    int64_t since_ns = 3600LL * 1'000'000'000;  // Tempo's default: the last hour
+    std::string since = req.Param("since");
+    if (!since.empty() && (!traceql::ParseTraceQLDuration(since, &since_ns) || since_ns <= 0)) {
+      return PlainError(400, "invalid since: " + since);
+    }
+    range.start_ns = range.end_ns - since_ns;
+  }
+  if (range.end_ns <= range.start_ns) {
+    return PlainError(400, fmt::format("http parameter start must be before end. received start={} end={}",
+                                       range.start_ns, range.end_ns));
+  }
+  std::string step = req.Param("step");
+  if (step.empty()) {
+    range.step_ns = traceql::DefaultMetricsStepNs(range.start_ns, range.end_ns);
+  } else {
+    auto st = ParseStep(step);
+    if (!st.ok()) return FromStatus(st.status());
+    range.step_ns = *st;
+  }
+  auto ev = traceql::MetricsEvaluator::Create(**root, range);
+  if (!ev.ok()) return FromStatus(ev.status());
+  tracestore::ColumnFilter columns;
+  if (const traceql::Pipeline* p = (*ev)->SinglePipeline()) columns = ColumnFilterFor(*p);
+  uint64_t inspected_bytes = 0;
+  Status st = store_->ForEachTrace(
+      static_cast<uint64_t>(range.start_ns), static_cast<uint64_t>(range.end_ns), nullptr,
+      [&](const tracestore::TraceSummary&, const std::string& data) -> Result<bool> {
+        inspected_bytes += data.size();
+        ASSIGN_OR_RETURN(std::unique_ptr<traceql::TraceView> t, traceql::TraceView::Parse(data));
+        RETURN_IF_ERROR((*ev)->Observe(*t));
+        return true;
+      },
+      &columns);
+  if (!st.ok()) return FromStatus(st);
+  traceql::MetricsResult res = (*ev)->Finish();
+
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("series");
+  w.BeginArray();
+  for (const traceql::MetricsSeries& s : res.series) {
+    if (instant && std::isnan(s.values[0])) continue;
+    w.BeginObject();
+    w.Key("labels");
+    WriteLabels(&w, s.labels);
+    w.Key("promLabels");
+    w.String(s.PromLabels());
+    if (instant) {
+      w.Key("value");
+      w.ShortestDouble(s.values[0]);
+      w.EndObject();
+      continue;
+    }
+    w.Key("samples");
+    w.BeginArray();
+    for (size_t i = 0; i < res.intervals; ++i) {
+      if (std::isnan(s.values[i])) continue;  // no value: no sample (protobuf JSON would say "NaN")
+      w.BeginObject();
+      w.Key("timestampMs");
+      w.String(std::to_string(res.IntervalStartMs(i)));
+      w.Key("value");
+      w.ShortestDouble(s.values[i]);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("exemplars");
+    w.BeginArray();
+    for (const traceql::MetricsExemplar& e : s.exemplars) {
+      w.BeginObject();
+      w.Key("labels");
+      WriteLabels(&w, e.labels);
+      w.Key("value");
+      w.ShortestDouble(e.value);
+      w.Key("timestampMs");
+      w.String(std::to_string(e.ts_ms));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("metrics");
+  w.BeginObject();
+  w.Key("inspectedTraces");
+  w.Int(static_cast<int64_t>(res.inspected_traces));
+  w.Key("inspectedBytes");
+  w.String(std::to_string(inspected_bytes));
+  w.Key("inspectedSpans");
+  w.String(std::to_string(res.inspected_spans));
+  w.Key("totalBlocks");
+  w.Int(static_cast<int64_t>(store_->stats().blocks));
+  w.Key("completedJobs");
+  w.Int(1);
+  w.Key("totalJobs");
+  w.Int(1);
+  w.EndObject();
+  w.EndObject();
+  return Json(w.Take());
 }
 
 HttpResponse TempoApi::SearchTags(const HttpRequest& req, bool v2) {

@@ -11,8 +11,15 @@
 //   GET /api/search/tags, /api/v2/search/tags[?scope=]
 //   GET /api/search/tag/<tag>/values, /api/v2/search/tag/<scoped tag>/values[?q=]
 //   GET /api/echo, /api/status/buildinfo
-//   GET /api/metrics/query_range, /api/metrics/query: the query is validated (400); evaluation
-//       of TraceQL metrics is not implemented (501)
+//   GET /api/metrics/query_range?q=&start=&end=&since=&step=&exemplars=
+//       tempopb.QueryRangeResponse: {"series":[{"labels":[KeyValue],"promLabels":"{..}",
+//       "samples":[{"timestampMs":"..","value":1.5}],"exemplars":[..]}],"metrics":{..}}
+//   GET /api/metrics/query (same parameters): tempopb.QueryInstantResponse, one interval
+//       [start, end): {"series":[{"labels":[..],"promLabels":"..","value":3}],"metrics":{..}}
+//       start/end are Unix seconds (10 digits or fewer, fractions allowed) or nanoseconds;
+//       default the last hour (`since`, a duration, sets the length); step is seconds or a
+//       duration, default Tempo's (~240 points). Evaluation: traceql/metrics.h. Samples
+//       without a value (NaN) are left out.
 // Errors are plain text with Tempo's status codes: 400 for a bad ID or query, 404 for an
 // unknown trace, 501 for TraceQL Tempo parses but does not execute, 500 otherwise.
 //
@@ -42,6 +49,8 @@ Result<std::string> ParseTraceId(std::string_view hex);
 // whole blocks) that cannot match: the string-equality, name, status and kind conditions of
 // the first stage's filters. Admits a superset of the query's matches.
 tracestore::ColumnFilter ColumnFilterFor(const traceql::RootExpr& q);
+// The same for one pipeline (a metrics query's `pipeline | rate()`).
+tracestore::ColumnFilter ColumnFilterFor(const traceql::Pipeline& p);
 
 class TempoApi {
  public:
@@ -54,6 +63,7 @@ class TempoApi {
  private:
   HttpResponse TraceById(const HttpRequest& req, std::string_view id, bool v2);
   HttpResponse Search(const HttpRequest& req);
+  HttpResponse MetricsQuery(const HttpRequest& req, bool instant);
   HttpResponse SearchTags(const HttpRequest& req, bool v2);
   HttpResponse SearchTagValues(const HttpRequest& req, const std::string& tag, bool v2);
   HttpResponse Buildinfo();

@@ -86,6 +86,50 @@ class TempoApiTest : public ::testing::Test {
   std::unique_ptr<TempoApi> api_;
 };
 
+TEST_F(TempoApiTest, MetricsQueryRange) {
+  // Traces 1..4 start at 1700000001..4 s: both spans of each in the first 5 s interval.
+  HttpResponse r = Get("/api/metrics/query_range",
+                       {{"q", "{} | count_over_time() by (resource.service.name)"},
+                        {"start", "1700000000"}, {"end", "1700000010"}, {"step", "5s"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("{\"labels\":[{\"key\":\"resource.service.name\",\"value\":{\"stringValue\":"
+                        "\"cart\"}}],\"promLabels\":\"{resource.service.name=\\\"cart\\\"}\","
+                        "\"samples\":[{\"timestampMs\":\"1700000000000\",\"value\":4},"
+                        "{\"timestampMs\":\"1700000005000\",\"value\":0}],\"exemplars\":[{\"labels\":"
+                        "[{\"key\":\"trace:id\",\"value\":{\"stringValue\":\"0a00000000000000000000000000000"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("\"metrics\":{\"inspectedTraces\":4,"), std::string::npos) << r.body;
+
+  // Errors are the odd traces' cart spans: 2 in 5 s. Step in plain seconds, end in ns.
+  HttpResponse rate = Get("/api/metrics/query_range", {{"q", "{ status = error } | rate()"},
+                                                       {"start", "1700000000"},
+                                                       {"end", "1700000010000000000"}, {"step", "5"}});
+  ASSERT_EQ(rate.status, 200) << rate.body;
+  EXPECT_NE(rate.body.find("\"promLabels\":\"{__name__=\\\"rate\\\"}\",\"samples\":[{\"timestampMs\":"
+                           "\"1700000000000\",\"value\":0.4}"),
+            std::string::npos)
+      << rate.body;
+
+  HttpResponse inst = Get("/api/metrics/query", {{"q", "{ resource.service.name = \"frontend\" } | count_over_time()"},
+                                                 {"start", "1700000000"}, {"end", "1700000010"}});
+  ASSERT_EQ(inst.status, 200) << inst.body;
+  EXPECT_NE(inst.body.find("\"promLabels\":\"{__name__=\\\"count_over_time\\\"}\",\"value\":4}"),
+            std::string::npos)
+      << inst.body;
+
+  for (auto params : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"q", "{} | rate()"}, {"step", "-1"}},
+           {{"q", "{} | rate()"}, {"step", "abc"}},
+           {{"q", "{} | rate()"}, {"start", "1700000010"}, {"end", "1700000000"}},
+           {{"q", "{} | rate()"}, {"start", "yesterday"}},
+           {{"q", "{} | rate()"}, {"start", "1"}, {"end", "100000"}, {"step", "1ms"}},
+           {{"q", "{}"}}}) {
+    HttpResponse bad = Get("/api/metrics/query_range", params);
+    EXPECT_EQ(bad.status, 400) << params[0].second << " " << bad.body;
+  }
+}
+
 TEST(TraceIdTest, PadsAndRejects) {
   auto id = ParseTraceId("1f");
   ASSERT_TRUE(id.ok());
@@ -219,7 +263,7 @@ TEST_F(TempoApiTest, TagsAndValues) {
             std::string::npos);
   EXPECT_NE(Get("/api/v2/search/tag/status/values").body.find("{\"type\":\"keyword\",\"value\":\"error\"}"),
             std::string::npos);
-  EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate()"}}).status, 501);
+  EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate()"}}).status, 200);
   EXPECT_EQ(Get("/api/metrics/query_range", {{"q", "{} | rate("}}).status, 400);
   EXPECT_EQ(Get("/api/metrics/query", {{"q", "{ .a = \"b\" }"}}).status, 400);
   EXPECT_EQ(Get("/api/echo").body, "echo");

@@ -161,6 +161,10 @@ Status TraceIngester::Export(const otlptrace::ExportTraceServiceRequest& req,
       Status st = span_metrics_->Observe(batches, r.accepted, tracestore::NowMs());
       if (!st.ok()) spdlog::warn("span metrics: {}", st.ToString());
     }
+    if (service_graphs_ != nullptr) {
+      Status st = service_graphs_->Observe(batches, r.accepted, tracestore::NowMs());
+      if (!st.ok()) spdlog::warn("service graphs: {}", st.ToString());
+    }
   }
   if (rejected > 0) {
     resp->mutable_partial_success()->set_rejected_spans(static_cast<int64_t>(rejected));

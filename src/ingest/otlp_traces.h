@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ingest/service_graphs.h"
 #include "ingest/span_metrics.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tracestore/trace_store.h"
@@ -86,6 +87,8 @@ class TraceIngester {
 
   // Span metrics to feed with every accepted batch (not owned; null = none). Set before use.
   void set_span_metrics(SpanMetrics* m) { span_metrics_ = m; }
+  // Service graphs to feed with every accepted batch (not owned; null = none). Set before use.
+  void set_service_graphs(ServiceGraphs* g) { service_graphs_ = g; }
 
  private:
   tracestore::TraceStore* store_;
@@ -94,6 +97,7 @@ class TraceIngester {
   std::atomic<int> inflight_{0};
   std::atomic<uint64_t> spans_accepted_{0};
   SpanMetrics* span_metrics_ = nullptr;
+  ServiceGraphs* service_graphs_ = nullptr;
 };
 
 // The gRPC service (opentelemetry.proto.collector.trace.v1.TraceService).

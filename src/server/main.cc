@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
   app.add_flag("--traces.span-metrics,!--no-traces.span-metrics", o.traces_span_metrics,
                "Write span metrics (traces_spanmetrics_*) from received spans into the metrics store")
       ->capture_default_str();
+  app.add_flag("--traces.service-graphs,!--no-traces.service-graphs", o.traces_service_graphs,
+               "Write service graph edges (traces_service_graph_*) from client/server span pairs into "
+               "the metrics store")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto level = spdlog::level::from_str(log_level);

@@ -132,6 +132,7 @@ struct Server::Impl {
   // --- Traces (Tempo-compatible): store under <storage.path>/traces, OTLP ingest, Tempo API.
   std::unique_ptr<tracestore::TraceStore> traces;
   std::unique_ptr<ingest::SpanMetrics> span_metrics;
+  std::unique_ptr<ingest::ServiceGraphs> service_graphs;
   std::unique_ptr<ingest::TraceIngester> trace_ingester;
   std::unique_ptr<ingest::OtlpTraceGrpcService> trace_grpc;
   std::unique_ptr<api::TempoApi> tempo_api;
@@ -376,6 +377,11 @@ Status Server::Start() {
     s.span_metrics = std::make_unique<ingest::SpanMetrics>([metrics_db] { return metrics_db->NewAppender(); });
     s.trace_ingester->set_span_metrics(s.span_metrics.get());
   }
+  if (s.opts.traces_service_graphs) {
+    tsdb::DB* metrics_db = s.db.get();
+    s.service_graphs = std::make_unique<ingest::ServiceGraphs>([metrics_db] { return metrics_db->NewAppender(); });
+    s.trace_ingester->set_service_graphs(s.service_graphs.get());
+  }
   s.trace_grpc = std::make_unique<ingest::OtlpTraceGrpcService>(s.trace_ingester.get());
   s.tempo_api = std::make_unique<api::TempoApi>(
       s.traces.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__});
@@ -414,6 +420,11 @@ Status Server::Start() {
       Status st = s.db->Maintain();
       if (!st.ok()) spdlog::error("storage maintenance failed: {}", st.ToString());
       s.logs->Maintain();
+      if (s.service_graphs) {
+        // Halves that waited long enough become unpaired (or virtual-node) edges.
+        Status sg = s.service_graphs->Expire(tracestore::NowMs());
+        if (!sg.ok()) spdlog::warn("service graphs: {}", sg.ToString());
+      }
       l.lock();
     }
   });

@@ -56,6 +56,7 @@ struct ServerOptions {
   std::vector<std::string> logs_tail_globs;
   std::string logs_tail_labels = "{job=\"tail\"}";
   bool traces_span_metrics = true;            // traces: write traces_spanmetrics_* (default on)
+  bool traces_service_graphs = true;          // traces: write traces_service_graph_* (default on)
 };
 
 class Server {

@@ -741,6 +741,17 @@ Result<std::vector<Spanset>> EvaluateSearch(const RootExpr& q, const TraceView& 
   }
 }
 
+bool SpanMatches(const TraceView& trace, int i, const FieldExpr& filter) {
+  return Evaluator(trace).Truthy(i, filter);
+}
+
+std::vector<Spanset> EvaluatePipeline(const Pipeline& p, const TraceView& trace) {
+  Spanset all;
+  all.spans.resize(trace.spans().size());
+  for (size_t i = 0; i < all.spans.size(); ++i) all.spans[i] = static_cast<int>(i);
+  return SearchEval(trace).Pipeline(p, {all});
+}
+
 std::vector<Attribute> ReferencedAttributes(const RootExpr& q) {
   std::vector<Attribute> out;
   if (q.kind == RootKind::kPipeline) CollectPipeline(q.pipeline, &out);

@@ -83,6 +83,13 @@ struct Spanset {
 // scalar pipeline filter (not searches).
 Result<std::vector<Spanset>> EvaluateSearch(const RootExpr& q, const TraceView& trace);
 
+// Evaluates one pipeline (as in a metrics query's `pipeline | rate()`) on one trace, starting
+// from all its spans.
+std::vector<Spanset> EvaluatePipeline(const Pipeline& p, const TraceView& trace);
+
+// Whether span `i` of `trace` satisfies the field expression `filter` (the inside of `{...}`).
+bool SpanMatches(const TraceView& trace, int i, const FieldExpr& filter);
+
 // The attributes a query refers to (filters, by(), select()), for showing matched spans.
 std::vector<Attribute> ReferencedAttributes(const RootExpr& q);
 

@@ -35,11 +35,36 @@ Status WriteFileSynced(const std::string& path, std::string_view data) {
 }
 
 std::string MetaJson(const BlockMeta& m) {
+  std::string from;
+  for (const std::string& name : m.compacted_from) from += (from.empty() ? "\"" : ",\"") + name + "\"";
   return fmt::format(
       "{{\"version\":{},\"min_time_unix_nano\":{},\"max_time_unix_nano\":{},\"traces\":{},"
-      "\"spans\":{},\"data_bytes\":{},\"wal_segment\":{}}}\n",
+      "\"spans\":{},\"data_bytes\":{},\"wal_segment\":{},\"compacted_from\":[{}]}}\n",
       m.version, m.min_time_unix_nano, m.max_time_unix_nano, m.traces, m.spans, m.data_bytes,
-      m.wal_segment);
+      m.wal_segment, from);
+}
+
+// The strings of the array `key` (optional: true and empty when absent). Names are block
+// names (hex digits), so no escapes are expected; a backslash makes it invalid.
+bool JsonStrings(std::string_view json, std::string_view key, std::vector<std::string>* out) {
+  std::string k = fmt::format("\"{}\":[", key);
+  size_t p = json.find(k);
+  if (p == std::string_view::npos) return true;
+  p += k.size();
+  while (p < json.size() && json[p] != ']') {
+    if (json[p] == ',') {
+      ++p;
+      continue;
+    }
+    if (json[p] != '"') return false;
+    size_t q = json.find('"', p + 1);
+    if (q == std::string_view::npos) return false;
+    std::string_view s = json.substr(p + 1, q - p - 1);
+    if (s.find('\\') != std::string_view::npos) return false;
+    out->emplace_back(s);
+    p = q + 1;
+  }
+  return p < json.size();
 }
 
 bool JsonUint(std::string_view json, std::string_view key, uint64_t* v) {
@@ -60,7 +85,8 @@ bool JsonUint(std::string_view json, std::string_view key, uint64_t* v) {
 
 }  // namespace
 
-Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment) {
+Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment,
+                  std::vector<std::string> compacted_from) {
   for (const BlockTrace& t : traces) {
     if (t.trace_id.size() != 16) return Status::InvalidArgument("trace ID is not 16 bytes");
   }
@@ -84,6 +110,7 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
   SpanColumns columns;
   BlockMeta meta;
   meta.wal_segment = wal_segment;
+  meta.compacted_from = std::move(compacted_from);
   meta.min_time_unix_nano = UINT64_MAX;
   std::string compressed;
   for (const BlockTrace& t : merged) {
@@ -148,7 +175,8 @@ Result<std::unique_ptr<Block>> Block::Open(const std::string& dir) {
       !JsonUint(*meta, "max_time_unix_nano", &b->meta_.max_time_unix_nano) ||
       !JsonUint(*meta, "traces", &b->meta_.traces) || !JsonUint(*meta, "spans", &b->meta_.spans) ||
       !JsonUint(*meta, "data_bytes", &b->meta_.data_bytes) ||
-      !JsonUint(*meta, "wal_segment", &b->meta_.wal_segment)) {
+      !JsonUint(*meta, "wal_segment", &b->meta_.wal_segment) ||
+      !JsonStrings(*meta, "compacted_from", &b->meta_.compacted_from)) {
     return Status::Corruption("trace block " + dir + ": bad meta.json");
   }
   ASSIGN_OR_RETURN(b->index_, ReadFile(dir + "/index"));

@@ -50,14 +50,19 @@ struct BlockMeta {
   // The store's WAL segments before this index hold only spans that are in blocks: replay
   // starts at the highest wal_segment of all blocks.
   uint64_t wal_segment = 0;
+  // For a block made by compaction: the names of the blocks merged into it. At startup a
+  // listed block that still exists (a crash before it was deleted) is deleted, so no span is
+  // seen twice. Empty for blocks cut from the head.
+  std::vector<std::string> compacted_from;
 };
 
 // Writes a block of `traces` into the new directory `dir` (its parent must exist); traces
 // with the same ID are merged. The directory appears complete or not at all: files are
 // written into `dir.tmp`, fsynced, and renamed. `wal_segment` goes into the meta (see
-// BlockMeta). Errors: InvalidArgument for a trace ID that is not 16 bytes or spans that do
-// not parse; IOError.
-Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment = 0);
+// BlockMeta), and so does `compacted_from`. Errors: InvalidArgument for a trace ID that is not
+// 16 bytes or spans that do not parse; IOError.
+Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment = 0,
+                  std::vector<std::string> compacted_from = {});
 
 // A trace's entry in the index.
 struct IndexEntry {

@@ -116,6 +116,13 @@ class BlockFilter {
   std::vector<uint32_t> first_;
 };
 
+// Renames the block out of sight (`.deleted`, removed at startup if we crash), then removes it.
+Status DeleteBlockDir(const std::string& dir) {
+  std::string gone = dir + ".deleted";
+  if (std::rename(dir.c_str(), gone.c_str()) != 0) return Status::FromErrno("rename " + dir, errno);
+  return RemoveAll(gone);
+}
+
 }  // namespace
 
 int64_t NowMs() {
@@ -163,6 +170,20 @@ Status TraceStore::Recover() {
     replay_from = std::max(replay_from, (*b)->meta().wal_segment);
     block_seq_ = std::max<uint64_t>(block_seq_, std::stoull(name.substr(16), nullptr, 16) + 1);
     blocks_.push_back(std::move(*b));
+  }
+  // A crash after a compaction wrote its block but before it deleted the inputs leaves both:
+  // the inputs go (their spans are all in the compacted block).
+  std::set<std::string> compacted;
+  for (const auto& b : blocks_) compacted.insert(b->meta().compacted_from.begin(), b->meta().compacted_from.end());
+  for (auto it = blocks_.begin(); it != blocks_.end();) {
+    std::string name = (*it)->dir().substr((*it)->dir().find_last_of('/') + 1);
+    if (!compacted.count(name)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("trace store: deleting block {}, already compacted", (*it)->dir());
+    RETURN_IF_ERROR(DeleteBlockDir((*it)->dir()));
+    it = blocks_.erase(it);
   }
   std::string wal_dir = dir_ + "/wal";
   wal::ReplayStats rs;
@@ -526,11 +547,7 @@ Status TraceStore::ApplyRetention(int64_t now_ms) {
     blocks_.erase(keep, blocks_.end());
   }
   for (const auto& b : expired) {
-    std::string gone = b->dir() + ".deleted";
-    if (std::rename(b->dir().c_str(), gone.c_str()) != 0) {
-      return Status::FromErrno("rename " + b->dir(), errno);
-    }
-    RETURN_IF_ERROR(RemoveAll(gone));
+    RETURN_IF_ERROR(DeleteBlockDir(b->dir()));
     spdlog::info("trace store: deleted block {} past retention", b->dir());
   }
   return Status::OK();
@@ -545,7 +562,70 @@ Status TraceStore::Maintain(int64_t now_ms, bool force) {
                              now_ms - head_oldest_ms_ >= opts_.max_head_age_ms);
   }
   if (cut) RETURN_IF_ERROR(CutHead(now_ms));
+  RETURN_IF_ERROR(Compact(now_ms).status());
   return ApplyRetention(now_ms);
+}
+
+Result<bool> TraceStore::Compact(int64_t now_ms) {
+  if (opts_.compaction_max_bytes == 0 || opts_.compaction_max_blocks < 2) return false;
+  std::lock_guard<std::mutex> one(compact_mu_);
+  std::vector<std::shared_ptr<const Block>> blocks = BlocksSnapshot();
+  const uint64_t window_ns = static_cast<uint64_t>(std::max<int64_t>(1, opts_.compaction_window_ms)) * 1'000'000ULL;
+  std::map<uint64_t, std::vector<std::shared_ptr<const Block>>> windows;
+  for (const auto& b : blocks) {
+    if (b->meta().data_bytes < opts_.compaction_max_bytes) {
+      windows[b->meta().min_time_unix_nano / window_ns].push_back(b);
+    }
+  }
+  std::vector<std::shared_ptr<const Block>> group;
+  for (auto& [w, in_window] : windows) {
+    std::stable_sort(in_window.begin(), in_window.end(), [](const auto& a, const auto& b) {
+      return a->meta().data_bytes < b->meta().data_bytes;  // smallest first: most merged
+    });
+    uint64_t bytes = 0;
+    group.clear();
+    for (const auto& b : in_window) {
+      if (group.size() == opts_.compaction_max_blocks || bytes + b->meta().data_bytes > opts_.compaction_max_bytes) break;
+      bytes += b->meta().data_bytes;
+      group.push_back(b);
+    }
+    if (group.size() >= 2) break;
+  }
+  if (group.size() < 2) return false;
+
+  std::vector<BlockTrace> traces;
+  std::vector<std::string> names;
+  uint64_t wal_segment = 0;
+  for (const auto& b : group) {
+    for (size_t i = 0; i < b->num_traces(); ++i) {
+      IndexEntry e = b->Entry(i);
+      BlockTrace t;
+      t.trace_id = std::string(e.trace_id);
+      ASSIGN_OR_RETURN(t.traces_data, b->ReadTrace(e));
+      traces.push_back(std::move(t));
+    }
+    names.push_back(b->dir().substr(b->dir().find_last_of('/') + 1));
+    wal_segment = std::max(wal_segment, b->meta().wal_segment);
+  }
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    seq = block_seq_++;
+  }
+  std::string dir = fmt::format("{}/blocks/{:016x}{:08x}", dir_, static_cast<uint64_t>(now_ms), seq);
+  RETURN_IF_ERROR(WriteBlock(dir, std::move(traces), wal_segment, names));
+  ASSIGN_OR_RETURN(std::unique_ptr<Block> merged, Block::Open(dir));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    std::erase_if(blocks_, [&](const auto& b) {
+      return std::find(group.begin(), group.end(), b) != group.end();
+    });
+    blocks_.push_back(std::move(merged));
+    ++compactions_;
+  }
+  spdlog::info("trace store: compacted {} blocks into {}", group.size(), dir);
+  for (const auto& b : group) RETURN_IF_ERROR(DeleteBlockDir(b->dir()));
+  return true;
 }
 
 void TraceStore::MaintenanceLoop() {
@@ -586,6 +666,7 @@ TraceStoreStats TraceStore::stats() const {
   s.live_traces = head_.size();
   s.head_bytes = head_bytes_;
   s.blocks = blocks_.size();
+  s.compactions = compactions_;
   for (const auto& b : blocks_) s.block_traces += b->num_traces();
   return s;
 }

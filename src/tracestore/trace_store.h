@@ -52,8 +52,16 @@ struct TraceStoreOptions {
   // Delete blocks whose newest span ended longer ago than this (ms, default 14 days,
   // Tempo's block_retention). 0 = keep forever.
   int64_t retention_ms = 14LL * 24 * 3600 * 1000;
-  // Period of the background cut and retention check (ms, default 10 s). 0 = no background
-  // thread (tests call Maintain()).
+  // Compaction merges small blocks: blocks whose earliest span falls in the same window of
+  // this many ms (default 1 h, Tempo's compaction_window) ...
+  int64_t compaction_window_ms = 3600LL * 1000;
+  // ... at most this many at once (default 8; at least 2 make a compaction) ...
+  size_t compaction_max_blocks = 8;
+  // ... whose data files total at most this many bytes (default 256 MiB; the merge holds the
+  // decompressed traces in memory). 0 = no compaction.
+  uint64_t compaction_max_bytes = 256ull << 20;
+  // Period of the background cut, compaction and retention check (ms, default 10 s). 0 = no
+  // background thread (tests call Maintain()).
   int64_t maintenance_interval_ms = 10'000;
 };
 
@@ -113,6 +121,7 @@ struct TraceStoreStats {
   uint64_t block_traces = 0;
   uint64_t replayed_records = 0;
   uint64_t skipped_records = 0;  // WAL records that did not decode (logged)
+  uint64_t compactions = 0;      // blocks written by compaction since Open
 };
 
 class TraceStore {
@@ -156,8 +165,17 @@ class TraceStore {
   std::vector<std::string> SpanNames() const;
 
   // Cuts the head into a block if it is over its size or age limit (always if `force` and
-  // the head is not empty), then deletes blocks past retention (`now_ms` = wall clock, ms).
+  // the head is not empty), compacts one group of small blocks (Compact), then deletes blocks
+  // past retention (`now_ms` = wall clock, ms). Errors: IOError, Corruption from a block.
   Status Maintain(int64_t now_ms, bool force);
+
+  // Merges one group of blocks into one: the oldest window (compaction_window_ms, by each
+  // block's earliest span) holding two or more blocks, up to compaction_max_blocks of them
+  // within compaction_max_bytes. The new block keeps the invariants of every block (sorted by
+  // trace ID, index, bloom filter, columns; fragments of one trace merged) and lists its
+  // inputs in meta.json (compacted_from) before they are deleted. Returns whether a group was
+  // compacted. Errors: IOError; Corruption from an input (nothing is changed).
+  Result<bool> Compact(int64_t now_ms);
 
   // Cuts the head into a block (if not empty), stops maintenance and closes the WAL.
   // Idempotent. Errors: IOError.
@@ -193,6 +211,7 @@ class TraceStore {
   // while it swaps the head out and rolls the WAL, so a segment never mixes cut and live data.
   std::shared_mutex commit_;
   std::mutex cut_mu_;  // one cut at a time
+  std::mutex compact_mu_;  // one compaction at a time
 
   mutable std::mutex mu_;
   Head head_;                                           // GUARDED_BY(mu_)
@@ -201,6 +220,7 @@ class TraceStore {
   std::shared_ptr<const Head> cutting_;                 // GUARDED_BY(mu_): being written
   std::vector<std::shared_ptr<const Block>> blocks_;    // GUARDED_BY(mu_): oldest first
   uint64_t block_seq_ = 0;                              // GUARDED_BY(mu_)
+  uint64_t compactions_ = 0;                            // GUARDED_BY(mu_)
   bool closed_ = false;                                 // GUARDED_BY(mu_)
   TraceStoreStats stats_;                               // GUARDED_BY(mu_): replay counters
 

@@ -242,5 +242,137 @@ TEST(TraceStoreTest, SearchAndTags) {
   EXPECT_EQ((*s)->SpanNames(), (std::vector<std::string>{"op1"}));
 }
 
+
+// Blocks on disk (directories that are complete block names).
+int BlockDirs(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/blocks")) {
+    std::string name = e.path().filename().string();
+    n += e.is_directory() && name.find('.') == std::string::npos ? 1 : 0;
+  }
+  return n;
+}
+
+TEST(TraceStoreTest, CompactionMergesSmallBlocks) {
+  std::string dir = TempDir("compact");
+  TraceStoreOptions o = TestOptions();
+  o.compaction_max_blocks = 3;
+  TraceStoreOptions no_compaction = TestOptions();
+  no_compaction.compaction_max_bytes = 0;
+  auto s = TraceStore::Open(dir, no_compaction);
+  ASSERT_TRUE(s.ok());
+  // Four cuts in one window; trace 1 has a span in the first and in the last block.
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_TRUE((*s)->Append(Batch(10 + k, 1, -1, "svc" + std::to_string(k), 1000 + k)).ok());
+    if (k == 0 || k == 3) {
+      ASSERT_TRUE((*s)->Append(Batch(1, 1 + k, k ? 1 : -1, "front", 1000 + k)).ok());
+    }
+    ASSERT_TRUE((*s)->Maintain(NowMs(), true).ok());
+  }
+  EXPECT_EQ((*s)->stats().blocks, 4u);
+  ASSERT_TRUE((*s)->Close().ok());
+  s = TraceStore::Open(dir, o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->stats().blocks, 4u);
+  auto merged = (*s)->Compact(NowMs());
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_TRUE(*merged);
+  EXPECT_EQ((*s)->stats().blocks, 2u);  // three merged (the maximum), one left
+  merged = (*s)->Compact(NowMs());
+  ASSERT_TRUE(merged.ok() && *merged);
+  EXPECT_EQ((*s)->stats().blocks, 1u);
+  EXPECT_EQ((*s)->stats().compactions, 2u);
+  merged = (*s)->Compact(NowMs());
+  ASSERT_TRUE(merged.ok());
+  EXPECT_FALSE(*merged);  // one block: nothing to merge
+  EXPECT_EQ(BlockDirs(dir), 1);
+
+  auto check = [&](TraceStore* st) {
+    auto t1 = st->FindTrace(Id(1));
+    ASSERT_TRUE(t1.ok() && t1->has_value());
+    EXPECT_EQ(SpanCount(**t1), 2);  // both fragments, once each
+    for (int k = 0; k < 4; ++k) {
+      auto t = st->FindTrace(Id(10 + k));
+      ASSERT_TRUE(t.ok() && t->has_value()) << k;
+      EXPECT_EQ(SpanCount(**t), 1);
+    }
+    int visited = 0;
+    ASSERT_TRUE(st->ForEachTrace(0, 0, nullptr, [&](const TraceSummary&, const std::string&) -> Result<bool> {
+                  ++visited;
+                  return true;
+                }).ok());
+    EXPECT_EQ(visited, 5);
+    EXPECT_EQ(st->TagValues(AttrScope::kResource, "service.name").size(), 5u);
+  };
+  check(s->get());
+  // The compacted block keeps the block invariants: sorted index, bloom over every ID.
+  std::string block_dir;
+  for (const auto& e : fs::directory_iterator(dir + "/blocks")) block_dir = e.path().string();
+  auto b = Block::Open(block_dir);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ((*b)->num_traces(), 5u);
+  for (size_t i = 1; i < (*b)->num_traces(); ++i) EXPECT_LT((*b)->Entry(i - 1).trace_id, (*b)->Entry(i).trace_id);
+  for (int id : {1, 10, 11, 12, 13}) EXPECT_TRUE((*b)->MayContain(Id(id)));
+  EXPECT_EQ((*b)->meta().compacted_from.size(), 2u);  // the first compaction's block and one more
+  ASSERT_TRUE((*s)->Close().ok());
+  auto again = TraceStore::Open(dir, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->stats().blocks, 1u);
+  check(again->get());
+}
+
+TEST(TraceStoreTest, CompactionCrashBeforeDeletingInputsLeavesNoDuplicates) {
+  std::string dir = TempDir("compact_crash"), saved = TempDir("compact_crash_saved");
+  auto s = TraceStore::Open(dir, TestOptions());
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Append(Batch(1, 1, -1, "a", 1000)).ok());
+  ASSERT_TRUE((*s)->Maintain(NowMs(), true).ok());
+  ASSERT_TRUE((*s)->Append(Batch(1, 2, 1, "b", 1100)).ok());
+  ASSERT_TRUE((*s)->Append(Batch(2, 1, -1, "b", 1200)).ok());
+  ASSERT_TRUE((*s)->Close().ok());  // the head is cut into a second block
+  fs::copy(dir + "/blocks", saved, fs::copy_options::recursive);
+  s = TraceStore::Open(dir, TestOptions());
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->stats().blocks, 2u);
+  auto merged = (*s)->Compact(NowMs());
+  ASSERT_TRUE(merged.ok() && *merged);
+  ASSERT_TRUE((*s)->Close().ok());
+  // The crash: the inputs are still there next to the compacted block.
+  fs::copy(saved, dir + "/blocks", fs::copy_options::recursive);
+  EXPECT_EQ(BlockDirs(dir), 3);
+  auto again = TraceStore::Open(dir, TestOptions());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->stats().blocks, 1u);
+  EXPECT_EQ(BlockDirs(dir), 1);
+  auto t1 = (*again)->FindTrace(Id(1));
+  ASSERT_TRUE(t1.ok() && t1->has_value());
+  EXPECT_EQ(SpanCount(**t1), 2);
+}
+
+TEST(TraceStoreTest, CompactionKeepsWindowsApartAndRetentionStillApplies) {
+  std::string dir = TempDir("compact_window");
+  TraceStoreOptions o = TestOptions();
+  o.compaction_window_ms = 1000;  // 1 s windows
+  auto s = TraceStore::Open(dir, o);
+  ASSERT_TRUE(s.ok());
+  const uint64_t sec = 1'000'000'000ULL;
+  ASSERT_TRUE((*s)->Append(Batch(1, 1, -1, "a", 10 * sec)).ok());
+  ASSERT_TRUE((*s)->Maintain(NowMs(), true).ok());
+  ASSERT_TRUE((*s)->Append(Batch(2, 1, -1, "a", 20 * sec)).ok());
+  ASSERT_TRUE((*s)->Maintain(NowMs(), true).ok());
+  EXPECT_EQ((*s)->stats().blocks, 2u);  // different windows: not merged
+  ASSERT_TRUE((*s)->Append(Batch(3, 1, -1, "a", 10 * sec + 5)).ok());
+  ASSERT_TRUE((*s)->Maintain(NowMs(), true).ok());  // same window as trace 1: merged
+  EXPECT_EQ((*s)->stats().blocks, 2u);
+  EXPECT_EQ((*s)->stats().compactions, 1u);
+  ASSERT_TRUE((*s)->Close().ok());
+  o.retention_ms = 1000;
+  auto r = TraceStore::Open(dir, o);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE((*r)->Maintain(NowMs(), false).ok());  // spans from 1970: past retention
+  EXPECT_EQ((*r)->stats().blocks, 0u);
+  EXPECT_EQ(BlockDirs(dir), 0);
+}
+
 }  // namespace
 }  // namespace argus::tracestore

@@ -3,8 +3,9 @@
 # transport (OTLP/gRPC, OTLP/HTTP protobuf on the OTLP port, OTLP/HTTP JSON on the main port;
 # tests/otel/traces.js); then tests/integration/otel_traces_check.py reads it back through the
 # Tempo API: trace by ID (JSON v1/v2 and protobuf), TraceQL search including a structural
-# query, and tag values, and finds the span metrics series (traces_spanmetrics_*) in the metrics
-# store. The check runs again after a restart (the trace then comes from a
+# query, tag values and TraceQL metrics (/api/metrics/query_range, /api/metrics/query), and
+# finds the span metrics series (traces_spanmetrics_*) and the service graph edges
+# (traces_service_graph_*: user -> frontend -> cart -> db) in the metrics store through PromQL. The check runs again after a restart (the trace then comes from a
 # block or the replayed WAL): once after kill -9 (WAL replay), once after a graceful shutdown
 # (the head cut into a block). A Zipkin v2 JSON span is sent with curl and read back by ID, and
 # bad bodies, IDs and queries must get a 400 while argus stays up.

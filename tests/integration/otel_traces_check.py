@@ -125,6 +125,41 @@ def main():
     status, body = get(a.url, "/api/v1/series",
                        {"match[]": 'traces_spanmetrics_latency_bucket{service="db-%s",le="+Inf"}' % run})
     check(status == 200 and json.loads(body).get("data"), "latency histogram: %d %r" % (status, body[:300]))
+
+    # Service graph edges (on by default) of the three services, through PromQL.
+    def instant(expr):
+        status, body = get(a.url, "/api/v1/query", {"query": expr})
+        result = json.loads(body).get("data", {}).get("result", []) if status == 200 else []
+        return sum(float(r["value"][1]) for r in result), body[:300]
+    edges = [("frontend-%s" % run, "cart-%s" % run), ("cart-%s" % run, "db-%s" % run),
+             ("user", "frontend-%s" % run)]
+    for client, server in edges:
+        v, body = instant('traces_service_graph_request_total{client="%s",server="%s"}' % (client, server))
+        check(v >= 1, "service graph edge %s -> %s: %r" % (client, server, body))
+    v, body = instant('traces_service_graph_request_failed_total{client="frontend-%s",server="cart-%s"}' % (run, run))
+    check(v >= 1, "failed requests frontend -> cart: %r" % body)
+    v, body = instant('sum(traces_service_graph_request_server_seconds_count{server="db-%s"})' % run)
+    check(v >= 1, "server seconds histogram of db: %r" % body)
+    v, body = instant('histogram_quantile(0.5, sum by (le) (traces_service_graph_request_client_seconds_bucket'
+                      '{client="cart-%s"}))' % run)
+    check(body.find(b'"result":[{') >= 0, "client seconds quantile of cart: %r" % body)
+
+    # TraceQL metrics over the same spans.
+    status, body = get(a.url, "/api/metrics/query_range",
+                       {"q": '{ resource.service.name = "cart-%s" } | count_over_time() by (name)' % run,
+                        "start": now - 3600, "end": now + 60, "step": "60s"})
+    doc = json.loads(body) if status == 200 else {}
+    names = {}
+    for s in doc.get("series", []):
+        label = {l["key"]: l["value"].get("stringValue") for l in s["labels"]}
+        names[label.get("name")] = sum(float(x["value"]) for x in s["samples"])
+    check(names.get("POST /cart", 0) >= 1 and names.get("query db", 0) >= 1,
+          "metrics query_range count_over_time by (name): %d %r" % (status, body[:300]))
+    status, body = get(a.url, "/api/metrics/query",
+                       {"q": '{ resource.service.name = "frontend-%s" } | rate()' % run,
+                        "start": now - 3600, "end": now + 60})
+    check(status == 200 and json.loads(body)["series"] and json.loads(body)["series"][0]["value"] > 0,
+          "metrics query rate(): %d %r" % (status, body[:300]))
     return 1 if FAILS else 0
 
 
