@@ -1,6 +1,7 @@
 #include "promql/engine.h"
 
 #include <re2/re2.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,7 +17,6 @@
 #include "promql/functions.h"
 #include "promql/lexer.h"
 #include "promql/parser.h"
-#include "util/xxhash64.h"
 
 namespace argus::promql {
 
@@ -125,7 +125,7 @@ uint64_t PrometheusLabelsHash(const Labels& ls) {
     b += l.value;
     b.push_back('\xff');
   }
-  return xxhash64::Hash(b.data(), b.size());
+  return XXH64(b.data(), b.size(), 0);
 }
 
 // Removes __name__ and, with it, the type-and-unit labels (__type__, __unit__; PROM-39).
