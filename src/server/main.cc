@@ -107,6 +107,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // Signals are taken by a dedicated thread with sigwait, so no work runs in a handler. They
+  // are blocked before any thread starts (spdlog's flusher below is one): a thread created
+  // earlier would inherit an open mask and SIGTERM's default action would kill the process
+  // without a graceful shutdown.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   auto level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") return Fail("unknown --log.level " + log_level);
   // Argus's own log goes to stderr and to <storage.path>/argus.log (10 MiB, then renamed to
@@ -118,7 +129,7 @@ int main(int argc, char** argv) {
       auto file = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(o.storage_path + "/argus.log", 10 << 20, 3);
       file->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ [%l] %v",
                                                                       spdlog::pattern_time_type::utc, "\n"));
-      spdlog::default_logger()->sinks().push_back(file);  // beside the default stderr sink; no thread runs yet
+      spdlog::default_logger()->sinks().push_back(file);  // beside the default stderr sink; no logging thread runs yet
       spdlog::flush_every(std::chrono::seconds(1));  // the file sink buffers; the tailer polls each second
     } catch (const spdlog::spdlog_ex& e) {
       spdlog::warn("cannot write the log file under {}: {}", o.storage_path, e.what());
@@ -151,14 +162,6 @@ int main(int argc, char** argv) {
   o.wal_sync = *sync;
   o.flags_json = "{\"config.file\":\"" + o.config_file + "\",\"storage.path\":\"" +
                  o.storage_path + "\",\"web.listen-address\":\"" + o.web_listen_address + "\"}";
-
-  // Signals are taken by a dedicated thread with sigwait, so no work runs in a handler.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   argus::server::Server server(o);
   argus::Status st = server.Start();
