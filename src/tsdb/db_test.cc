@@ -134,7 +134,8 @@ TEST_F(DbTest, BorrowedLabelsFindAndCreateSeriesLikeOwnedOnes) {
     ASSERT_TRUE(b->AppendBorrowed(LabelsView(r1), 2000, 2).ok());
     ASSERT_TRUE(b->AppendBorrowed(LabelsView(r2), 2000, 20).ok());
     ASSERT_TRUE(b->AppendBorrowed(LabelsView(r2), 3000, 30).ok());
-    EXPECT_EQ(b->AppendBorrowed(LabelsView(r1), 500, 9).code(), StatusCode::kOutOfOrder);
+    // A different value at a committed timestamp: refused like an owned label set's.
+    EXPECT_EQ(b->AppendBorrowed(LabelsView(r1), 1000, 9).code(), StatusCode::kOutOfOrder);
     ASSERT_TRUE(b->Commit().ok());
     EXPECT_EQ(db->GetStats().head_series, 2u);
     ASSERT_TRUE(db->Close().ok());
