@@ -203,6 +203,14 @@ bool LogsComponent::HandleWeb(const api::HttpRequest& req, api::HttpResponse* re
     return true;
   }
   if (req.path.rfind("/loki/api/", 0) != 0) return false;
+  if (req.path == "/loki/api/v1/tail") {
+    // Reached only without a WebSocket upgrade (upgrades go to HandleWebSocket); Loki's
+    // WebSocket library answers such a request with this 400.
+    *resp = api::LokiError(Status::InvalidArgument(
+        "websocket: the client is not using the websocket protocol: 'upgrade' token not found in "
+        "'Connection' header"));
+    return true;
+  }
   if (!impl_->api) {
     *resp = api::LokiError(Status::Unavailable("argus is starting or shutting down"));
     return true;
