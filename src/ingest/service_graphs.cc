@@ -210,12 +210,8 @@ Status ServiceGraphs::WriteLocked(int64_t now_ms) {
          "Request durations as seen by the client.", "seconds"},
         {"traces_service_graph_unpaired_spans", MetricType::kCounter, "Client or server spans never paired.", ""},
         {"traces_service_graph_dropped_spans", MetricType::kCounter, "Spans dropped: too many waiting.", ""}}) {
-    MetricMetadata md;
-    md.metric_family = name;
-    md.type = type;
-    md.help = help;
-    md.unit = unit;
-    app->UpdateMetadata(md).IgnoreError();  // metadata only helps /api/v1/metadata
+    app->UpdateMetadata({.metric_family = name, .type = type, .help = help, .unit = unit})
+        .IgnoreError();  // metadata only helps /api/v1/metadata
   }
   RETURN_IF_ERROR(app->Commit());
   touched_.clear();

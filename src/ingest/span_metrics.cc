@@ -121,12 +121,8 @@ Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
             "traces_spanmetrics_calls", MetricType::kCounter, "Spans, by service, name, kind and status.", ""},
         {"traces_spanmetrics_size", MetricType::kCounter, "Bytes of spans.", "bytes"},
         {"traces_spanmetrics_latency", MetricType::kHistogram, "Span durations.", "seconds"}}) {
-    MetricMetadata md;
-    md.metric_family = name;
-    md.type = type;
-    md.help = help;
-    md.unit = unit;
-    app->UpdateMetadata(md).IgnoreError();  // metadata only helps /api/v1/metadata
+    app->UpdateMetadata({.metric_family = name, .type = type, .help = help, .unit = unit})
+        .IgnoreError();  // metadata only helps /api/v1/metadata
   }
   return app->Commit();
 }
