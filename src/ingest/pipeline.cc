@@ -149,21 +149,36 @@ std::string LabelsKey(const std::map<std::string, std::string>& ls) {
 
 // ---- parsing stages ----
 
-class JsonStage : public PipelineStage {
+// json, logfmt and regex: one LogQL parser stage run over the source (the line by default);
+// they differ only in their configuration.
+class ParserStage : public PipelineStage {
  public:
-  static Result<std::unique_ptr<PipelineStage>> Make(const Fields& f) {
+  ParserStage(logql::StagePtr parser, std::string source, bool drop_malformed)
+      : parser_(std::move(parser)), source_(std::move(source)), drop_malformed_(drop_malformed) {}
+
+  static Result<std::unique_ptr<PipelineStage>> MakeJson(const Fields& f) {
     RETURN_IF_ERROR(f.Check({"expressions", "source", "drop_malformed"}));
     ASSIGN_OR_RETURN(auto exprs, f.Map("expressions"));
     if (exprs.empty()) return f.Err("expressions are required");
     for (auto& [name, path] : exprs) path = JmesToLokiPath(path.empty() ? name : path);
-    auto parser = logql::MakeJsonParser(exprs);
-    if (!parser.ok()) return f.Err(parser.status().message());
-    auto s = std::make_unique<JsonStage>();
-    s->parser_ = *parser;
-    s->source_ = f.Str("source");
-    s->drop_malformed_ = f.Has("drop_malformed") && f.node()["drop_malformed"].as<bool>();
-    return std::unique_ptr<PipelineStage>(std::move(s));
+    const bool drop = f.Has("drop_malformed") && f.node()["drop_malformed"].as<bool>();
+    return Make(f, logql::MakeJsonParser(exprs), drop);
   }
+  static Result<std::unique_ptr<PipelineStage>> MakeLogfmt(const Fields& f) {
+    RETURN_IF_ERROR(f.Check({"mapping", "source"}));
+    ASSIGN_OR_RETURN(auto mapping, f.Map("mapping"));
+    if (mapping.empty()) return f.Err("mapping is required");
+    for (auto& [name, key] : mapping) {
+      if (key.empty()) key = name;
+    }
+    return Make(f, logql::MakeLogfmtParser(false, false, mapping), false);
+  }
+  static Result<std::unique_ptr<PipelineStage>> MakeRegex(const Fields& f) {
+    RETURN_IF_ERROR(f.Check({"expression", "source"}));
+    ASSIGN_OR_RETURN(std::string re, f.Required("expression"));
+    return Make(f, logql::MakeRegexpParser(re), false);
+  }
+
   void Process(PipelineEntry e, int64_t, Entries* out) override {
     const std::string* text = SourceText(e, source_);
     if (text != nullptr && !RunLogqlParser(*parser_, *text, e.ts_ns, e) && drop_malformed_) return;
@@ -171,59 +186,16 @@ class JsonStage : public PipelineStage {
   }
 
  private:
-  logql::StagePtr parser_;
-  std::string source_;
-  bool drop_malformed_ = false;
-};
-
-class LogfmtStage : public PipelineStage {
- public:
-  static Result<std::unique_ptr<PipelineStage>> Make(const Fields& f) {
-    RETURN_IF_ERROR(f.Check({"mapping", "source"}));
-    ASSIGN_OR_RETURN(auto mapping, f.Map("mapping"));
-    if (mapping.empty()) return f.Err("mapping is required");
-    for (auto& [name, key] : mapping) {
-      if (key.empty()) key = name;
-    }
-    auto parser = logql::MakeLogfmtParser(false, false, mapping);
+  static Result<std::unique_ptr<PipelineStage>> Make(const Fields& f, Result<logql::StagePtr> parser,
+                                                     bool drop_malformed) {
     if (!parser.ok()) return f.Err(parser.status().message());
-    auto s = std::make_unique<LogfmtStage>();
-    s->parser_ = *parser;
-    s->source_ = f.Str("source");
-    return std::unique_ptr<PipelineStage>(std::move(s));
-  }
-  void Process(PipelineEntry e, int64_t, Entries* out) override {
-    const std::string* text = SourceText(e, source_);
-    if (text != nullptr) RunLogqlParser(*parser_, *text, e.ts_ns, e);
-    out->push_back(std::move(e));
+    return std::unique_ptr<PipelineStage>(
+        std::make_unique<ParserStage>(std::move(*parser), f.Str("source"), drop_malformed));
   }
 
- private:
   logql::StagePtr parser_;
   std::string source_;
-};
-
-class RegexStage : public PipelineStage {
- public:
-  static Result<std::unique_ptr<PipelineStage>> Make(const Fields& f) {
-    RETURN_IF_ERROR(f.Check({"expression", "source"}));
-    ASSIGN_OR_RETURN(std::string re, f.Required("expression"));
-    auto parser = logql::MakeRegexpParser(re);
-    if (!parser.ok()) return f.Err(parser.status().message());
-    auto s = std::make_unique<RegexStage>();
-    s->parser_ = *parser;
-    s->source_ = f.Str("source");
-    return std::unique_ptr<PipelineStage>(std::move(s));
-  }
-  void Process(PipelineEntry e, int64_t, Entries* out) override {
-    const std::string* text = SourceText(e, source_);
-    if (text != nullptr) RunLogqlParser(*parser_, *text, e.ts_ns, e);
-    out->push_back(std::move(e));
-  }
-
- private:
-  logql::StagePtr parser_;
-  std::string source_;
+  bool drop_malformed_;
 };
 
 // ---- action stages ----
@@ -642,9 +614,9 @@ Result<std::unique_ptr<PipelineStage>> MakeStage(const YAML::Node& item, const s
   const auto kv = *item.begin();
   std::string name = kv.first.as<std::string>();
   Fields f(kv.second, where + "." + name);
-  if (name == "json") return JsonStage::Make(f);
-  if (name == "logfmt") return LogfmtStage::Make(f);
-  if (name == "regex") return RegexStage::Make(f);
+  if (name == "json") return ParserStage::MakeJson(f);
+  if (name == "logfmt") return ParserStage::MakeLogfmt(f);
+  if (name == "regex") return ParserStage::MakeRegex(f);
   if (name == "labels") return LabelsStage::Make(f, LabelsStage::Target::kLabels);
   if (name == "structured_metadata") return LabelsStage::Make(f, LabelsStage::Target::kMetadata);
   if (name == "static_labels") return StaticLabelsStage::Make(f);
