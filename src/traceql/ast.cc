@@ -262,4 +262,16 @@ const Static* RootExpr::FindHint(const std::string& name) const {
   return nullptr;
 }
 
+bool CompareNumbers(Op op, double l, double r) {
+  switch (op) {
+    case Op::kEq: return l == r;
+    case Op::kNeq: return l != r;
+    case Op::kLt: return l < r;
+    case Op::kLte: return l <= r;
+    case Op::kGt: return l > r;
+    case Op::kGte: return l >= r;
+    default: return false;
+  }
+}
+
 }  // namespace argus::traceql

@@ -95,6 +95,8 @@ enum class Op {
 std::string OpString(Op op);
 bool IsComparison(Op op);  // = != < <= > >= =~ !~
 bool IsBooleanResult(Op op);  // comparisons, && ||, !, exists
+// `l op r` for the numeric comparisons = != < <= > >=; false for any other op.
+bool CompareNumbers(Op op, double l, double r);
 
 // A field expression: what a spanset filter `{ ... }` and an aggregate's argument hold.
 struct FieldExpr {

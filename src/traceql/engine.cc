@@ -456,7 +456,7 @@ class SearchEval {
           for (Spanset& ss : in) {
             double l = 0, r = 0;
             if (!Scalar(st.scalar->lhs, ss, &l) || !Scalar(st.scalar->rhs, ss, &r)) continue;
-            if (CompareNum(st.scalar->op, l, r)) {
+            if (CompareNumbers(st.scalar->op, l, r)) {
               ss.has_scalar = true;
               ss.scalar = st.scalar->lhs.kind == ScalarExpr::Kind::kStatic ? r : l;
               out.push_back(std::move(ss));
@@ -606,17 +606,6 @@ class SearchEval {
     return true;
   }
 
-  static bool CompareNum(Op op, double l, double r) {
-    switch (op) {
-      case Op::kEq: return l == r;
-      case Op::kNeq: return l != r;
-      case Op::kLt: return l < r;
-      case Op::kLte: return l <= r;
-      case Op::kGt: return l > r;
-      case Op::kGte: return l >= r;
-      default: return false;
-    }
-  }
 
   const TraceView& t_;
   Evaluator ev_;

@@ -85,18 +85,6 @@ bool NumericValue(const TraceView& t, int i, const Attribute& a, double* out, do
   return true;
 }
 
-bool CompareOp(Op op, double l, double r) {
-  switch (op) {
-    case Op::kEq: return l == r;
-    case Op::kNeq: return l != r;
-    case Op::kLt: return l < r;
-    case Op::kLte: return l <= r;
-    case Op::kGt: return l > r;
-    case Op::kGte: return l >= r;
-    default: return false;
-  }
-}
-
 bool HasValue(const MetricsSeries& s) {
   return std::any_of(s.values.begin(), s.values.end(), [](double v) { return !std::isnan(v); });
 }
@@ -104,7 +92,7 @@ bool HasValue(const MetricsSeries& s) {
 void ApplyFilter(const MetricsFilter& f, std::vector<MetricsSeries>* series) {
   for (MetricsSeries& s : *series) {
     for (double& v : s.values) {
-      if (!std::isnan(v) && !CompareOp(f.op, v, f.value)) v = kNaN;
+      if (!std::isnan(v) && !CompareNumbers(f.op, v, f.value)) v = kNaN;
     }
   }
   std::erase_if(*series, [](const MetricsSeries& s) { return !HasValue(s); });
