@@ -276,6 +276,35 @@ TEST_F(ApiDbTest, FormatQuery) {
 namespace argus::api {
 namespace {
 
+// Grafana sends a panel's whole expression to /api/v1/query_exemplars; like Prometheus, the
+// exemplars of every series its selectors match come back, and only those.
+TEST_F(ApiDbTest, ExemplarsOfAWholeExpression) {
+  Labels a = Labels::FromMap({{"__name__", "up"}, {"job", "a"}});
+  Labels other = Labels::FromMap({{"__name__", "other"}, {"x", "y"}});
+  auto app = db_->NewAppender();
+  ASSERT_TRUE(app->Append(a, 2000, 1).ok());
+  ASSERT_TRUE(app->AppendExemplar(a, Exemplar{Labels::FromMap({{"trace_id", "t1"}}), 1.5, 2000}).ok());
+  ASSERT_TRUE(app->Append(other, 2000, 2).ok());
+  ASSERT_TRUE(app->AppendExemplar(other, Exemplar{Labels::FromMap({{"trace_id", "t2"}}), 2.5, 2000}).ok());
+  ASSERT_TRUE(app->Commit().ok());
+
+  auto r = Get("/api/v1/query_exemplars",
+               {{"query", "histogram_quantile(0.9, sum by (le) (rate(up{job=\"a\"}[5m])))"},
+                {"start", "0"}, {"end", "10"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"trace_id\":\"t1\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("t2"), std::string::npos) << r.body;
+
+  r = Get("/api/v1/query_exemplars", {{"query", "up{job=\"a\"} / on() group_left other"},
+                                      {"start", "0"}, {"end", "10"}});
+  EXPECT_NE(r.body.find("t1"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("t2"), std::string::npos) << r.body;
+
+  r = Get("/api/v1/query_exemplars", {{"query", "sum(up"}, {"start", "0"}, {"end", "10"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("invalid parameter \\\"query\\\""), std::string::npos) << r.body;
+}
+
 TEST(PrometheusApiTest, HistogramSampleJsonLikePrometheus) {
   auto h = ParseHistogramLiteral(
       "{{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:0.001 buckets:[1 0 2] n_buckets:[3]}}");

@@ -374,12 +374,12 @@ HttpResponse PrometheusApi::Metadata(const HttpRequest& req) {
 HttpResponse PrometheusApi::Exemplars(const HttpRequest& req) {
   auto range = ParseRange(req);
   if (!range.ok()) return ErrorResponse(range.status());
-  std::string query = req.Param("query");
-  auto ms = ParseSeriesSelector(query);
-  if (!ms.ok()) {
-    return ErrorResponse(Status::InvalidArgument("invalid parameter \"query\": " + ms.status().message()));
+  // Like Prometheus, any expression: exemplars of the series its selectors match.
+  auto expr = promql::ParseExpr(req.Param("query"));
+  if (!expr.ok()) {
+    return ErrorResponse(Status::InvalidArgument("invalid parameter \"query\": " + expr.status().message()));
   }
-  auto ex = db_->QueryExemplars(range->start_ms, range->end_ms, {*ms});
+  auto ex = db_->QueryExemplars(range->start_ms, range->end_ms, promql::ExtractSelectors(**expr));
   if (!ex.ok()) return ErrorResponse(ex.status());
   JsonWriter w;
   w.BeginArray();

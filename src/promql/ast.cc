@@ -374,4 +374,20 @@ ExprPtr Expr::Clone() const {
   return e;
 }
 
+std::vector<std::vector<Matcher>> ExtractSelectors(const Expr& e) {
+  std::vector<std::vector<Matcher>> sets;
+  std::vector<const Expr*> todo{&e};
+  while (!todo.empty()) {
+    const Expr* n = todo.back();
+    todo.pop_back();
+    if (n->kind == ExprKind::kVectorSelector) sets.push_back(n->matchers);
+    // Children pushed in reverse so that they pop in query order.
+    for (const ExprPtr* c : {&n->child, &n->rhs, &n->lhs, &n->param}) {
+      if (*c) todo.push_back(c->get());
+    }
+    for (auto it = n->args.rbegin(); it != n->args.rend(); ++it) todo.push_back(it->get());
+  }
+  return sets;
+}
+
 }  // namespace argus::promql

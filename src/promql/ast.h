@@ -153,4 +153,10 @@ struct Expr {
 // Prometheus prints durations like model.Duration.String ("1h30m", "0s", "1ms").
 std::string FormatDurationMs(int64_t ms);
 
+// The matchers of every vector selector in `e` (also those inside matrix selectors, subqueries,
+// calls and aggregations), in query order, one set per selector: what Prometheus'
+// parser.ExtractSelectors returns and /api/v1/query_exemplars looks exemplars up by, so that a
+// panel's whole expression (Grafana sends it unchanged) finds its series' exemplars.
+std::vector<std::vector<Matcher>> ExtractSelectors(const Expr& e);
+
 }  // namespace argus::promql
