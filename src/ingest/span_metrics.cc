@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "model/labels.h"
@@ -109,7 +110,15 @@ Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
     e.labels = Labels::FromMap({{"trace_id", se.exemplar_trace}});
     e.value = se.exemplar_s;
     e.t_ms = now_ms;
-    Status ex = app->AppendExemplar(with_name("traces_spanmetrics_latency_count"), e);
+    // On the bucket the observation fell into, as Tempo's generator and Prometheus' client
+    // libraries attach histogram exemplars: histogram_quantile(... _bucket ...) panels find it.
+    size_t at = static_cast<size_t>(
+        std::lower_bound(bounds_.begin(), bounds_.end(), se.exemplar_s) - bounds_.begin());
+    Labels bucket_ls = LabelsBuilder(base.Build())
+                           .Set("__name__", "traces_spanmetrics_latency_bucket")
+                           .Set("le", at < bounds_.size() ? Le(bounds_[at]) : "+Inf")
+                           .Build();
+    Status ex = app->AppendExemplar(bucket_ls, e);
     if (!ex.ok() && st.ok()) st = ex;
     if (!st.ok() && st.code() != StatusCode::kOutOfOrder) {
       app->Rollback();

@@ -5,8 +5,8 @@
 //                                           Tempo's default buckets 2ms .. 4.1s
 //   traces_spanmetrics_size_total           counter of span bytes (protobuf encoding)
 // with the labels `service`, `span_name`, `span_kind` (e.g. "SPAN_KIND_SERVER") and
-// `status_code` (e.g. "STATUS_CODE_ERROR"), and an exemplar with the trace ID on the latency
-// series. Values are cumulative since the start of the process; every Observe appends the
+// `status_code` (e.g. "STATUS_CODE_ERROR"), and an exemplar with the trace ID of the latest span
+// on the latency `_bucket` series its duration fell into. Values are cumulative since the start of the process; every Observe appends the
 // current values of the series it touched, through tsdb::Appender, at `now_ms`.
 //
 // Example:

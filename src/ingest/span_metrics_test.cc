@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "ingest/testing_appender.h"
 
 namespace argus::ingest {
@@ -70,6 +73,16 @@ TEST(SpanMetricsTest, CountsHistogramAndExemplars) {
                                 .Set("__name__", "traces_spanmetrics_calls_total").Build()).empty());
   ASSERT_FALSE(rec.committed_exemplars.empty());
   EXPECT_EQ(rec.committed_exemplars.back().exemplar.labels.Get("trace_id"), "02020202020202020202020202020202");
+  {
+    // On the bucket series the exemplar's duration fell into (le is the first bound >= it).
+    const auto& ex = rec.committed_exemplars.back();
+    EXPECT_EQ(ex.series.Get("__name__"), "traces_spanmetrics_latency_bucket");
+    double le = std::stod(std::string(ex.series.Get("le")));
+    EXPECT_LE(ex.exemplar.value, le);
+    const auto& b = DefaultSpanMetricsBuckets();
+    auto it = std::lower_bound(b.begin(), b.end(), le);
+    if (it != b.begin()) EXPECT_GT(ex.exemplar.value, *(it - 1));
+  }
   // Cumulative: the next observation adds to the counts.
   ASSERT_TRUE(m.Observe(batches, {2, 0}, 6000).ok());
   calls = rec.SamplesOf(named("traces_spanmetrics_calls_total"));

@@ -183,8 +183,9 @@ try {
   await page.goto(`${base}/explore/metrics`);
   await check('PromQL query on Argus draws the series (graph, table, error)', () => runGraph('argus'));
   await check('exemplars of the span metrics are drawn as points and open their trace', async () => {
-    await page.goto(`${base}/explore/metrics?q=${encodeURIComponent(`traces_spanmetrics_latency_count{service="${svc.cart}"}`)}`);
-    // One exemplar per span of cart (both at the same time), so click the one drawn on top.
+    // A panel-style expression over the latency buckets, whose exemplars carry the trace IDs.
+    await page.goto(`${base}/explore/metrics?q=${encodeURIComponent(`sum by (le) (traces_spanmetrics_latency_bucket{service="${svc.cart}"})`)}`);
+    // One exemplar per span name of cart (both at the same time), so click the one drawn on top.
     const ex = page.locator(`.exemplar[data-trace-id="${traceId}"]`).last();
     await ex.waitFor();
     await shot('explore-metrics-exemplar');

@@ -7,7 +7,8 @@
 # PromQL query and sees the chart's series, a LogQL query and sees the lines, searches traces
 # and opens the waterfall, follows a log line to its trace, a span to its logs and an exemplar
 # to its trace, imports a Grafana dashboard JSON and sees its panels, and checks there are no
-# console errors. With Prometheus installed the metrics checks also run with the UI pointed at
+# console errors; then checks the Grafana provisioning file against the same data
+# (tests/e2e/grafana_provisioning.mjs). With Prometheus installed the metrics checks also run with the UI pointed at
 # a real Prometheus scraping Argus. Screenshots of each view go to tests/out/screenshots/.
 #
 # playwright-core and the OpenTelemetry SDK come from npm, pinned by tests/e2e/package-lock.json
@@ -30,7 +31,8 @@ E2E_DIR="${ITEST_E2E_DIR:-$ITEST_TMP/e2e}"
 OTEL_DIR="${ITEST_OTEL_DIR:-$ITEST_TMP/otel}"
 SHOTS="${ITEST_SCREENSHOTS:-$(cd "$ITEST_LIB_DIR/.." && pwd)/out/screenshots}"
 mkdir -p "$SHOTS"
-npm_ci_pinned "$ITEST_LIB_DIR/../e2e" "$E2E_DIR" "playwright-core" ui.test.mjs fixtures
+npm_ci_pinned "$ITEST_LIB_DIR/../e2e" "$E2E_DIR" "playwright-core and yaml" ui.test.mjs \
+  grafana_provisioning.mjs fixtures
 npm_ci_pinned "$ITEST_LIB_DIR/../otel" "$OTEL_DIR" "the OpenTelemetry JS SDK" traces.js
 
 ARGUS_PORT=$(free_port)
@@ -105,3 +107,10 @@ fi
 log "running the Playwright checks (screenshots in $SHOTS)"
 (cd "$E2E_DIR" && CHROMIUM="$CHROMIUM" timeout 170 node ui.test.mjs --url "$ARGUS_URL" --out "$SHOTS" --trace "$TRACE_ID" --run "$RUN_ID" "${PROM_ARGS[@]}") ||
   fail "web UI checks failed (see FAIL lines; screenshots in $SHOTS)"
+
+# The Grafana provisioning file (deploy/grafana/datasources.yaml) against the same data: each
+# data source's health check and every correlation, as Grafana would make the requests.
+log "checking deploy/grafana/datasources.yaml against argus as Grafana uses it"
+(cd "$E2E_DIR" && timeout 60 node grafana_provisioning.mjs --url "$ARGUS_URL" --trace "$TRACE_ID" --run "$RUN_ID" \
+  --file "$ITEST_LIB_DIR/../../deploy/grafana/datasources.yaml") ||
+  fail "the Grafana provisioning checks failed (see FAIL lines)"

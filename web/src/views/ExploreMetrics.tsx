@@ -74,6 +74,8 @@ export function ExploreMetrics({ state, set, runId }: PaneProps) {
               for (const s of ex ?? [])
                 for (const e of s.exemplars)
                   out.push({ tsS: e.timestamp, value: Number(e.value), labels: e.labels, series: seriesName(s.seriesLabels) });
+              // Oldest first, so that where points overlap the newest is drawn on top.
+              out.sort((a, b) => a.tsS - b.tsS);
               setExemplars(out);
             })
             .catch(() => !cancelled && setExemplars([]));
