@@ -756,10 +756,13 @@ class Evaluator {
   }
 
   // Collects, for step ts, the elements of a step-aligned matrix; `cursor` keeps positions.
-  // Histogram points are left out unless `keep_histograms`.
+  // Histogram points are left out unless `keep_histograms`. With `src`, the samples carry no
+  // labels (copying them at every step is most of an aggregation's cost) and src[k] is the
+  // index in `m` of out[k]'s series.
   static void VectorAt(const Matrix& m, std::vector<size_t>* cursor, int64_t ts, Vector* out,
-                       bool keep_histograms) {
+                       bool keep_histograms, std::vector<size_t>* src = nullptr) {
     out->clear();
+    if (src != nullptr) src->clear();
     if (cursor->size() != m.size()) cursor->assign(m.size(), 0);
     for (size_t i = 0; i < m.size(); ++i) {
       const auto& pts = m[i].points;
@@ -767,6 +770,11 @@ class Evaluator {
       while (c < pts.size() && pts[c].t_ms < ts) ++c;
       if (c < pts.size() && pts[c].t_ms == ts) {
         if (pts[c].h && !keep_histograms) continue;
+        if (src != nullptr) {
+          out->push_back(InstantSample{Labels(), ts, pts[c].f, m[i].drop_name, pts[c].h});
+          src->push_back(i);
+          continue;
+        }
         InstantSample smp{m[i].metric, ts, pts[c].f, m[i].drop_name, pts[c].h};
         out->push_back(std::move(smp));
       }
@@ -778,8 +786,10 @@ class Evaluator {
   // Prometheus' rangeEval: evaluates `f` at every step over the step-aligned inputs and
   // gathers the outputs into series. Histogram samples reach `f` only with `keep_histograms`
   // (callers that do not handle them drop them, as Prometheus' float-only paths do).
+  // With `src0`, the first argument's samples reach `f` without labels and *src0 holds their
+  // series' indices in args[0]->m (VectorAt).
   Result<Matrix> RangeEval(const std::vector<const Val*>& args, const StepFn& f,
-                           bool keep_histograms = false) {
+                           bool keep_histograms = false, std::vector<size_t>* src0 = nullptr) {
     std::vector<std::vector<size_t>> cursors(args.size());
     std::vector<Vector> vecs(args.size());
     std::unordered_map<uint64_t, size_t> index;
@@ -791,7 +801,7 @@ class Evaluator {
       RETURN_IF_ERROR(ctx_->CheckTime());
       for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == nullptr) continue;
-        VectorAt(args[i]->m, &cursors[i], ts, &vecs[i], keep_histograms);
+        VectorAt(args[i]->m, &cursors[i], ts, &vecs[i], keep_histograms, i == 0 ? src0 : nullptr);
       }
       res.clear();
       RETURN_IF_ERROR(f(vecs, ts, &res));
@@ -1136,12 +1146,122 @@ class Evaluator {
     Val v;
     v.type = ValueType::kVector;
     const Val* pp = (has_param && param.type == ValueType::kScalar) ? &param : nullptr;
+    // The aggregations whose output is one sample per group get each input series' group
+    // once, not at every step (Prometheus' rangeEvalAgg does the same); the others output
+    // input samples and need their labels.
+    std::optional<SeriesGroups> grouping;
+    std::vector<size_t> src;
+    if (OutputsGroups(e.agg_op)) {
+      grouping.emplace();
+      grouping->input = &child.m;
+      std::unordered_map<uint64_t, uint32_t> ids;
+      grouping->of_series.reserve(child.m.size());
+      for (const Series& s : child.m) {
+        Labels gl = GroupLabels(e, s.metric);
+        auto [it, fresh] = ids.emplace(gl.Hash(), static_cast<uint32_t>(grouping->labels.size()));
+        if (fresh) grouping->labels.push_back(std::move(gl));
+        grouping->of_series.push_back(it->second);
+      }
+    }
+    const SeriesGroups* sg = grouping ? &*grouping : nullptr;
+    if (sg != nullptr) {
+      ASSIGN_OR_RETURN(std::optional<Matrix> by_series, AggregateSeriesMajor(e, child.m, *sg));
+      if (by_series.has_value()) {
+        v.m = std::move(*by_series);
+        return v;
+      }
+    }
     ASSIGN_OR_RETURN(v.m, RangeEval({&child, pp}, [&](const std::vector<Vector>& a, int64_t ts,
                                                         Vector* out) {
       double p = pp != nullptr && !a[1].empty() ? a[1][0].f : 0;
-      return AggregateStep(e, a[0], p, count_label, ts, out);
-    }, true));
+      return AggregateStep(e, a[0], p, count_label, ts, out, sg, sg ? &src : nullptr);
+    }, true, sg ? &src : nullptr));
     return v;
+  }
+
+  // An aggregation's input series grouped once: of_series[i] is the index in `labels` of the
+  // group of (*input)[i].
+  struct SeriesGroups {
+    const Matrix* input = nullptr;
+    std::vector<uint32_t> of_series;
+    std::vector<Labels> labels;
+  };
+
+  // The float aggregations of a range query, series by series: every (group, step) cell
+  // takes its samples in input-series order, as the step-wise path (AggregateStep) does, so
+  // the results are the same bits; but each series' points are read once and in order,
+  // instead of visiting every series at every step. The output series come in the order the
+  // step-wise path creates them. Returns nullopt where it does not apply (other operators,
+  // instant queries, histogram samples, by (__name__), more than kMaxCells cells).
+  Result<std::optional<Matrix>> AggregateSeriesMajor(const Expr& e, const Matrix& in,
+                                                     const SeriesGroups& sg) {
+    static constexpr int64_t kMaxCells = int64_t{1} << 21;
+    const AggregateOp op = e.agg_op;
+    switch (op) {
+      case AggregateOp::kSum: case AggregateOp::kAvg: case AggregateOp::kCount:
+      case AggregateOp::kMin: case AggregateOp::kMax: case AggregateOp::kGroup:
+      case AggregateOp::kStddev: case AggregateOp::kStdvar: break;
+      default: return std::optional<Matrix>();
+    }
+    if (start_ == end_ || interval_ <= 0) return std::optional<Matrix>();
+    if (!e.without && std::find(e.grouping.begin(), e.grouping.end(),
+                                std::string(kMetricNameLabel)) != e.grouping.end()) {
+      return std::optional<Matrix>();
+    }
+    const int64_t steps = NumSteps();
+    const int64_t groups = static_cast<int64_t>(sg.labels.size());
+    if (groups * steps > kMaxCells) return std::optional<Matrix>();
+    for (const Series& s : in) {
+      for (const Point& p : s.points) {
+        if (p.h || p.t_ms < start_ || p.t_ms > end_ || (p.t_ms - start_) % interval_ != 0) {
+          return std::optional<Matrix>();
+        }
+      }
+    }
+    std::vector<FloatAcc> cells(static_cast<size_t>(groups * steps));
+    std::vector<uint8_t> present(cells.size(), 0);
+    // Per group, the (step, input series) of its first sample: the step-wise path creates the
+    // group's output series at that step, after the groups first seen earlier in that step.
+    std::vector<std::pair<int64_t, size_t>> first(static_cast<size_t>(groups),
+                                                  {steps, in.size()});
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (i % 1024 == 0) RETURN_IF_ERROR(ctx_->CheckTime());
+      const uint32_t g = sg.of_series[i];
+      for (const Point& p : in[i].points) {
+        const int64_t k = (p.t_ms - start_) / interval_;
+        const size_t cell = static_cast<size_t>(g * steps + k);
+        AccumulateFloat(op, p.f, present[cell] == 0, &cells[cell]);
+        present[cell] = 1;
+        first[g] = std::min(first[g], std::pair<int64_t, size_t>{k, i});
+      }
+    }
+    std::vector<uint32_t> order;
+    for (uint32_t g = 0; g < static_cast<uint32_t>(groups); ++g) {
+      if (first[g].first < steps) order.push_back(g);
+    }
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return first[a] < first[b]; });
+    Matrix out;
+    out.reserve(order.size());
+    std::vector<int64_t> per_step(static_cast<size_t>(steps), 0);
+    for (uint32_t g : order) {
+      Series o;
+      o.metric = sg.labels[g];
+      for (int64_t k = 0; k < steps; ++k) {
+        const size_t cell = static_cast<size_t>(g * steps + k);
+        if (!present[cell]) continue;
+        o.points.push_back({start_ + k * interval_, FinishFloat(op, cells[cell]), nullptr});
+        per_step[static_cast<size_t>(k)]++;
+      }
+      out.push_back(std::move(o));
+    }
+    // Counted per step, as the step-wise path counts each step's output.
+    for (int64_t n : per_step) RETURN_IF_ERROR(ctx_->AddSamples(n));
+    return std::optional<Matrix>(std::move(out));
+  }
+
+  static bool OutputsGroups(AggregateOp op) {
+    return op != AggregateOp::kTopk && op != AggregateOp::kBottomk && op != AggregateOp::kLimitk &&
+           op != AggregateOp::kLimitRatio && op != AggregateOp::kCountValues;
   }
 
   Labels GroupLabels(const Expr& e, const Labels& ls) const {
@@ -1160,26 +1280,116 @@ class Evaluator {
            op == AggregateOp::kLimitRatio || op == AggregateOp::kCountValues;
   }
 
+  // The running state of a float aggregation (sum, avg, count, min, max, group, stddev,
+  // stdvar) of one group at one step; `c` is the Kahan compensation.
+  struct FloatAcc {
+    double value = 0, mean = 0, c = 0, count = 0;
+    bool incremental = false;  // avg switched to the incremental mean (the sum overflowed)
+  };
+
+  // Adds `f` to `g`; `fresh` for the group's first sample (upstream's aggregation()).
+  static void AccumulateFloat(AggregateOp op, double f, bool fresh, FloatAcc* acc) {
+    FloatAcc& g = *acc;
+    if (fresh) {
+      g.value = f;
+      g.mean = f;
+      g.count = 1;
+      if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) {
+        g.value = (std::isnan(f) || std::isinf(f)) ? std::nan("") : 0;
+      } else if (op == AggregateOp::kGroup) {
+        g.value = 1;
+      }
+      return;
+    }
+    switch (op) {
+      case AggregateOp::kSum: g.value = KahanSumInc(f, g.value, &g.c); break;
+      case AggregateOp::kAvg: {
+        g.count++;
+        if (g.incremental) {
+          if (std::isinf(g.mean)) {
+            if (std::isinf(f) && (g.mean > 0) == (f > 0)) break;
+            if (!std::isinf(f) && !std::isnan(f)) break;
+          }
+          double cur = g.mean + g.c;
+          g.mean = KahanSumInc(f / g.count - cur / g.count, g.mean, &g.c);
+          break;
+        }
+        double nc = g.c;
+        double nv = KahanSumInc(f, g.value, &nc);
+        if (!std::isinf(nv)) {
+          g.value = nv;
+          g.c = nc;
+          break;
+        }
+        g.incremental = true;
+        g.mean = g.value / (g.count - 1);
+        g.c /= (g.count - 1);
+        double q = (g.count - 1) / g.count;
+        double qc = q * g.c;
+        g.mean = KahanSumInc(f / g.count, q * g.mean, &qc);
+        g.c = qc;
+        break;
+      }
+      case AggregateOp::kCount: g.count++; break;
+      case AggregateOp::kMax:
+        if (g.value < f || std::isnan(g.value)) g.value = f;
+        break;
+      case AggregateOp::kMin:
+        if (g.value > f || std::isnan(g.value)) g.value = f;
+        break;
+      case AggregateOp::kStddev:
+      case AggregateOp::kStdvar: {
+        g.count++;
+        double delta = f - g.mean;
+        g.mean += delta / g.count;
+        g.value += delta * (f - g.mean);
+        break;
+      }
+      default: break;  // group: stays 1
+    }
+  }
+
+  // The value of `g` once every sample is in.
+  static double FinishFloat(AggregateOp op, const FloatAcc& g) {
+    switch (op) {
+      case AggregateOp::kSum: return g.value + g.c;
+      case AggregateOp::kAvg: return g.incremental ? g.mean + g.c : g.value / g.count + g.c / g.count;
+      case AggregateOp::kCount: return g.count;
+      case AggregateOp::kStdvar: return g.value / g.count;
+      case AggregateOp::kStddev: return std::sqrt(g.value / g.count);
+      default: return g.value;
+    }
+  }
+
+  // One step of an aggregation over `in_all`. With `sg` (OutputsGroups ops only), the samples
+  // carry no labels: (*src_all)[k] is the input series of in_all[k], and sg its group.
   Status AggregateStep(const Expr& e, const Vector& in_all, double param,
-                       const std::string& count_label, int64_t ts, Vector* out) {
+                       const std::string& count_label, int64_t ts, Vector* out,
+                       const SeriesGroups* sg = nullptr, const std::vector<size_t>* src_all = nullptr) {
     AggregateOp op = e.agg_op;
     // The aggregations that cannot use histograms ignore them, with an info.
     Vector filtered;
+    std::vector<size_t> src_filtered;
     bool ignore = !AggregatesHistograms(op) &&
                   std::any_of(in_all.begin(), in_all.end(),
                               [](const InstantSample& s) { return s.h != nullptr; });
     if (ignore) {
-      for (const auto& s : in_all) {
-        if (!s.h) filtered.push_back(s);
+      for (size_t k = 0; k < in_all.size(); ++k) {
+        if (in_all[k].h) continue;
+        filtered.push_back(in_all[k]);
+        if (sg != nullptr) src_filtered.push_back((*src_all)[k]);
       }
       ctx_->Info("ignored histogram in " + std::string(AggregateOpString(op)) + " aggregation",
                  e.child->pos);
     }
     const Vector& in = ignore ? filtered : in_all;
-    struct Group {
+    const std::vector<size_t>* src = ignore ? &src_filtered : src_all;
+    // The labels of in[k]'s series.
+    auto metric_of = [&](size_t k) -> const Labels& {
+      return sg != nullptr ? (*sg->input)[(*src)[k]].metric : in[k].metric;
+    };
+    struct Group : FloatAcc {
       Labels labels;
-      double value = 0, mean = 0, c = 0, count = 0;
-      bool incremental = false;
       bool drop_name = false;  // by (__name__) over samples whose name is to be dropped
       std::vector<size_t> members;  // indices into `in` (topk/bottomk/limitk/quantile)
       std::vector<double> values;
@@ -1189,9 +1399,21 @@ class Evaluator {
       bool has_float = false, hist_failed = false;
     };
     std::vector<Group> groups;
+    // The group of in[k], created at its first sample of this step: keyed by the grouping's
+    // id with `sg`, else by the hash of the group labels.
     std::unordered_map<uint64_t, size_t> index;
-    auto group_of = [&](const InstantSample& s, bool* fresh) -> Group& {
-      Labels gl = GroupLabels(e, s.metric);
+    auto group_of = [&](size_t k, bool* fresh) -> Group& {
+      if (sg != nullptr) {
+        uint32_t id = sg->of_series[(*src)[k]];
+        auto [it, created] = index.emplace(id, groups.size());
+        *fresh = created;
+        if (created) {
+          groups.push_back(Group{});
+          groups.back().labels = sg->labels[id];
+        }
+        return groups[it->second];
+      }
+      Labels gl = GroupLabels(e, in[k].metric);
       uint64_t h = gl.Hash();
       auto it = index.find(h);
       *fresh = it == index.end();
@@ -1217,7 +1439,7 @@ class Evaluator {
       if (k < 1) return Status::OK();
       for (size_t i = 0; i < in.size(); ++i) {
         bool fresh;
-        group_of(in[i], &fresh).members.push_back(i);
+        group_of(i, &fresh).members.push_back(i);
       }
       for (auto& g : groups) {
         std::vector<size_t> sel = g.members;
@@ -1278,9 +1500,10 @@ class Evaluator {
     bool by_name = !e.without && std::find(e.grouping.begin(), e.grouping.end(),
                                            std::string(kMetricNameLabel)) != e.grouping.end();
     bool sum_like = op == AggregateOp::kSum || op == AggregateOp::kAvg;
-    for (const auto& s : in) {
+    for (size_t k = 0; k < in.size(); ++k) {
+      const InstantSample& s = in[k];
       bool fresh;
-      Group& g = group_of(s, &fresh);
+      Group& g = group_of(k, &fresh);
       if (by_name && s.drop_name) g.drop_name = true;
       if (s.h && sum_like) {
         g.hist_count++;
@@ -1295,7 +1518,7 @@ class Evaluator {
           if (!r.ok()) {
             g.hist_failed = true;
             ctx_->Warn("vector contains a mix of histograms with exponential and custom buckets "
-                       "schemas for metric name " + GoQuote(std::string(s.metric.MetricName())),
+                       "schemas for metric name " + GoQuote(std::string(metric_of(k).MetricName())),
                        e.child->pos);
           } else {
             if (r->counter_reset_collision) {
@@ -1310,70 +1533,11 @@ class Evaluator {
       }
       if (sum_like && !fresh && !g.has_float) fresh = true;  // first float after histograms
       if (sum_like) g.has_float = true;
-      double f = s.f;
-      if (fresh) {
-        g.value = f;
-        g.mean = f;
-        g.count = 1;
-        switch (op) {
-          case AggregateOp::kStddev:
-          case AggregateOp::kStdvar:
-            g.value = (std::isnan(f) || std::isinf(f)) ? std::nan("") : 0;
-            break;
-          case AggregateOp::kQuantile: g.values.push_back(f); break;
-          case AggregateOp::kGroup: g.value = 1; break;
-          default: break;
-        }
+      if (op == AggregateOp::kQuantile) {
+        g.values.push_back(s.f);
         continue;
       }
-      switch (op) {
-        case AggregateOp::kSum: g.value = KahanSumInc(f, g.value, &g.c); break;
-        case AggregateOp::kAvg: {
-          g.count++;
-          if (g.incremental) {
-            if (std::isinf(g.mean)) {
-              if (std::isinf(f) && (g.mean > 0) == (f > 0)) break;
-              if (!std::isinf(f) && !std::isnan(f)) break;
-            }
-            double cur = g.mean + g.c;
-            g.mean = KahanSumInc(f / g.count - cur / g.count, g.mean, &g.c);
-            break;
-          }
-          double nc = g.c;
-          double nv = KahanSumInc(f, g.value, &nc);
-          if (!std::isinf(nv)) {
-            g.value = nv;
-            g.c = nc;
-            break;
-          }
-          g.incremental = true;
-          g.mean = g.value / (g.count - 1);
-          g.c /= (g.count - 1);
-          double q = (g.count - 1) / g.count;
-          double qc = q * g.c;
-          g.mean = KahanSumInc(f / g.count, q * g.mean, &qc);
-          g.c = qc;
-          break;
-        }
-        case AggregateOp::kCount: g.count++; break;
-        case AggregateOp::kGroup: break;
-        case AggregateOp::kMax:
-          if (g.value < f || std::isnan(g.value)) g.value = f;
-          break;
-        case AggregateOp::kMin:
-          if (g.value > f || std::isnan(g.value)) g.value = f;
-          break;
-        case AggregateOp::kStddev:
-        case AggregateOp::kStdvar: {
-          g.count++;
-          double delta = f - g.mean;
-          g.mean += delta / g.count;
-          g.value += delta * (f - g.mean);
-          break;
-        }
-        case AggregateOp::kQuantile: g.values.push_back(f); break;
-        default: break;
-      }
+      AccumulateFloat(op, s.f, fresh, &g);
     }
     for (auto& g : groups) {
       if (sum_like && g.hist) {
@@ -1402,18 +1566,7 @@ class Evaluator {
         out->push_back(std::move(o));
         continue;
       }
-      double v = g.value;
-      switch (op) {
-        case AggregateOp::kSum: v = g.value + g.c; break;
-        case AggregateOp::kAvg:
-          v = g.incremental ? g.mean + g.c : g.value / g.count + g.c / g.count;
-          break;
-        case AggregateOp::kCount: v = g.count; break;
-        case AggregateOp::kStdvar: v = g.value / g.count; break;
-        case AggregateOp::kStddev: v = std::sqrt(g.value / g.count); break;
-        case AggregateOp::kQuantile: v = Quantile(param, g.values); break;
-        default: break;
-      }
+      double v = op == AggregateOp::kQuantile ? Quantile(param, g.values) : FinishFloat(op, g);
       out->push_back({std::move(g.labels), ts, v, g.drop_name});
     }
     return Status::OK();
