@@ -50,8 +50,10 @@ void ServiceGraphs::AddTo(Histogram* h, double seconds) const {
   h->count += 1;
 }
 
-void ServiceGraphs::CompleteLocked(const SeriesKey& key, const Half& client, const Half& server) {
+void ServiceGraphs::CompleteLocked(const SeriesKey& key, const Half& client, const Half& server,
+                                   int64_t now_ms) {
   EdgeSeries& e = series_[key];
+  e.updated_ms = now_ms;
   e.total += 1;
   if (client.failed || server.failed) e.failed += 1;
   AddTo(&e.server, server.seconds);
@@ -71,7 +73,7 @@ void ServiceGraphs::ExpireLocked(int64_t now_ms) {
       server.service = e.client->peer;
       server.seconds = e.client->seconds;
       CompleteLocked({e.client->service, e.client->peer, e.client->peer_is_db ? "database" : "virtual_node"},
-                     *e.client, server);
+                     *e.client, server, now_ms);
     } else {
       SeriesKey k{e.client ? e.client->service : "", e.server ? e.server->service : "", ""};
       unpaired_[k] += 1;
@@ -109,7 +111,7 @@ Status ServiceGraphs::Observe(const std::vector<tracestore::TraceBatch>& batches
             Half user;
             user.service = "user";
             user.seconds = h.seconds;
-            CompleteLocked({"user", service, "virtual_node"}, user, h);
+            CompleteLocked({"user", service, "virtual_node"}, user, h, now_ms);
             continue;
           }
           if (client) {
@@ -143,7 +145,7 @@ Status ServiceGraphs::Observe(const std::vector<tracestore::TraceBatch>& batches
           slot = std::move(h);
           e.messaging = e.messaging || messaging;
           CompleteLocked({e.client->service, e.server->service, e.messaging ? "messaging_system" : ""},
-                         *e.client, *e.server);
+                         *e.client, *e.server, now_ms);
           edges_.erase(it);  // its entry in order_ is skipped when it comes up
         }
       }
@@ -156,6 +158,22 @@ Status ServiceGraphs::Observe(const std::vector<tracestore::TraceBatch>& batches
 Status ServiceGraphs::Expire(int64_t now_ms) {
   std::lock_guard<std::mutex> l(mu_);
   ExpireLocked(now_ms);
+  return WriteLocked(now_ms);
+}
+
+Status ServiceGraphs::Collect(int64_t now_ms, int64_t stale_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  ExpireLocked(now_ms);
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (it->second.updated_ms < now_ms - stale_ms) {
+      it = series_.erase(it);
+    } else {
+      touched_.insert(it->first);
+      ++it;
+    }
+  }
+  for (const auto& [k, v] : unpaired_) touched_unpaired_.insert(k);
+  for (const auto& [k, v] : dropped_) touched_dropped_.insert(k);
   return WriteLocked(now_ms);
 }
 

@@ -17,7 +17,9 @@
 // unless it is a client span naming its server, as Tempo infers virtual nodes: `peer.service`
 // gives an edge with connection_type "virtual_node", `db.name` or `db.system` one with
 // "database". Values are cumulative since the start of the process; every Observe/Expire
-// appends the current values of the series it touched, through tsdb::Appender, at `now_ms`.
+// appends the current values of the series it touched, through tsdb::Appender, at `now_ms`;
+// Collect (every 15 s) appends every edge that saw a request in the last 15 minutes, and
+// forgets the others (Tempo's collection interval and stale_duration).
 //
 // Example:
 //   ServiceGraphs g([&] { return db->NewAppender(); });
@@ -70,6 +72,10 @@ class ServiceGraphs {
   // the touched series. Errors: the appender's.
   Status Expire(int64_t now_ms);
 
+  // Expires halves as Expire does, drops the edges without a request for `stale_ms`, and
+  // appends the current values of every other series. Errors: the appender's.
+  Status Collect(int64_t now_ms, int64_t stale_ms = 15 * 60 * 1000);
+
   // Halves waiting for their pair (for tests and stats).
   size_t waiting() const;
 
@@ -94,9 +100,10 @@ class ServiceGraphs {
   struct EdgeSeries {
     double total = 0, failed = 0;
     Histogram server, client;
+    int64_t updated_ms = 0;  // the last request counted
   };
 
-  void CompleteLocked(const SeriesKey& key, const Half& client, const Half& server);
+  void CompleteLocked(const SeriesKey& key, const Half& client, const Half& server, int64_t now_ms);
   void ExpireLocked(int64_t now_ms);
   void AddTo(Histogram* h, double seconds) const;
   Status WriteLocked(int64_t now_ms);

@@ -167,5 +167,18 @@ TEST(ServiceGraphs, AppenderErrorKeepsCountsForNextWrite) {
   EXPECT_TRUE(written);
 }
 
+TEST_F(ServiceGraphsTest, CollectRewritesLiveEdgesAndForgetsStaleOnes) {
+  Feed({Batch('a', {{1, 0, "frontend", kClient, 120}, {2, 1, "cart", kServer, 50}})}, 1000);
+  EXPECT_EQ(Last("traces_service_graph_request_total", "frontend", "cart"), 1);
+  size_t before = rec_.committed_samples.size();
+  ASSERT_TRUE(graphs_.Collect(20000, 60000).ok());
+  EXPECT_GT(rec_.committed_samples.size(), before);
+  EXPECT_EQ(rec_.committed_samples.back().t_ms, 20000);
+  EXPECT_EQ(Last("traces_service_graph_request_total", "frontend", "cart"), 1);
+  before = rec_.committed_samples.size();
+  ASSERT_TRUE(graphs_.Collect(70000, 60000).ok());  // no request for 69 s: forgotten
+  EXPECT_EQ(rec_.committed_samples.size(), before);
+}
+
 }  // namespace
 }  // namespace argus::ingest

@@ -75,15 +75,35 @@ Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
           }
           se.exemplar_trace = Hex(b.trace_id);
           se.exemplar_s = d;
+          se.exemplar_pending = true;
+          se.updated_ms = now_ms;
           touched.insert(k);
         }
       }
     }
   }
-  if (touched.empty()) return Status::OK();
+  return WriteLocked(std::vector<Key>(touched.begin(), touched.end()), now_ms);
+}
+
+Status SpanMetrics::Collect(int64_t now_ms, int64_t stale_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<Key> live;
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (it->second.updated_ms < now_ms - stale_ms) {
+      it = series_.erase(it);
+    } else {
+      live.push_back(it->first);
+      ++it;
+    }
+  }
+  return WriteLocked(live, now_ms);
+}
+
+Status SpanMetrics::WriteLocked(const std::vector<Key>& keys, int64_t now_ms) {
+  if (keys.empty()) return Status::OK();
   std::unique_ptr<tsdb::Appender> app = appender_();
-  for (const Key& k : touched) {
-    const Series& se = series_[k];
+  for (const Key& k : keys) {
+    Series& se = series_[k];
     LabelsBuilder base;
     base.Set("service", std::get<0>(k));
     base.Set("span_name", std::get<1>(k));
@@ -106,20 +126,23 @@ Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
                       .Build();
       add(ls, j < bounds_.size() ? se.buckets[j] : se.calls);
     }
-    Exemplar e;
-    e.labels = Labels::FromMap({{"trace_id", se.exemplar_trace}});
-    e.value = se.exemplar_s;
-    e.t_ms = now_ms;
-    // On the bucket the observation fell into, as Tempo's generator and Prometheus' client
-    // libraries attach histogram exemplars: histogram_quantile(... _bucket ...) panels find it.
-    size_t at = static_cast<size_t>(
-        std::lower_bound(bounds_.begin(), bounds_.end(), se.exemplar_s) - bounds_.begin());
-    Labels bucket_ls = LabelsBuilder(base.Build())
-                           .Set("__name__", "traces_spanmetrics_latency_bucket")
-                           .Set("le", at < bounds_.size() ? Le(bounds_[at]) : "+Inf")
-                           .Build();
-    Status ex = app->AppendExemplar(bucket_ls, e);
-    if (!ex.ok() && st.ok()) st = ex;
+    if (se.exemplar_pending) {
+      se.exemplar_pending = false;
+      Exemplar e;
+      e.labels = Labels::FromMap({{"trace_id", se.exemplar_trace}});
+      e.value = se.exemplar_s;
+      e.t_ms = now_ms;
+      // On the bucket the observation fell into, as Tempo's generator and Prometheus' client
+      // libraries attach histogram exemplars: histogram_quantile(... _bucket ...) panels find it.
+      size_t at = static_cast<size_t>(
+          std::lower_bound(bounds_.begin(), bounds_.end(), se.exemplar_s) - bounds_.begin());
+      Labels bucket_ls = LabelsBuilder(base.Build())
+                             .Set("__name__", "traces_spanmetrics_latency_bucket")
+                             .Set("le", at < bounds_.size() ? Le(bounds_[at]) : "+Inf")
+                             .Build();
+      Status ex = app->AppendExemplar(bucket_ls, e);
+      if (!ex.ok() && st.ok()) st = ex;
+    }
     if (!st.ok() && st.code() != StatusCode::kOutOfOrder) {
       app->Rollback();
       return st;

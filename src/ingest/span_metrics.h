@@ -6,12 +6,16 @@
 //   traces_spanmetrics_size_total           counter of span bytes (protobuf encoding)
 // with the labels `service`, `span_name`, `span_kind` (e.g. "SPAN_KIND_SERVER") and
 // `status_code` (e.g. "STATUS_CODE_ERROR"), and an exemplar with the trace ID of the latest span
-// on the latency `_bucket` series its duration fell into. Values are cumulative since the start of the process; every Observe appends the
-// current values of the series it touched, through tsdb::Appender, at `now_ms`.
+// on the latency `_bucket` series its duration fell into. Values are cumulative since the start
+// of the process; every Observe appends the current values of the series it touched, through
+// tsdb::Appender, at `now_ms`, and Collect (every 15 s, as Tempo's generator collects its
+// registry) appends every live series, so a quiet service's rate() is 0 rather than absent; a
+// series without spans for 15 minutes is dropped (Tempo's stale_duration).
 //
 // Example:
 //   SpanMetrics m([&] { return db->NewAppender(); });
 //   RETURN_IF_ERROR(m.Observe(batches, accepted_indices, NowMs()));
+//   RETURN_IF_ERROR(m.Collect(NowMs()));   // periodically
 //
 // Thread-safety: thread-safe.
 #pragma once
@@ -43,6 +47,13 @@ class SpanMetrics {
   Status Observe(const std::vector<tracestore::TraceBatch>& batches,
                  const std::vector<size_t>& accepted, int64_t now_ms);
 
+  // Drops the series that saw no span for `stale_ms`, then appends the current values of all
+  // others at `now_ms` (no exemplars: those go out once, with the Observe that made them).
+  // Errors: the appender's.
+  Status Collect(int64_t now_ms, int64_t stale_ms = kStaleMs);
+
+  static constexpr int64_t kStaleMs = 15 * 60 * 1000;
+
  private:
   using Key = std::tuple<std::string, std::string, int, int>;  // service, name, kind, status
   struct Series {
@@ -50,7 +61,11 @@ class SpanMetrics {
     std::vector<double> buckets;  // cumulative counts per upper bound
     std::string exemplar_trace;   // hex
     double exemplar_s = 0;
+    bool exemplar_pending = false;  // observed since the last write
+    int64_t updated_ms = 0;         // the last Observe that counted a span
   };
+
+  Status WriteLocked(const std::vector<Key>& keys, int64_t now_ms);
 
   AppenderFactory appender_;
   const std::vector<double> bounds_;

@@ -81,7 +81,9 @@ TEST(SpanMetricsTest, CountsHistogramAndExemplars) {
     EXPECT_LE(ex.exemplar.value, le);
     const auto& b = DefaultSpanMetricsBuckets();
     auto it = std::lower_bound(b.begin(), b.end(), le);
-    if (it != b.begin()) EXPECT_GT(ex.exemplar.value, *(it - 1));
+    if (it != b.begin()) {
+      EXPECT_GT(ex.exemplar.value, *(it - 1));
+    }
   }
   // Cumulative: the next observation adds to the counts.
   ASSERT_TRUE(m.Observe(batches, {2, 0}, 6000).ok());
@@ -89,6 +91,32 @@ TEST(SpanMetricsTest, CountsHistogramAndExemplars) {
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[1].v, 3);
   EXPECT_EQ(rec.SamplesNamed("traces_spanmetrics_calls_total").size(), 3u);
+}
+
+// Collect writes every live series (no new exemplar) and forgets series idle for stale_ms.
+TEST(SpanMetricsTest, CollectWritesLiveSeriesAndDropsStaleOnes) {
+  RecordingAppender rec;
+  SpanMetrics m([&] { return std::make_unique<Forward>(&rec); });
+  std::vector<tracestore::TraceBatch> batches = {Batch('\x01', "cart", 2, 0, 3), Batch('\x02', "db", 2, 0, 5)};
+  ASSERT_TRUE(m.Observe(batches, {0}, 1000).ok());
+  ASSERT_TRUE(m.Observe(batches, {1}, 50000).ok());
+  size_t exemplars = rec.committed_exemplars.size();
+  ASSERT_TRUE(m.Collect(60000, 30000).ok());  // cart idle for 59 s: dropped; db written
+  auto calls = rec.SamplesNamed("traces_spanmetrics_calls_total");
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls.back().labels.Get("service"), "db");
+  EXPECT_EQ(calls.back().t_ms, 60000);
+  EXPECT_EQ(calls.back().v, 1);
+  EXPECT_EQ(rec.committed_exemplars.size(), exemplars);  // exemplars only with new spans
+  ASSERT_TRUE(m.Collect(70000, 30000).ok());
+  calls = rec.SamplesNamed("traces_spanmetrics_calls_total");
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls.back().labels.Get("service"), "db");
+  // A dropped series starts again from zero, as a new series in Tempo does.
+  ASSERT_TRUE(m.Observe(batches, {0}, 80000).ok());
+  calls = rec.SamplesNamed("traces_spanmetrics_calls_total");
+  EXPECT_EQ(calls.back().labels.Get("service"), "cart");
+  EXPECT_EQ(calls.back().v, 1);
 }
 
 }  // namespace

@@ -124,6 +124,7 @@ struct Server::Impl {
   std::atomic<int> inflight{0};
   std::atomic<bool> ready{false};
   std::thread maintenance;
+  std::thread generator;  // collects span metrics and service graphs every 15 s
   std::mutex mu;
   std::condition_variable cv;
   bool shutdown = false;  // GUARDED_BY(mu)
@@ -420,14 +421,32 @@ Status Server::Start() {
       Status st = s.db->Maintain();
       if (!st.ok()) spdlog::error("storage maintenance failed: {}", st.ToString());
       s.logs->Maintain();
-      if (s.service_graphs) {
-        // Halves that waited long enough become unpaired (or virtual-node) edges.
-        Status sg = s.service_graphs->Expire(tracestore::NowMs());
-        if (!sg.ok()) spdlog::warn("service graphs: {}", sg.ToString());
-      }
       l.lock();
     }
   });
+  if (s.span_metrics || s.service_graphs) {
+    // Tempo's metrics-generator writes its series every collection interval (15 s), so a
+    // quiet service shows a rate of 0 rather than no data; service-graph halves that waited
+    // long enough become unpaired (or virtual-node) edges.
+    s.generator = std::thread([&s] {
+      std::unique_lock<std::mutex> l(s.mu);
+      while (!s.shutdown) {
+        s.cv.wait_for(l, std::chrono::seconds(15));
+        if (s.shutdown) break;
+        l.unlock();
+        int64_t now = tracestore::NowMs();
+        if (s.span_metrics) {
+          Status st = s.span_metrics->Collect(now);
+          if (!st.ok()) spdlog::warn("span metrics: {}", st.ToString());
+        }
+        if (s.service_graphs) {
+          Status st = s.service_graphs->Collect(now);
+          if (!st.ok()) spdlog::warn("service graphs: {}", st.ToString());
+        }
+        l.lock();
+      }
+    });
+  }
   s.ready.store(true);
   spdlog::info("argus ready: web on port {}, OTLP/HTTP on {}, OTLP/gRPC on {}", s.web->port(),
                s.otlp_http ? std::to_string(s.otlp_http->port()) : "off",
@@ -450,6 +469,7 @@ void Server::Shutdown() {
   if (s.grpc_server) s.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (s.scrapes) s.scrapes->Stop();
   if (s.maintenance.joinable()) s.maintenance.join();
+  if (s.generator.joinable()) s.generator.join();
   // --- Traces: cut the head into a block and close the trace WAL.
   if (s.traces) {
     Status ts = s.traces->Close();
