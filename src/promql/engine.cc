@@ -2163,7 +2163,8 @@ class Evaluator {
 
   // Functions over a range vector: the window (ref - range, ref] of each series at each step.
   Result<Val> RangeFunction(const Expr& e, size_t matrix_arg) {
-    const std::string& f = e.func;
+    // A string_view: `f == "rate"` compares lengths first (these tests run at every step).
+    const std::string_view f = e.func;
     std::vector<Val> others(e.args.size());
     for (size_t i = 0; i < e.args.size(); ++i) {
       if (i == matrix_arg) continue;
@@ -2178,11 +2179,11 @@ class Evaluator {
     bool rate_like = f == "rate" || f == "increase" || f == "delta";
     if (anchored && !rate_like && f != "resets" && f != "changes") {
       return Status::InvalidArgument(
-          "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with " + f);
+          "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with " + e.func);
     }
     if (smoothed && !rate_like) {
       return Status::InvalidArgument(
-          "smoothed modifier can only be used with: delta, increase, rate - not with " + f);
+          "smoothed modifier can only be used with: delta, increase, rate - not with " + e.func);
     }
     int64_t behind = anchored || smoothed ? ctx_->opts.lookback_delta_ms : 0;
     int64_t ahead = smoothed ? ctx_->opts.lookback_delta_ms : 0;
@@ -2191,7 +2192,7 @@ class Evaluator {
     Val v;
     v.type = ValueType::kVector;
     bool delayed = ctx_->opts.delayed_name_removal;
-    bool keep_name = KeepsMetricName(f);
+    bool keep_name = KeepsMetricName(e.func);
     int64_t steps = NumSteps();
     auto scalar_at = [&](size_t arg, int64_t step) {
       const auto& pts = others[arg].m[0].points;
@@ -2391,7 +2392,7 @@ class Evaluator {
     return v;
   }
 
-  std::optional<double> RangeKernel(const std::string& f, const std::vector<Point>& pts,
+  std::optional<double> RangeKernel(std::string_view f, const std::vector<Point>& pts,
                                     int64_t mint, int64_t maxt, int64_t ts,
                                     const std::vector<Val>& others, int64_t step) {
     auto scalar = [&](size_t arg) { return others[arg].m[0].points[static_cast<size_t>(step)].f; };
