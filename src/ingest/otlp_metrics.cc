@@ -637,6 +637,15 @@ class Translator {
     }
   }
 
+  // The start timestamp (ms) a point's start_time_unix_nano gives its sample: 0 (unknown)
+  // when it is unset, and for delta points, which are stored accumulated into a cumulative
+  // series whose start is not the delta interval's (OTLP spec, metrics data model,
+  // "Temporality"; storing it would make PromQL see a reset at every point).
+  static int64_t StartMs(uint64_t start_time_unix_nano, bool delta) {
+    if (delta || start_time_unix_nano == 0) return 0;
+    return NsToMs(start_time_unix_nano);
+  }
+
   void Reject(int64_t points, const std::string& why) {
     result_->rejected_points += points;
     if (result_->error_message.empty()) result_->error_message = why;
@@ -647,8 +656,10 @@ class Translator {
 
   // Appends one sample. A per-sample refusal is stored in *point_error (first one wins) and is
   // not an error of this function; storage failures are.
-  Status Append(const Labels& ls, int64_t t_ms, double v, std::string* point_error) {
-    Status st = app_->Append(ls, t_ms, v);
+  // A non-zero `st_ms` is stored as the sample's start timestamp.
+  Status Append(const Labels& ls, int64_t t_ms, double v, std::string* point_error,
+                int64_t st_ms = 0) {
+    Status st = st_ms != 0 ? app_->AppendWithST(ls, st_ms, t_ms, v) : app_->Append(ls, t_ms, v);
     if (st.ok()) return st;
     if (!IsPerSampleError(st)) return st;
     if (point_error->empty()) *point_error = st.message();
@@ -734,7 +745,7 @@ class Translator {
         break;
       case otlp_metrics::Metric::kSum:
         for (const auto& p : m.sum().data_points()) {
-          RETURN_IF_ERROR(NumberPoint(p, family, id, delta, /*exemplars=*/true));
+          RETURN_IF_ERROR(NumberPoint(p, family, id, delta, /*exemplars=*/true, /*with_st=*/true));
         }
         break;
       case otlp_metrics::Metric::kHistogram:
@@ -758,9 +769,12 @@ class Translator {
     return Status::OK();
   }
 
+  // `with_st`: a sum point, whose start_time_unix_nano becomes the sample's start timestamp.
   Status NumberPoint(const otlp_metrics::NumberDataPoint& p, const std::string& family,
-                     const ResourceIdentity& id, bool delta, bool exemplars) {
+                     const ResourceIdentity& id, bool delta, bool exemplars,
+                     bool with_st = false) {
     int64_t t_ms = NsToMs(p.time_unix_nano());
+    int64_t st_ms = with_st ? StartMs(p.start_time_unix_nano(), delta) : 0;
     Labels ls = SeriesLabels(AttributeLabels(p.attributes(), id), family);
     double v = p.value_case() == otlp_metrics::NumberDataPoint::kAsInt
                    ? static_cast<double>(p.as_int())
@@ -786,7 +800,7 @@ class Translator {
       advanced_delta = true;
     }
     std::string point_error;
-    RETURN_IF_ERROR(Append(ls, t_ms, v, &point_error));
+    RETURN_IF_ERROR(Append(ls, t_ms, v, &point_error, st_ms));
     if (!point_error.empty()) {
       if (advanced_delta) {
         deltas_->Revert(undos_.back());
@@ -804,6 +818,7 @@ class Translator {
   Status HistogramPoint(const otlp_metrics::HistogramDataPoint& p, const std::string& family,
                         const ResourceIdentity& id, bool delta) {
     int64_t t_ms = NsToMs(p.time_unix_nano());
+    int64_t st_ms = StartMs(p.start_time_unix_nano(), delta);
     std::map<std::string, std::string> base = AttributeLabels(p.attributes(), id);
     bool stale = (p.flags() & kNoRecordedValue) != 0;
 
@@ -830,10 +845,10 @@ class Translator {
     std::string point_error;
     if (p.has_sum()) {
       RETURN_IF_ERROR(
-          Append(SeriesLabels(base, family + "_sum"), t_ms, value(h.sum), &point_error));
+          Append(SeriesLabels(base, family + "_sum"), t_ms, value(h.sum), &point_error, st_ms));
     }
     RETURN_IF_ERROR(
-        Append(SeriesLabels(base, family + "_count"), t_ms, value(h.count), &point_error));
+        Append(SeriesLabels(base, family + "_count"), t_ms, value(h.count), &point_error, st_ms));
     // Buckets become cumulative `le` series; +Inf holds the count (OpenMetrics histogram).
     std::vector<std::pair<double, Labels>> buckets;
     double cumulative = 0;
@@ -841,11 +856,11 @@ class Translator {
     for (size_t i = 0; i < n; ++i) {
       cumulative += h.bucket_counts[i];
       Labels ls = SeriesLabels(base, family + "_bucket", "le", FormatFloatShortest(h.bounds[i]));
-      RETURN_IF_ERROR(Append(ls, t_ms, value(cumulative), &point_error));
+      RETURN_IF_ERROR(Append(ls, t_ms, value(cumulative), &point_error, st_ms));
       buckets.emplace_back(h.bounds[i], std::move(ls));
     }
     Labels inf = SeriesLabels(base, family + "_bucket", "le", "+Inf");
-    RETURN_IF_ERROR(Append(inf, t_ms, value(h.count), &point_error));
+    RETURN_IF_ERROR(Append(inf, t_ms, value(h.count), &point_error, st_ms));
     buckets.emplace_back(std::numeric_limits<double>::infinity(), std::move(inf));
 
     if (!point_error.empty()) {
@@ -884,7 +899,7 @@ class Translator {
       Reject(1, fmt::format("metric {}: {}", family, h.status().message()));
       return Status::OK();
     }
-    tsdb::HistogramSample sample{t_ms, *h};
+    tsdb::HistogramSample sample{t_ms, *h, StartMs(p.start_time_unix_nano(), delta)};
     bool stale = (p.flags() & kNoRecordedValue) != 0;
     bool advanced_delta = false;
     if (delta && !stale) {

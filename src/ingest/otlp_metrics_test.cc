@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <string>
 #include <tuple>
 
@@ -716,6 +717,84 @@ TEST(DeltaAccumulatorTest, ExpiresIdleSeriesAndLimitsSeries) {
   Result<double> again = acc.AddSum(Labels::FromMap({{"__name__", "a"}}), 5, 2, &undo);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 2);  // restarted from zero
+}
+
+}  // namespace
+}  // namespace argus::ingest
+
+namespace argus::ingest {
+namespace {
+
+// Records the start timestamp of every AppendWithST (the sample itself goes through Append).
+class StRecordingAppender : public RecordingAppender {
+ public:
+  Status AppendWithST(const Labels& labels, int64_t st_ms, int64_t t_ms, double v) override {
+    Status st = Append(labels, t_ms, v);
+    if (st.ok()) start_ms[labels.ToString()].push_back(st_ms);
+    return st;
+  }
+  std::map<std::string, std::vector<int64_t>> start_ms;
+};
+
+// start_time_unix_nano becomes the sample's start timestamp for cumulative sums, histograms
+// and exponential histograms; gauges and (accumulated) deltas have none.
+TEST(OtlpStartTimestampTest, CumulativePointsCarryTheirStartTime) {
+  constexpr uint64_t kStartNs = kT0Ns - 90'000'000'000ull;  // 90 s before the point
+  constexpr int64_t kStartMs = kT0Ms - 90'000;
+  RequestBuilder rb;
+  pb_metrics::Metric* sum = rb.Metric("requests", "");
+  sum->mutable_sum()->set_is_monotonic(true);
+  sum->mutable_sum()->set_aggregation_temporality(pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  AddNumber(sum->mutable_sum()->mutable_data_points(), kT0Ns, 5)->set_start_time_unix_nano(kStartNs);
+  pb_metrics::Metric* unset = rb.Metric("unset", "");
+  unset->mutable_sum()->set_is_monotonic(true);
+  unset->mutable_sum()->set_aggregation_temporality(pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  AddNumber(unset->mutable_sum()->mutable_data_points(), kT0Ns, 5)->set_start_time_unix_nano(0);
+  pb_metrics::Metric* gauge = rb.Metric("temp", "");
+  AddNumber(gauge->mutable_gauge()->mutable_data_points(), kT0Ns, 20);
+  pb_metrics::Metric* hist = rb.Metric("latency", "s");
+  hist->mutable_histogram()->set_aggregation_temporality(
+      pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  AddHistogram(hist->mutable_histogram(), kT0Ns, {1, 2, 3}, 4)->set_start_time_unix_nano(kStartNs);
+  pb_metrics::Metric* exp = rb.Metric("rpc", "s");
+  exp->mutable_exponential_histogram()->set_aggregation_temporality(
+      pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  AddExpPoint(exp->mutable_exponential_histogram(), kT0Ns, 1)->set_start_time_unix_nano(kStartNs);
+
+  StRecordingAppender app;
+  OtlpResult result;
+  ASSERT_TRUE(ApplyOtlpMetrics(rb.req, nullptr, &app, &result).ok());
+  EXPECT_EQ(result.rejected_points, 0) << result.error_message;
+  auto st_of = [&](const Labels& ls) {
+    auto it = app.start_ms.find(ls.ToString());
+    return it == app.start_ms.end() ? std::vector<int64_t>{} : it->second;
+  };
+  EXPECT_EQ(st_of(WithJob({{"__name__", "requests_total"}})), std::vector<int64_t>{kStartMs});
+  EXPECT_TRUE(st_of(WithJob({{"__name__", "unset_total"}})).empty());
+  EXPECT_TRUE(st_of(WithJob({{"__name__", "temp"}})).empty());
+  EXPECT_EQ(app.SamplesOf(WithJob({{"__name__", "temp"}})).size(), 1u);
+  for (const char* s : {"latency_seconds_count", "latency_seconds_sum"}) {
+    EXPECT_EQ(st_of(WithJob({{"__name__", s}})), std::vector<int64_t>{kStartMs}) << s;
+  }
+  EXPECT_EQ(st_of(WithJob({{"__name__", "latency_seconds_bucket"}, {"le", "+Inf"}})),
+            std::vector<int64_t>{kStartMs});
+  ASSERT_EQ(app.committed_histograms.size(), 1u);
+  EXPECT_EQ(app.committed_histograms[0].sample.st_ms, kStartMs);
+}
+
+TEST(OtlpStartTimestampTest, AccumulatedDeltasHaveNoStartTime) {
+  DeltaAccumulator deltas;
+  StRecordingAppender app;
+  for (int i = 0; i < 2; ++i) {
+    RequestBuilder rb;
+    pb_metrics::Metric* m = rb.Metric("jobs", "");
+    m->mutable_sum()->set_is_monotonic(true);
+    m->mutable_sum()->set_aggregation_temporality(pb_metrics::AGGREGATION_TEMPORALITY_DELTA);
+    AddNumber(m->mutable_sum()->mutable_data_points(), kT0Ns + i * 60'000'000'000ull, 1);
+    ASSERT_TRUE(ApplyOtlpMetrics(rb.req, &deltas, &app, nullptr).ok());
+  }
+  EXPECT_EQ(app.SamplesNamed("jobs_total").size(), 2u);
+  EXPECT_TRUE(app.start_ms.empty());
 }
 
 }  // namespace

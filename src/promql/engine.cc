@@ -541,23 +541,33 @@ class Evaluator {
   // The float and histogram samples of `s` as one time-ordered list of points. A stale
   // histogram (sum is the StaleNaN) becomes a float StaleNaN point; when both kinds share a
   // timestamp the histogram wins (a store holds one value per time).
-  static std::vector<Point> MergedPoints(const tsdb::Series& s) {
+  // Start timestamps are copied only with EngineOptions::use_start_timestamps.
+  std::vector<Point> MergedPoints(const tsdb::Series& s) const {
     std::vector<Point> out;
     out.reserve(s.samples.size() + s.histograms.size());
-    size_t i = 0, j = 0;
+    bool with_st = ctx_->opts.use_start_timestamps;
+    size_t i = 0, j = 0, k = 0;  // k: the next entry of s.sample_st
     while (i < s.samples.size() || j < s.histograms.size()) {
       if (j == s.histograms.size() ||
           (i < s.samples.size() && s.samples[i].t_ms < s.histograms[j].t_ms)) {
-        out.push_back({s.samples[i].t_ms, s.samples[i].v, nullptr});
+        int64_t st = 0;
+        if (with_st) {
+          while (k < s.sample_st.size() && s.sample_st[k].t_ms < s.samples[i].t_ms) ++k;
+          if (k < s.sample_st.size() && s.sample_st[k].t_ms == s.samples[i].t_ms) {
+            st = s.sample_st[k].st_ms;
+          }
+        }
+        out.push_back({s.samples[i].t_ms, s.samples[i].v, nullptr, st});
         ++i;
         continue;
       }
       const tsdb::HistogramSample& hs = s.histograms[j++];
       if (i < s.samples.size() && s.samples[i].t_ms == hs.t_ms) ++i;
+      int64_t st = with_st ? hs.st_ms : 0;
       if (IsStaleNaN(hs.sum())) {
-        out.push_back({hs.t_ms, StaleNaN(), nullptr});
+        out.push_back({hs.t_ms, StaleNaN(), nullptr, st});
       } else {
-        out.push_back({hs.t_ms, 0, std::make_shared<const FloatHistogram>(hs.ToFloat())});
+        out.push_back({hs.t_ms, 0, std::make_shared<const FloatHistogram>(hs.ToFloat()), st});
       }
     }
     return out;
@@ -621,7 +631,7 @@ class Evaluator {
         if (raw_times) {
           o.points.push_back({ts, static_cast<double>(last.t_ms) / 1000.0, nullptr});
         } else {
-          o.points.push_back({ts, last.f, last.h});
+          o.points.push_back({ts, last.f, last.h, last.st_ms});
         }
         // An @ selector is the same at every step; idx stays valid since ref is constant.
       }
@@ -753,8 +763,11 @@ class Evaluator {
     }
     // A (not-)reset hint speaks about the sample stored before, which the subquery's grid may
     // have skipped: the functions over the subquery detect resets from the counts instead.
+    // Start timestamps do not pass a subquery (upstream: they speak of the stored samples,
+    // not of the grid's points).
     for (Series& s : v.m) {
       for (Point& p : s.points) {
+        p.st_ms = 0;
         if (p.h && (p.h->counter_reset_hint == CounterResetHint::kCounterReset ||
                     p.h->counter_reset_hint == CounterResetHint::kNotCounterReset)) {
           auto h = std::make_shared<FloatHistogram>(*p.h);
@@ -1619,6 +1632,28 @@ class Evaluator {
       v.m.push_back(std::move(s));
       return v;
     }
+    if (f == "start_timestamp") {
+      // The start timestamps of the selected samples, in seconds (0 where unknown). Only a
+      // plain selector has them: over any other expression, or with use_start_timestamps
+      // off, the result is empty (upstream).
+      const Expr& arg = Unparen(*e.args[0]);
+      Val in;
+      in.type = ValueType::kVector;
+      if (arg.kind != ExprKind::kVectorSelector || !ctx_->opts.use_start_timestamps) return in;
+      ASSIGN_OR_RETURN(in.m, VectorSelector(arg, false));
+      for (auto& s : in.m) {
+        for (auto& p : s.points) {
+          p.f = static_cast<double>(p.st_ms) / 1000.0;
+          p.h = nullptr;
+          p.st_ms = 0;
+        }
+        DropName(&s.metric, &s.drop_name);
+      }
+      if (!ctx_->opts.delayed_name_removal && ContainsSameLabelset(in.m)) {
+        return Status::InvalidArgument(kSameLabelset);
+      }
+      return in;
+    }
     if (f == "timestamp") {
       const Expr& arg = Unparen(*e.args[0]);
       Val in;
@@ -2308,9 +2343,13 @@ class Evaluator {
         if ((f == "irate" || f == "idelta") && window.size() > 2) {
           window.erase(window.begin(), window.end() - 2);  // only the last two count
         }
-        if ((f == "resets" || f == "changes") && window.size() > 0) {
-          // Histograms compare with DetectReset / Equals; a change of sample type counts
-          // as a reset and as a change.
+        if (f == "resets" && window.size() > 0) {
+          float_seen = true;
+          out.points.push_back({ts, CountResets(window), nullptr});
+          continue;
+        }
+        if (f == "changes" && window.size() > 0) {
+          // Histograms compare with Equals; a change of sample type counts as a change.
           double n = 0;
           for (size_t i = 1; i < window.size(); ++i) {
             const Point& prev = window[i - 1];
@@ -2318,9 +2357,7 @@ class Evaluator {
             if ((prev.h == nullptr) != (cur.h == nullptr)) {
               n++;
             } else if (cur.h) {
-              n += (f == "resets" ? cur.h->DetectReset(*prev.h) : !cur.h->Equals(*prev.h)) ? 1 : 0;
-            } else if (f == "resets") {
-              n += cur.f < prev.f ? 1 : 0;
+              n += !cur.h->Equals(*prev.h) ? 1 : 0;
             } else {
               n += (cur.f != prev.f && !(std::isnan(cur.f) && std::isnan(prev.f))) ? 1 : 0;
             }
@@ -2369,6 +2406,16 @@ class Evaluator {
           if (window.empty()) continue;
         }
         float_seen = true;
+        if (f == "rate" || f == "increase") {
+          bool overlap = false;
+          std::optional<double> r = ExtrapolatedRate(window, mint, ref, true, f == "rate", &overlap);
+          if (overlap) {
+            ctx_->Warn(StartTimeOverlapWarning(std::string(s.metric.MetricName())),
+                       e.args[matrix_arg]->pos);
+          }
+          if (r.has_value()) out.points.push_back({ts, *r});
+          continue;
+        }
         std::optional<double> r = RangeKernel(f, window, mint, ref, ts, others, step);
         if (r.has_value()) out.points.push_back({ts, *r});
       }

@@ -48,6 +48,11 @@ struct EngineOptions {
   // Prometheus 3's `promql-delayed-name-removal` feature: __name__ is removed at the end of
   // the query instead of by each function/operator. Off by default, as upstream.
   bool delayed_name_removal = false;
+  // Prometheus' `use-start-timestamps` feature (--enable-feature=use-start-timestamps): rate,
+  // increase, irate and resets read the samples' start timestamps (a zero-valued point at
+  // the start time instead of left extrapolation, start-time resets, the overlap warning),
+  // and start_timestamp() returns them. Off by default, as upstream.
+  bool use_start_timestamps = false;
 };
 
 // Error message texts shared with the API for mapping (execution errors are

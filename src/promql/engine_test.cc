@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "promql/functions.h"
 #include "promql/memory_storage.h"
 #include "promql/parser.h"
 
@@ -271,6 +272,91 @@ TEST_F(HistogramEngineTest, SumRateAndCount) {
   EXPECT_NE(r->infos[0].find("incompatible sample types"), std::string::npos);
 }
 
+
+}  // namespace
+}  // namespace argus::promql
+
+namespace argus::promql {
+namespace {
+
+// Start timestamps (Prometheus' `use-start-timestamps`): the kernels on plain points, then the
+// engine with the option on and off. The full semantics are in the upstream script
+// start_timestamps.test, run by `argus test promql`.
+TEST(StartTimestampTest, ResetRules) {
+  // ST after the previous sample: a new count started.
+  EXPECT_TRUE(IsStartTimestampReset(0, 1000, 1500, 2000));
+  // ST at the previous sample whose own start is known: a delta series.
+  EXPECT_TRUE(IsStartTimestampReset(500, 1000, 1000, 2000));
+  // ... but with an unknown (0), invalid (after its sample) or equal-to-sample previous start:
+  // OTel's cumulative with unknown start, no reset.
+  EXPECT_FALSE(IsStartTimestampReset(0, 1000, 1000, 2000));
+  EXPECT_FALSE(IsStartTimestampReset(1500, 1000, 1000, 2000));
+  EXPECT_FALSE(IsStartTimestampReset(1000, 1000, 1000, 2000));
+  // Unknown, at or after its own sample, or before the previous sample: no reset.
+  EXPECT_FALSE(IsStartTimestampReset(0, 1000, 0, 2000));
+  EXPECT_FALSE(IsStartTimestampReset(0, 1000, 2000, 2000));
+  EXPECT_FALSE(IsStartTimestampReset(0, 1000, 900, 2000));
+  EXPECT_TRUE(StartTimeOverlaps(500, 1000, 900));
+  EXPECT_FALSE(StartTimeOverlaps(900, 1000, 900));  // cumulative: same start as before
+  EXPECT_FALSE(StartTimeOverlaps(500, 1000, 1000));  // delta: starts at the previous sample
+  EXPECT_FALSE(StartTimeOverlaps(500, 1000, 0));
+}
+
+TEST(StartTimestampTest, IncreaseUsesZeroPointAtStartTime) {
+  // One sample of 3 at 240s whose counter started at 90s, range (60s, 360s]: the increase is
+  // the whole value; without the start time there is no result.
+  std::vector<Point> one = {{240000, 3, nullptr, 90000}};
+  auto r = ExtrapolatedRate(one, 60000, 360000, true, false);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_DOUBLE_EQ(*r, 3);
+  one[0].st_ms = 0;
+  EXPECT_FALSE(ExtrapolatedRate(one, 60000, 360000, true, false).has_value());
+  // A start time at the (open) range start is outside: plain extrapolation.
+  std::vector<Point> two = {{120000, 1, nullptr, 60000}, {180000, 2, nullptr, 60000}};
+  auto plain = ExtrapolatedRate(two, 60000, 180000, true, false);
+  two[0].st_ms = two[1].st_ms = 0;
+  EXPECT_EQ(plain, ExtrapolatedRate(two, 60000, 180000, true, false));
+  // Delta samples (each starts at the previous one): every step is a reset.
+  std::vector<Point> delta = {{60000, 60, nullptr, 1000}, {120000, 60, nullptr, 60000},
+                              {180000, 60, nullptr, 120000}};
+  bool overlap = false;
+  r = ExtrapolatedRate(delta, 0, 180000, true, false, &overlap);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(overlap);
+  EXPECT_NEAR(*r, 180, 1e-9);  // 0 + 60 + 60, plus the first 60 from its start time
+  std::vector<Point> overlapping = {{60000, 1, nullptr, 1000}, {120000, 2, nullptr, 30000}};
+  ExtrapolatedRate(overlapping, 0, 120000, true, true, &overlap);
+  EXPECT_TRUE(overlap);
+  EXPECT_EQ(StartTimeOverlapWarning("x"),
+            "sample has start time that overlaps with previous sample timestamp for metric \"x\"");
+  EXPECT_EQ(CountResets(delta), 2);
+}
+
+TEST(StartTimestampTest, EngineReadsThemOnlyWhenEnabled) {
+  MemoryStorage st;
+  Labels ls = Labels::FromMap({{"__name__", "c_total"}});
+  st.Add(ls, {{60000, 5}, {120000, 10}}, {0, 100000});
+  auto run = [&](bool enabled, const std::string& q) {
+    EngineOptions o;
+    o.use_start_timestamps = enabled;
+    Engine engine(o);
+    auto e = ParseExpr(q);
+    EXPECT_TRUE(e.ok());
+    auto r = engine.InstantQuery(&st, **e, q, 120000);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return *r;
+  };
+  QueryResult on = run(true, "start_timestamp(c_total)");
+  ASSERT_EQ(on.vector.size(), 1u);
+  EXPECT_DOUBLE_EQ(on.vector[0].f, 100);
+  EXPECT_TRUE(run(false, "start_timestamp(c_total)").vector.empty());
+  EXPECT_TRUE(run(true, "start_timestamp(c_total * 1)").vector.empty());
+  // The start at 100s (after the sample at 60s) is a reset: 10 is counted whole.
+  EXPECT_DOUBLE_EQ(run(true, "resets(c_total[2m])").vector[0].f, 1);
+  EXPECT_DOUBLE_EQ(run(false, "resets(c_total[2m])").vector[0].f, 0);
+  // Subqueries drop the start timestamps.
+  EXPECT_DOUBLE_EQ(run(true, "resets(c_total[2m:1m])").vector[0].f, 0);
+}
 
 }  // namespace
 }  // namespace argus::promql

@@ -22,30 +22,49 @@ double KahanSumInc(double inc, double sum, double* c) {
 
 namespace {
 
-// The factor Prometheus' extrapolatedRate multiplies the raw difference `result` by;
-// `first_value` is the first sample's value (a histogram's count) for the zero clamp.
-double ExtrapolationFactor(const std::vector<Point>& pts, int64_t range_start_ms,
-                           int64_t range_end_ms, bool is_counter, bool is_rate, double result,
-                           double first_value) {
+// How Prometheus' extrapolatedRate stretches the raw difference over the range.
+struct Extrapolation {
+  bool ok = false;        // false: no result (one point and no usable start time)
+  bool from_st = false;   // the first point's start time replaced the left extrapolation:
+                          // the caller adds the first point's value to the difference
+  double factor = 1;
+};
+
+// `result` is the raw difference (a histogram's count difference) before the start-time
+// adjustment, `first_value` the first point's value (a histogram's count) for the zero clamp.
+Extrapolation Extrapolate(const std::vector<Point>& pts, int64_t range_start_ms,
+                          int64_t range_end_ms, bool is_counter, bool is_rate, double result,
+                          double first_value) {
+  Extrapolation x;
   size_t n1 = pts.size() - 1;
   int64_t first_t = pts[0].t_ms, last_t = pts[n1].t_ms;
   double duration_to_start = static_cast<double>(first_t - range_start_ms) / 1000;
   double duration_to_end = static_cast<double>(range_end_ms - last_t) / 1000;
   double sampled = static_cast<double>(last_t - first_t) / 1000;
-  double avg_between = sampled / static_cast<double>(n1);
+  double avg_between = n1 > 0 ? sampled / static_cast<double>(n1) : 0;
   double threshold = avg_between * 1.1;
-  double extrapolate_to = sampled;
-  if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
-  if (is_counter && result > 0 && first_value >= 0) {
-    double duration_to_zero = sampled * (first_value / result);
-    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+  int64_t st0 = pts[0].st_ms;
+  if (is_counter && st0 != 0 && st0 > range_start_ms && st0 < first_t) {
+    // A zero-valued point at the start time (inside the left-open range) instead of
+    // extrapolating to the left. With one point there is no average spacing, so no
+    // extrapolation to the right either.
+    duration_to_start = 0;
+    sampled = static_cast<double>(last_t - st0) / 1000;
+    x.from_st = true;
+  } else if (n1 == 0) {
+    return x;
+  } else {
+    if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
+    if (is_counter && result > 0 && first_value >= 0) {
+      double duration_to_zero = sampled * (first_value / result);
+      if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+    }
   }
-  extrapolate_to += duration_to_start;
   if (duration_to_end >= threshold) duration_to_end = avg_between / 2;
-  extrapolate_to += duration_to_end;
-  double factor = extrapolate_to / sampled;
-  if (is_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000;
-  return factor;
+  x.factor = sampled != 0 ? (sampled + duration_to_start + duration_to_end) / sampled : 1;
+  if (is_rate) x.factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000;
+  x.ok = true;
+  return x;
 }
 
 std::string Quoted(const std::string& s) {
@@ -80,8 +99,19 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
                                                int64_t range_end_ms, bool is_counter, bool is_rate,
                                                const std::string& metric) {
   HistogramRangeResult res;
-  if (pts.size() < 2) return res;
+  if (pts.empty()) return res;
   const FloatHistogram& first = *pts.front().h;
+  if (pts.size() == 1) {
+    // Only a start time inside the range gives a result: the one histogram is the increase.
+    if (!is_counter) return res;
+    Extrapolation x = Extrapolate(pts, range_start_ms, range_end_ms, is_counter, is_rate, 0,
+                                  first.count);
+    if (!x.ok) return res;
+    FloatHistogram h = first;
+    h.Mul(x.factor);
+    res.h = std::make_shared<const FloatHistogram>(std::move(h));
+    return res;
+  }
   const FloatHistogram& last = *pts.back().h;
   if (is_counter && (first.counter_reset_hint == CounterResetHint::kGauge ||
                      last.counter_reset_hint == CounterResetHint::kGauge)) {
@@ -93,7 +123,8 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
   // histogramRate does the same).
   FloatHistogram empty_start;
   const FloatHistogram* start = &first;
-  if (is_counter && pts[1].h->DetectReset(first)) {
+  if (is_counter && (IsStartTimestampReset(pts[0].st_ms, pts[0].t_ms, pts[1].st_ms, pts[1].t_ms) ||
+                     pts[1].h->DetectReset(first))) {
     empty_start.schema = pts[1].h->schema;
     empty_start.custom_values = pts[1].h->custom_values;
     start = &empty_start;
@@ -130,9 +161,15 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
   if (sub->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledSub);
   if (is_counter) {
     const FloatHistogram* prev = start;
+    bool overlap = false;
     for (size_t i = 1; i < pts.size(); ++i) {
       const FloatHistogram& cur = *pts[i].h;
-      if (cur.DetectReset(*prev)) {
+      if (!overlap && StartTimeOverlaps(pts[i - 1].st_ms, pts[i - 1].t_ms, pts[i].st_ms)) {
+        AddOnce(&res.warnings, StartTimeOverlapWarning(metric));
+        overlap = true;
+      }
+      if (IsStartTimestampReset(pts[i - 1].st_ms, pts[i - 1].t_ms, pts[i].st_ms, pts[i].t_ms) ||
+          cur.DetectReset(*prev)) {
         auto add = h.Add(*prev);
         if (!add.ok()) {
           res.warnings = {MixedSchemasWarning(metric)};
@@ -148,9 +185,19 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
   }
   h.counter_reset_hint = CounterResetHint::kGauge;
   h.Compact(0);
-  double factor = ExtrapolationFactor(pts, range_start_ms, range_end_ms, is_counter, is_rate,
-                                      h.count, first.count);
-  h.Mul(factor);
+  Extrapolation x = Extrapolate(pts, range_start_ms, range_end_ms, is_counter, is_rate, h.count,
+                                first.count);
+  if (!x.ok) return res;
+  if (x.from_st) {
+    auto add = h.Add(first);
+    if (!add.ok()) {
+      res.warnings = {MixedSchemasWarning(metric)};
+      return res;
+    }
+    if (add->nhcb_bounds_reconciled) AddOnce(&res.infos, kReconciledSub);
+    h.Compact(0);
+  }
+  h.Mul(x.factor);
   res.h = std::make_shared<const FloatHistogram>(std::move(h));
   return res;
 }
@@ -168,7 +215,8 @@ HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool i
   if (is_rate && (last_gauge || prev_gauge)) AddOnce(&res.warnings, NotCounterWarning(metric));
   if (!is_rate && (!last_gauge || !prev_gauge)) AddOnce(&res.warnings, NotGaugeWarning(metric));
   FloatHistogram h = last;
-  if (!is_rate || !last.DetectReset(prev)) {
+  bool st_reset = IsStartTimestampReset(prevp.st_ms, prevp.t_ms, lastp.st_ms, lastp.t_ms);
+  if (!is_rate || (!st_reset && !last.DetectReset(prev))) {
     auto sub = h.Sub(prev);
     if (!sub.ok()) {
       res.warnings = {MixedSchemasWarning(metric)};
@@ -249,32 +297,79 @@ HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool av
   return res;
 }
 
+bool IsStartTimestampReset(int64_t prev_st_ms, int64_t prev_t_ms, int64_t cur_st_ms,
+                           int64_t cur_t_ms) {
+  if (cur_st_ms == 0 || cur_st_ms >= cur_t_ms) return false;
+  if (cur_st_ms < prev_t_ms) return false;
+  if (cur_st_ms > prev_t_ms) return true;
+  // The start time is the previous sample's time: a delta (reset) when the previous sample
+  // had a valid start of its own, else a cumulative series with unknown start (no reset).
+  if (prev_st_ms > prev_t_ms) return false;
+  return prev_st_ms != 0 && prev_st_ms != prev_t_ms;
+}
+
+bool StartTimeOverlaps(int64_t prev_st_ms, int64_t prev_t_ms, int64_t cur_st_ms) {
+  return cur_st_ms != 0 && cur_st_ms < prev_t_ms && cur_st_ms != prev_st_ms;
+}
+
+std::string StartTimeOverlapWarning(const std::string& metric) {
+  return "sample has start time that overlaps with previous sample timestamp for metric " +
+         Quoted(metric);
+}
+
 std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
-                                       int64_t range_end_ms, bool is_counter, bool is_rate) {
-  if (pts.size() < 2) return std::nullopt;
+                                       int64_t range_end_ms, bool is_counter, bool is_rate,
+                                       bool* st_overlap) {
+  if (pts.empty()) return std::nullopt;
   size_t n1 = pts.size() - 1;
   double result = pts[n1].f - pts[0].f;
   if (is_counter) {
-    double prev = pts[0].f;
+    bool overlap = false;
     for (size_t i = 1; i < pts.size(); ++i) {
-      if (pts[i].f < prev) result += prev;
-      prev = pts[i].f;
+      const Point& prev = pts[i - 1];
+      const Point& cur = pts[i];
+      if (!overlap && StartTimeOverlaps(prev.st_ms, prev.t_ms, cur.st_ms)) overlap = true;
+      if (cur.f < prev.f || IsStartTimestampReset(prev.st_ms, prev.t_ms, cur.st_ms, cur.t_ms)) {
+        result += prev.f;
+      }
     }
+    if (overlap && st_overlap != nullptr) *st_overlap = true;
   }
-  return result * ExtrapolationFactor(pts, range_start_ms, range_end_ms, is_counter, is_rate,
-                                      result, pts[0].f);
+  Extrapolation x = Extrapolate(pts, range_start_ms, range_end_ms, is_counter, is_rate, result,
+                                pts[0].f);
+  if (!x.ok) return std::nullopt;
+  if (x.from_st) result += pts[0].f;
+  return result * x.factor;
 }
-
 
 std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate) {
   if (pts.size() < 2) return std::nullopt;
   const Point& last = pts[pts.size() - 1];
   const Point& prev = pts[pts.size() - 2];
-  double v = (is_rate && last.f < prev.f) ? last.f : last.f - prev.f;
+  bool reset = last.f < prev.f ||
+               IsStartTimestampReset(prev.st_ms, prev.t_ms, last.st_ms, last.t_ms);
+  double v = (is_rate && reset) ? last.f : last.f - prev.f;
   int64_t interval = last.t_ms - prev.t_ms;
   if (interval == 0) return std::nullopt;
   if (is_rate) v /= static_cast<double>(interval) / 1000;
   return v;
+}
+
+double CountResets(const std::vector<Point>& pts) {
+  double n = 0;
+  for (size_t i = 1; i < pts.size(); ++i) {
+    const Point& prev = pts[i - 1];
+    const Point& cur = pts[i];
+    bool st_reset = IsStartTimestampReset(prev.st_ms, prev.t_ms, cur.st_ms, cur.t_ms);
+    if ((prev.h == nullptr) != (cur.h == nullptr)) {
+      n++;
+    } else if (cur.h) {
+      n += (st_reset || cur.h->DetectReset(*prev.h)) ? 1 : 0;
+    } else {
+      n += (cur.f < prev.f || st_reset) ? 1 : 0;
+    }
+  }
+  return n;
 }
 
 void LinearRegression(const std::vector<Point>& pts, int64_t intercept_ms, double* slope,

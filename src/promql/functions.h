@@ -24,12 +24,39 @@ namespace argus::promql {
 // Kahan-Neumaier increment: returns the new sum; `c` accumulates the compensation.
 double KahanSumInc(double inc, double sum, double* c);
 
+// ---- Start timestamps (Prometheus' `use-start-timestamps`, promql/functions.go
+// isStartTimestampReset and checkStartTimeOverlap). A point's st_ms of 0 means unknown, and
+// then every rule below falls back to the plain value-based one. ----
+
+// Whether the sample (cur_st, cur_t) starts a new count after (prev_st, prev_t): its start
+// time is after the previous sample, or equal to it while the previous sample had a known
+// start of its own (a delta series; with an unknown previous start it is OTel's "cumulative
+// with unknown start", no reset). A start time of 0, at or after its own sample (OTel's
+// unknown start), or before the previous sample is no reset; a previous start time after
+// its own sample is invalid and counts as unknown.
+bool IsStartTimestampReset(int64_t prev_st_ms, int64_t prev_t_ms, int64_t cur_st_ms,
+                           int64_t cur_t_ms);
+// Whether a sample's start time reaches back before the previous sample without being the
+// previous sample's own start (the intervals overlap: neither delta nor cumulative).
+bool StartTimeOverlaps(int64_t prev_st_ms, int64_t prev_t_ms, int64_t cur_st_ms);
+// The warning body for StartTimeOverlaps, naming `metric` as Go's %q does.
+std::string StartTimeOverlapWarning(const std::string& metric);
+
 // rate()/increase()/delta(): extrapolated difference over (range_start, range_end].
-// nullopt when fewer than two points.
+// For a counter, a start-timestamp reset counts like a value drop, and when the first
+// point's start time lies inside the range (and before it) a zero-valued point at that
+// start time takes the place of extrapolating to the left (so one point is enough).
+// nullopt when there is no result (fewer than two points and no usable start time).
+// `*st_overlap` (if given) is set when StartTimeOverlaps holds for a pair of points.
 std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
-                                       int64_t range_end_ms, bool is_counter, bool is_rate);
-// irate()/idelta(): from the last two points. nullopt when fewer than two points.
+                                       int64_t range_end_ms, bool is_counter, bool is_rate,
+                                       bool* st_overlap = nullptr);
+// irate()/idelta(): from the last two points (for irate a start-timestamp reset between them
+// counts as a counter reset). nullopt when fewer than two points.
 std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate);
+// resets(): value drops, start-timestamp resets and float/histogram switches between
+// consecutive points (histograms compared with DetectReset).
+double CountResets(const std::vector<Point>& pts);
 // Least squares slope and intercept, x in seconds relative to intercept_ms.
 void LinearRegression(const std::vector<Point>& pts, int64_t intercept_ms, double* slope,
                       double* intercept);
@@ -51,6 +78,7 @@ struct HistogramRangeResult {
 // rate()/increase()/delta() over histogram points (all of `pts` histograms; Prometheus'
 // histogramRate plus the float extrapolation): counter resets detected with DetectReset, a
 // gauge in a counter function (or a non-gauge in delta) warned about, the result a gauge.
+// Start timestamps are used as in ExtrapolatedRate (the overlap warning goes to `warnings`).
 // `metric` names the series in messages.
 HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
                                                int64_t range_end_ms, bool is_counter, bool is_rate,

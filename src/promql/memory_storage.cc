@@ -31,7 +31,7 @@ std::vector<tsdb::HistogramSample> WithChunkHints(const std::vector<tsdb::Histog
                                    : CounterResetHint::kNotCounterReset;
     }
     prev = h;
-    out.push_back({smp.t_ms, std::move(h)});
+    out.push_back({smp.t_ms, std::move(h), smp.st_ms});
   }
   return out;
 }
@@ -52,6 +52,9 @@ class MemoryQuerier : public tsdb::Querier {
       auto lo = std::lower_bound(samples.begin(), samples.end(), mint_,
                                  [](const Sample& a, int64_t t) { return a.t_ms < t; });
       for (auto it = lo; it != samples.end() && it->t_ms <= maxt_; ++it) s.samples.push_back(*it);
+      for (const auto& st : data.sample_st) {
+        if (st.t_ms >= mint_ && st.t_ms <= maxt_) s.sample_st.push_back(st);
+      }
       const std::vector<tsdb::HistogramSample> hs = WithChunkHints(data.histograms);
       auto hlo = std::lower_bound(hs.begin(), hs.end(), mint_,
                                   [](const tsdb::HistogramSample& a, int64_t t) { return a.t_ms < t; });
@@ -90,14 +93,33 @@ class MemoryQuerier : public tsdb::Querier {
 }  // namespace
 
 void MemoryStorage::Add(const Labels& labels, const std::vector<Sample>& samples) {
-  auto& dst = series_[labels].samples;
-  for (const auto& s : samples) {
+  Add(labels, samples, std::vector<int64_t>(samples.size(), 0));
+}
+
+void MemoryStorage::Add(const Labels& labels, const std::vector<Sample>& samples,
+                        const std::vector<int64_t>& st_ms) {
+  Data& d = series_[labels];
+  auto& dst = d.samples;
+  auto& sts = d.sample_st;
+  for (size_t k = 0; k < samples.size(); ++k) {
+    const Sample& s = samples[k];
     auto it = std::lower_bound(dst.begin(), dst.end(), s.t_ms,
                                [](const Sample& a, int64_t t) { return a.t_ms < t; });
     if (it != dst.end() && it->t_ms == s.t_ms) {
       *it = s;
     } else {
       dst.insert(it, s);
+    }
+    int64_t st = k < st_ms.size() ? st_ms[k] : 0;
+    auto sit = std::lower_bound(sts.begin(), sts.end(), s.t_ms,
+                                [](const tsdb::SampleST& a, int64_t t) { return a.t_ms < t; });
+    bool present = sit != sts.end() && sit->t_ms == s.t_ms;
+    if (st != 0 && present) {
+      sit->st_ms = st;
+    } else if (st != 0) {
+      sts.insert(sit, {s.t_ms, st});
+    } else if (present) {
+      sts.erase(sit);
     }
   }
 }

@@ -23,8 +23,13 @@ class MemoryStorage : public tsdb::Queryable {
   // Appends samples to the series `labels` (created if missing); keeps timestamps sorted and
   // unique (a later sample at the same time replaces the earlier one).
   void Add(const Labels& labels, const std::vector<Sample>& samples);
+  // The same with a start timestamp per sample (`st_ms[i]` for samples[i], ms, 0 = unknown;
+  // REQUIRES: st_ms.size() == samples.size()). A replaced sample takes the new start time.
+  void Add(const Labels& labels, const std::vector<Sample>& samples,
+           const std::vector<int64_t>& st_ms);
   // The same for native-histogram samples (kept apart from the float samples; a float and a
-  // histogram at the same time both stay, the later Add of the same kind replacing). Queries
+  // histogram at the same time both stay, the later Add of the same kind replacing; each
+  // sample's HistogramSample::st_ms is kept as its start timestamp). Queries
   // return them with the counter-reset hints Prometheus' chunks would give (see
   // memory_storage.cc: detected resets, "not a reset" after the first sample).
   void AddHistograms(const Labels& labels, const std::vector<tsdb::HistogramSample>& samples);
@@ -36,6 +41,7 @@ class MemoryStorage : public tsdb::Queryable {
   // One series' samples, each kind sorted by time (public for the querier).
   struct Data {
     std::vector<Sample> samples;
+    std::vector<tsdb::SampleST> sample_st;  // the samples with a start time, sorted by t_ms
     std::vector<tsdb::HistogramSample> histograms;
   };
  private:

@@ -20,7 +20,8 @@ const std::map<std::string, FunctionSignature, std::less<>>& Functions() {
     };
     for (const char* n : {"abs", "ceil", "exp", "floor", "ln", "log2", "log10", "sqrt", "sgn",
                           "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin",
-                          "sinh", "tan", "tanh", "deg", "rad", "absent", "timestamp", "sort",
+                          "sinh", "tan", "tanh", "deg", "rad", "absent", "timestamp",
+                          "start_timestamp", "sort",
                           "sort_desc", "histogram_count", "histogram_sum", "histogram_avg",
                           "histogram_stddev", "histogram_stdvar"}) {
       add(n, {VT::kVector}, 0, VT::kVector);

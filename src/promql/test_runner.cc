@@ -168,6 +168,73 @@ Status ExpandValues(const std::string& text, std::vector<SeriesValue>* out) {
   return Status::OK();
 }
 
+// Accepts a signed duration: `-30s`, `+1m`, `1ms`, `0`, `-0ms`.
+bool ParseSignedDuration(const std::string& s, int64_t* ms) {
+  if (!s.empty() && s[0] == '+') return ParseTestDuration(s.substr(1), ms);
+  return ParseTestDuration(s, ms);
+}
+
+// A start-timestamp line (`name{labels}@st <items>`, SOURCE.md): the labels and, per position,
+// the ST offset in ms from that sample's time (nullopt for `_`). Items are `_`, `_xK`, `<dur>`,
+// `<dur>xK` (K+1 copies), `<dur>+<dur>xK` and `<dur>-<dur>xK` (K+1 values A, A±B, ...).
+// Returns false if `line` is not a start-timestamp line; errors for a malformed one.
+Result<bool> ParseStartTimestampLine(const std::string& line, Labels* labels,
+                                     std::vector<std::optional<int64_t>>* offsets) {
+  std::string sel, vals;
+  SplitSeriesLine(line, &sel, &vals);
+  constexpr std::string_view kSt = "@st";
+  if (sel.size() > kSt.size() && sel.compare(sel.size() - kSt.size(), kSt.size(), kSt) == 0) {
+    sel.resize(sel.size() - kSt.size());
+  } else if (vals.rfind(kSt, 0) == 0 &&
+             (vals.size() == kSt.size() || std::isspace(static_cast<unsigned char>(vals[kSt.size()])))) {
+    vals = Trim(vals.substr(kSt.size()));
+  } else {
+    return false;
+  }
+  ASSIGN_OR_RETURN(*labels, SelectorLabels(sel));
+  for (std::string_view item : SplitSeriesItems(vals)) {
+    std::string tok(item);
+    auto bad = [&] { return Status::InvalidArgument("bad start timestamp \"" + tok + "\""); };
+    size_t x = tok.rfind('x');
+    int64_t n = 0;
+    std::string head = tok;
+    if (x != std::string::npos && x > 0 && x + 1 < tok.size() &&
+        std::all_of(tok.begin() + static_cast<long>(x) + 1, tok.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      n = std::stoll(tok.substr(x + 1));
+      if (n < 0 || static_cast<uint64_t>(n) > kMaxHistogramRepetitions) return bad();
+      head = tok.substr(0, x);
+    } else if (x != std::string::npos) {
+      return bad();
+    }
+    if (head == "_") {
+      // `_` is one empty position, `_xK` is K of them (as for values).
+      int64_t count = x == std::string::npos ? 1 : n;
+      for (int64_t k = 0; k < count; ++k) offsets->push_back(std::nullopt);
+      continue;
+    }
+    size_t op = std::string::npos;
+    for (size_t i = 1; i < head.size(); ++i) {
+      if (head[i] == '+' || head[i] == '-') {
+        op = i;
+        break;
+      }
+    }
+    int64_t a = 0, b = 0;
+    if (op == std::string::npos) {
+      if (!ParseSignedDuration(head, &a)) return bad();
+    } else {
+      if (!ParseSignedDuration(head.substr(0, op), &a) ||
+          !ParseTestDuration(head.substr(op + 1), &b)) {
+        return bad();
+      }
+      if (head[op] == '-') b = -b;
+    }
+    for (int64_t k = 0; k <= n; ++k) offsets->push_back(a + k * b);
+  }
+  return true;
+}
+
 Result<SeriesSpec> ParseSeriesSpec(const std::string& line) {
   std::string sel, vals;
   SplitSeriesLine(line, &sel, &vals);
@@ -415,7 +482,8 @@ void SetAt(Expr* e, int64_t t, bool* unsafe) {
   if (e->kind == ExprKind::kCall) {
     static const std::set<std::string> kUnsafe = {"days_in_month", "day_of_month", "day_of_week",
                                                   "day_of_year", "hour", "minute", "month", "year",
-                                                  "predict_linear", "time", "timestamp", "step", "range",
+                                                  "predict_linear", "time", "timestamp", "start_timestamp",
+                                                  "step", "range",
                                                   "start", "end"};
     if (kUnsafe.count(e->func)) *unsafe = true;
   }
@@ -467,6 +535,7 @@ class ScriptRunner {
     EngineOptions eo;
     eo.max_samples = 10000;
     eo.delayed_name_removal = true;
+    eo.use_start_timestamps = true;  // upstream's test engine turns every feature on
     eo.timeout_ms = 100000;
     engine_ = std::make_unique<Engine>(eo);
   }
@@ -526,9 +595,24 @@ class ScriptRunner {
       return;
     }
     ClassicGroups classic;
+    // The start timestamps of the next series line (which must be for the same labels).
+    std::optional<std::pair<Labels, std::vector<std::optional<int64_t>>>> pending_st;
     for (size_t k = 0; k < body.size(); ++k) {
       const std::string& sl = body[k];
-      if (sl.find("@st") != std::string::npos) continue;  // start timestamps: not stored
+      int sline = line + 1 + static_cast<int>(k);
+      {
+        Labels st_labels;
+        std::vector<std::optional<int64_t>> offsets;
+        Result<bool> is_st = ParseStartTimestampLine(sl, &st_labels, &offsets);
+        if (!is_st.ok()) {
+          Fail(sline, sl, "bad start timestamp line: " + is_st.status().message(), "", false);
+          continue;
+        }
+        if (*is_st) {
+          pending_st.emplace(std::move(st_labels), std::move(offsets));
+          continue;
+        }
+      }
       auto spec = ParseSeriesSpec(sl);
       if (!spec.ok()) {
         Fail(line + 1 + static_cast<int>(k), sl, "bad series line: " + spec.status().message(), "", false);
@@ -547,19 +631,33 @@ class ScriptRunner {
           }
         }
       }
+      const std::vector<std::optional<int64_t>>* offsets = nullptr;
+      if (pending_st) {
+        if (pending_st->first != spec->labels || pending_st->second.size() != spec->values.size()) {
+          Fail(sline, sl, "start timestamp line does not match the series line after it", "",
+               false);
+          pending_st.reset();
+          continue;
+        }
+        offsets = &pending_st->second;
+      }
       std::vector<Sample> samples;
+      std::vector<int64_t> sample_sts;
       std::vector<tsdb::HistogramSample> hists;
       for (size_t j = 0; j < spec->values.size(); ++j) {
         const SeriesValue& v = spec->values[j];
         if (!v) continue;
         int64_t t = static_cast<int64_t>(j) * step;
+        int64_t st = offsets != nullptr && (*offsets)[j] ? t + *(*offsets)[j] : 0;
         if (v->h) {
-          hists.push_back({t, *v->h});
+          hists.push_back({t, *v->h, st});
         } else {
           samples.push_back({t, v->f});
+          sample_sts.push_back(st);
         }
       }
-      storage_.Add(spec->labels, samples);
+      pending_st.reset();
+      storage_.Add(spec->labels, samples, sample_sts);
       if (!hists.empty()) storage_.AddHistograms(spec->labels, hists);
       if (nhcb) AddClassicPart(spec->labels, samples, &classic);
     }

@@ -25,11 +25,14 @@
 
 namespace argus::promql {
 
-// One value of a series at a time (milliseconds since the epoch).
+// One value of a series at a time (milliseconds since the epoch). `st_ms` is the stored
+// sample's start timestamp (ms, 0 = unknown); only points read straight from a selector
+// carry one (with EngineOptions::use_start_timestamps), every computed point has 0.
 struct Point {
   int64_t t_ms = 0;
   double f = 0;
   std::shared_ptr<const FloatHistogram> h;  // set for a histogram point
+  int64_t st_ms = 0;
   bool IsHistogram() const { return h != nullptr; }
 };
 

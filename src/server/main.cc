@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
   app.add_option("--query.max-concurrency", o.query_max_concurrency,
                  "Maximum number of queries evaluated at once (others wait)")
       ->capture_default_str();
+  std::vector<std::string> features;
+  app.add_option("--enable-feature", features,
+                 "Comma-separated experimental features (Prometheus' flag): use-start-timestamps")
+      ->delimiter(',');
   app.add_option("--logs.tail", o.logs_tail_globs,
                  "Glob of log files to tail into the log store (repeatable; default none)");
   app.add_option("--logs.tail.labels", o.logs_tail_labels,
@@ -150,6 +154,13 @@ int main(int argc, char** argv) {
     auto d = argus::ingest::ParsePromDuration(ooo_window);
     if (!d.ok()) return Fail("--storage.tsdb.out-of-order-time-window: " + d.status().message());
     o.ooo_window_ms = *d;
+  }
+  for (const std::string& f : features) {
+    if (f == "use-start-timestamps") {
+      o.query_use_start_timestamps = true;
+    } else {
+      spdlog::warn("unknown option for --enable-feature: {}", f);  // Prometheus only warns too
+    }
   }
   auto lookback = argus::ingest::ParsePromDuration(lookback_delta);
   if (!lookback.ok()) return Fail("--query.lookback-delta: " + lookback.status().message());

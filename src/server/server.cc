@@ -356,6 +356,7 @@ Status Server::Start() {
   eo.max_samples = s.opts.query_max_samples;
   eo.timeout_ms = s.opts.query_timeout_ms;
   eo.max_concurrency = s.opts.query_max_concurrency;
+  eo.use_start_timestamps = s.opts.query_use_start_timestamps;
   s.engine = std::make_unique<promql::Engine>(eo);
   s.prom_api = std::make_unique<api::PrometheusApi>(
       s.db.get(), api::BuildInfo{ARGUS_VERSION, ARGUS_REVISION, "main", __DATE__}, s.engine.get());

@@ -51,6 +51,9 @@ struct ServerOptions {
   int64_t query_max_samples = 50000000;       // --query.max-samples
   int64_t query_timeout_ms = 120000;          // --query.timeout (2m)
   int query_max_concurrency = 20;             // --query.max-concurrency
+  // --enable-feature=use-start-timestamps (default off): PromQL reads the samples' start
+  // timestamps (promql::EngineOptions::use_start_timestamps).
+  bool query_use_start_timestamps = false;
   // Logs: files to tail (glob patterns) and the stream labels of their lines (Prometheus
   // text form; `filename` is added). Default: no tailing, labels {job="tail"}.
   std::vector<std::string> logs_tail_globs;

@@ -18,6 +18,7 @@
 #include <simdjson.h>
 
 #include "tsdb/histogram_chunk.h"
+#include "tsdb/st_column.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -407,7 +408,7 @@ Result<std::string_view> Block::ChunkBytes(uint64_t ref, ChunkEncoding* encoding
   }
   const uint8_t enc = static_cast<uint8_t>(in[0]);
   if (enc < static_cast<uint8_t>(ChunkEncoding::kXor) ||
-      enc > static_cast<uint8_t>(ChunkEncoding::kFloatHistogram)) {
+      enc > static_cast<uint8_t>(ChunkEncoding::kXorST)) {
     return Status::Corruption("chunk ref " + std::to_string(ref) + ": unknown encoding " +
                               std::to_string(static_cast<uint8_t>(in[0])));
   }
@@ -467,8 +468,8 @@ class BlockQuerier : public Querier {
         prev_max = any ? std::max(prev_max, c.max_time_ms) : c.max_time_ms;
         any = true;
         if (hints.series_only) break;
-        RETURN_IF_ERROR(
-            AppendSamples(c, &s.samples, &s.histograms).WithContext(e.labels.ToString()));
+        RETURN_IF_ERROR(AppendSamples(c, &s.samples, &s.histograms, &s.sample_st)
+                            .WithContext(e.labels.ToString()));
       }
       if (!any || (!hints.series_only && s.samples.empty() && s.histograms.empty())) continue;
       if (overlapping_chunks) {
@@ -542,12 +543,20 @@ class BlockQuerier : public Querier {
   }
 
   // Appends the samples of chunk `c` within [mint_ms_, maxt_ms_].
+  // Start timestamps of kXorST chunks go to `stout` (merged in time order).
   Status AppendSamples(const ChunkMeta& c, std::vector<Sample>* out,
-                       std::vector<HistogramSample>* hout) const {
+                       std::vector<HistogramSample>* hout, std::vector<SampleST>* stout) const {
     ChunkEncoding enc;
     ASSIGN_OR_RETURN(std::string_view bytes, WithBlock(block_->ChunkBytes(c.ref, &enc)));
     if (IsHistogramEncoding(enc)) {
       return WithBlock(DecodeHistogramChunk(bytes, mint_ms_, maxt_ms_, hout));
+    }
+    if (enc == ChunkEncoding::kXorST) {
+      std::string_view entries;
+      RETURN_IF_ERROR(WithBlock(SplitXorSTChunk(bytes, &bytes, &entries)));
+      std::vector<SampleST> sts;
+      RETURN_IF_ERROR(WithBlock(DecodeSTEntries(entries, mint_ms_, maxt_ms_, &sts)));
+      *stout = MergeSTEntries(std::move(*stout), sts);
     }
     XorIterator it(bytes);
     while (it.Next()) {

@@ -32,7 +32,10 @@ namespace argus::tsdb {
 // The encoding byte stored before each chunk in a block's chunk segment file.
 // 1 is XorChunk (chunk.h), 2 and 3 are HistogramChunk (histogram_chunk.h) of integer and float
 // histograms; the numbers match Prometheus' chunkenc encodings, the histogram bytes do not.
-enum class ChunkEncoding : uint8_t { kXor = 1, kHistogram = 2, kFloatHistogram = 3 };
+// 4 (ours) is an XorChunk followed by the start timestamps of its samples (st_column.h:
+// EncodeXorSTChunk); since an XorIterator stops after the chunk's sample count, reading a
+// kXorST chunk as plain XOR still gives its samples.
+enum class ChunkEncoding : uint8_t { kXor = 1, kHistogram = 2, kFloatHistogram = 3, kXorST = 4 };
 
 class XorIterator;
 

@@ -9,6 +9,7 @@
 
 #include "tsdb/chunk.h"
 #include "tsdb/histogram_chunk.h"
+#include "tsdb/st_column.h"
 
 namespace argus::tsdb {
 
@@ -72,6 +73,7 @@ struct TaggedSample {
   int64_t t_ms;
   double v;
   size_t block;  // position of the source block in CompactBlocks' input
+  int64_t st_ms = 0;  // start timestamp (kXorST chunks), 0 = unknown
 };
 
 // Merges chunks of one series that overlap in time; `chunks` are sorted by min time.
@@ -121,23 +123,44 @@ Status MergeOverlapping(std::vector<ChunkData> chunks, const std::vector<size_t>
   }
   std::vector<TaggedSample> samples;
   for (size_t i = 0; i < chunks.size(); ++i) {
-    XorIterator it(chunks[i].bytes);
-    while (it.Next()) samples.push_back({it.At().t_ms, it.At().v, source[i]});
+    std::string_view xor_bytes = chunks[i].bytes, entries;
+    std::vector<SampleST> sts;
+    if (chunks[i].encoding == ChunkEncoding::kXorST) {
+      RETURN_IF_ERROR(SplitXorSTChunk(chunks[i].bytes, &xor_bytes, &entries));
+      RETURN_IF_ERROR(DecodeSTEntries(entries, std::numeric_limits<int64_t>::min(),
+                                      std::numeric_limits<int64_t>::max(), &sts));
+    }
+    size_t k = 0;
+    XorIterator it(xor_bytes);
+    while (it.Next()) {
+      int64_t t = it.At().t_ms;
+      while (k < sts.size() && sts[k].t_ms < t) ++k;
+      int64_t st = k < sts.size() && sts[k].t_ms == t ? sts[k].st_ms : 0;
+      samples.push_back({t, it.At().v, source[i], st});
+    }
     if (!it.status().ok()) return it.status();
   }
   std::stable_sort(samples.begin(), samples.end(), [](const TaggedSample& a, const TaggedSample& b) {
     return a.t_ms != b.t_ms ? a.t_ms < b.t_ms : a.block < b.block;
   });
   XorChunk c;
+  std::vector<SampleST> chunk_sts;
   auto flush = [&] {
     if (c.num_samples() == 0) return;
-    out->push_back({c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())});
+    if (chunk_sts.empty()) {
+      out->push_back({c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())});
+    } else {
+      out->push_back({c.min_time_ms(), c.max_time_ms(), EncodeXorSTChunk(c.bytes(), chunk_sts),
+                      ChunkEncoding::kXorST});
+    }
     c = XorChunk();
+    chunk_sts.clear();
   };
   for (size_t i = 0; i < samples.size(); ++i) {
     if (i > 0 && samples[i].t_ms == samples[i - 1].t_ms) continue;
     if (c.num_samples() == kCompactSamplesPerChunk) flush();
     c.Append(samples[i].t_ms, samples[i].v);
+    if (samples[i].st_ms != 0) chunk_sts.push_back({samples[i].t_ms, samples[i].st_ms});
   }
   flush();
   return Status::OK();

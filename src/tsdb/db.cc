@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "tsdb/compact.h"
+#include "tsdb/st_column.h"
 #include "tsdb/wal_records.h"
 #include "util/file.h"
 
@@ -97,12 +98,14 @@ class MergeQuerier : public Querier {
       } else {
         std::vector<std::vector<Sample>> lists;
         std::vector<std::vector<HistogramSample>> hlists;
+        std::vector<SampleST> sts;
         for (size_t k = i; k < j; ++k) {
           lists.push_back(std::move(all[k].samples));
           hlists.push_back(std::move(all[k].histograms));
+          sts = MergeSTEntries(std::move(sts), all[k].sample_st);
         }
         out.push_back(Series{std::move(all[i].labels), MergeSampleLists(std::move(lists)),
-                             MergeHistogramLists(std::move(hlists))});
+                             MergeHistogramLists(std::move(hlists)), std::move(sts)});
       }
       i = j;
     }
@@ -151,6 +154,15 @@ class DB::DbAppender : public Appender {
     return AppendSample(labels, t_ms, v);
   }
 
+  Status AppendWithST(const Labels& labels, int64_t st_ms, int64_t t_ms, double v) override {
+    return AppendSample(labels, t_ms, v, st_ms);
+  }
+
+  Status AppendBorrowedWithST(const LabelsView& labels, int64_t st_ms, int64_t t_ms,
+                              double v) override {
+    return AppendSample(labels, t_ms, v, st_ms);
+  }
+
   Status AppendHistogram(const Labels& labels, const HistogramSample& s) override {
     if (done_) return Status::Internal("appender used after Commit or Rollback");
     Status valid = std::visit([](const auto& h) { return h.Validate(); }, s.value);
@@ -193,6 +205,7 @@ class DB::DbAppender : public Appender {
     for (uint64_t ref : pinned_) db_->head_->Unpin(ref);
     pinned_.clear();
     samples_.clear();
+    with_st_ = false;
     histograms_.clear();
     exemplars_.clear();
     metadata_.clear();
@@ -202,12 +215,13 @@ class DB::DbAppender : public Appender {
   // The series ref for `labels`, from the head (created if new), pinned until the batch ends.
   // A series named twice in a batch is pinned twice; each pin is released once.
   template <class LabelSet>
-  Status AppendSample(const LabelSet& labels, int64_t t_ms, double v) {
+  Status AppendSample(const LabelSet& labels, int64_t t_ms, double v, int64_t st_ms = 0) {
     if (done_) return Status::Internal("appender used after Commit or Rollback");
     if (t_ms < db_->head_->AppendableMinTime()) return Status::OutOfOrder("out of bounds");
     ASSIGN_OR_RETURN(uint64_t ref, Ref(labels));
     RETURN_IF_ERROR(db_->head_->CheckSample(ref, t_ms, v));
-    samples_.push_back(RefSample{ref, t_ms, v});
+    samples_.push_back(RefSample{ref, t_ms, v, st_ms});
+    if (st_ms != 0) with_st_ = true;
     return Status::OK();
   }
 
@@ -242,7 +256,15 @@ class DB::DbAppender : public Appender {
     }
     std::vector<std::string> recs;
     if (!new_series.empty()) EncodeSeriesRecord(new_series, &recs.emplace_back());
-    if (!samples_.empty()) EncodeSamplesRecord(samples_, &recs.emplace_back());
+    if (!with_st_) {
+      if (!samples_.empty()) EncodeSamplesRecord(samples_, &recs.emplace_back());
+    } else {
+      // Samples with a start timestamp go to their own record type (wal_records.h).
+      std::vector<RefSample> plain, st;
+      for (const auto& smp : samples_) (smp.st_ms != 0 ? st : plain).push_back(smp);
+      if (!plain.empty()) EncodeSamplesRecord(plain, &recs.emplace_back());
+      if (!st.empty()) EncodeSamplesWithSTRecord(st, &recs.emplace_back());
+    }
     if (!histograms_.empty()) EncodeHistogramSamplesRecord(histograms_, &recs.emplace_back());
     if (!exemplars_.empty()) EncodeExemplarsRecord(exemplars_, &recs.emplace_back());
     if (!metadata_.empty()) EncodeMetadataRecord(metadata_, &recs.emplace_back());
@@ -250,7 +272,7 @@ class DB::DbAppender : public Appender {
     std::vector<std::string_view> views(recs.begin(), recs.end());
     RETURN_IF_ERROR(db_->wal_->Log(views).WithContext("writing the WAL"));
     for (const auto& s : new_series) head.MarkSeriesLogged(s.ref);
-    for (const auto& s : samples_) head.Append(s.ref, s.t_ms, s.v).IgnoreError();  // raced: dropped
+    for (const auto& s : samples_) head.Append(s.ref, s.t_ms, s.v, s.st_ms).IgnoreError();  // raced: dropped
     for (const auto& h : histograms_) head.AppendHistogram(h.ref, h.sample).IgnoreError();
     for (const auto& e : exemplars_) head.AppendExemplar(e.ref, e.exemplar).IgnoreError();
     for (const auto& md : metadata_) head.SetMetadata(md);
@@ -260,6 +282,7 @@ class DB::DbAppender : public Appender {
   DB* db_;
   bool done_ = false;
   std::vector<RefSample> samples_;
+  bool with_st_ = false;  // some sample of samples_ has a start timestamp
   std::vector<RefHistogramSample> histograms_;
   std::vector<RefExemplar> exemplars_;
   std::vector<MetricMetadata> metadata_;
@@ -374,6 +397,18 @@ Status DB::ReplayRecord(std::string_view rec) {
       RETURN_IF_ERROR(DecodeSamplesRecord(rec, &samples));
       for (const auto& s : samples) {
         if (head_->Append(resolve(s.ref), s.t_ms, s.v).ok()) {
+          ++replay_stats_.samples;
+        } else {
+          ++replay_stats_.samples_skipped;
+        }
+      }
+      break;
+    }
+    case WalRecordType::kSamplesWithST: {
+      std::vector<RefSample> samples;
+      RETURN_IF_ERROR(DecodeSamplesWithSTRecord(rec, &samples));
+      for (const auto& s : samples) {
+        if (head_->Append(resolve(s.ref), s.t_ms, s.v, s.st_ms).ok()) {
           ++replay_stats_.samples;
         } else {
           ++replay_stats_.samples_skipped;
@@ -586,6 +621,16 @@ Status DB::TruncateWal(int64_t mint_ms) {
         }
         if (keep.empty()) return false;
         EncodeSamplesRecord(keep, out);
+        return true;
+      }
+      case WalRecordType::kSamplesWithST: {
+        std::vector<RefSample> in, keep;
+        if (!DecodeSamplesWithSTRecord(rec, &in).ok()) return false;
+        for (const auto& s : in) {
+          if (s.t_ms >= mint_ms) keep.push_back(s);
+        }
+        if (keep.empty()) return false;
+        EncodeSamplesWithSTRecord(keep, out);
         return true;
       }
       case WalRecordType::kHistogramSamples: {

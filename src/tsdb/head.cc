@@ -78,6 +78,14 @@ struct Head::MemSeries {
   int64_t max_t = kMinTime;        // newest in-order sample. GUARDED_BY(mu)
   double last_v = 0;               // its value. GUARDED_BY(mu)
   std::vector<Sample> ooo;         // out-of-order samples, sorted, unique. GUARDED_BY(mu)
+  // Start timestamps, created when the first sample with one arrives (a series without
+  // them pays one pointer): of the in-order samples, and of the out-of-order ones (sorted by
+  // t_ms). GUARDED_BY(mu)
+  struct StartTimes {
+    StColumn in_order;
+    std::vector<SampleST> ooo;
+  };
+  std::unique_ptr<StartTimes> st;
 
   // Native histograms. GUARDED_BY(mu)
   std::vector<std::shared_ptr<const HistogramChunk>> h_sealed;  // time-ordered
@@ -345,7 +353,7 @@ void Head::UpdateTimeBounds(int64_t t_ms) {
   }
 }
 
-Status Head::Append(uint64_t ref, int64_t t_ms, double v) {
+Status Head::Append(uint64_t ref, int64_t t_ms, double v, int64_t st_ms) {
   std::shared_ptr<MemSeries> s = GetByRef(ref);
   if (s == nullptr) return Status::NotFound("no series with ref " + std::to_string(ref));
   {
@@ -367,12 +375,23 @@ Status Head::Append(uint64_t ref, int64_t t_ms, double v) {
         s->open.Append(t_ms, v);
         s->max_t = t_ms;
         s->last_v = v;
+        if (st_ms != 0) {
+          if (s->st == nullptr) s->st = std::make_unique<MemSeries::StartTimes>();
+          s->st->in_order.Append(t_ms, st_ms);
+        }
         break;
       }
       case AppendKind::kOutOfOrder: {
         auto it = std::lower_bound(s->ooo.begin(), s->ooo.end(), t_ms,
                                    [](const Sample& a, int64_t t) { return a.t_ms < t; });
         s->ooo.insert(it, Sample{t_ms, v});
+        if (st_ms != 0) {
+          if (s->st == nullptr) s->st = std::make_unique<MemSeries::StartTimes>();
+          std::vector<SampleST>& ooo_st = s->st->ooo;
+          auto sit = std::lower_bound(ooo_st.begin(), ooo_st.end(), t_ms,
+                                      [](const SampleST& a, int64_t t) { return a.t_ms < t; });
+          ooo_st.insert(sit, SampleST{t_ms, st_ms});
+        }
         ooo_samples_appended_.fetch_add(1, std::memory_order_relaxed);
         break;
       }
@@ -531,6 +550,18 @@ std::vector<Sample> Head::SeriesSamples(const MemSeries& s, int64_t mint_ms, int
   return MergeSamples(std::move(out), ooo);
 }
 
+std::vector<SampleST> Head::SeriesSampleSTs(const MemSeries& s, int64_t mint_ms,
+                                            int64_t maxt_ms) {
+  std::vector<SampleST> in_order, ooo;
+  std::lock_guard lock(s.mu);
+  if (s.st == nullptr) return in_order;
+  s.st->in_order.Collect(mint_ms, maxt_ms, &in_order);
+  for (const SampleST& e : s.st->ooo) {
+    if (e.t_ms >= mint_ms && e.t_ms <= maxt_ms) ooo.push_back(e);
+  }
+  return MergeSTEntries(std::move(in_order), ooo);
+}
+
 std::vector<HistogramSample> Head::SeriesHistograms(const MemSeries& s, int64_t mint_ms,
                                                     int64_t maxt_ms) {
   std::vector<std::shared_ptr<const HistogramChunk>> sealed;
@@ -593,7 +624,8 @@ class Head::HeadQuerier : public Querier {
       std::vector<Sample> samples = SeriesSamples(*s, mint_ms_, maxt_ms_);
       std::vector<HistogramSample> hists = SeriesHistograms(*s, mint_ms_, maxt_ms_);
       if (!samples.empty() || !hists.empty()) {
-        out.push_back(Series{s->labels, std::move(samples), std::move(hists)});
+        out.push_back(Series{s->labels, std::move(samples), std::move(hists),
+                             SeriesSampleSTs(*s, mint_ms_, maxt_ms_)});
       }
     }
     std::sort(out.begin(), out.end(),
@@ -692,6 +724,8 @@ std::vector<HeadSeriesChunks> Head::ChunksInRange(int64_t mint_ms, int64_t maxt_
       auto lo = std::lower_bound(s->ooo.begin(), s->ooo.end(), mint_ms,
                                  [](const Sample& a, int64_t t) { return a.t_ms < t; });
       if (lo != s->ooo.end() && lo->t_ms <= last_ms) reencode = true;
+      // Start timestamps travel in kXorST chunks, built by the re-encoding below.
+      if (s->st != nullptr) reencode = true;
       auto add_h = [&](const HistogramChunk& c) {
         if (c.num_samples() == 0 || c.max_time_ms() < mint_ms || c.min_time_ms() > last_ms) return;
         if (c.min_time_ms() < mint_ms || c.max_time_ms() > last_ms) h_reencode = true;
@@ -723,18 +757,30 @@ std::vector<HeadSeriesChunks> Head::ChunksInRange(int64_t mint_ms, int64_t maxt_
     }
     if (reencode) {
       std::vector<Sample> samples = SeriesSamples(*s, mint_ms, last_ms);
+      std::vector<SampleST> sts = SeriesSampleSTs(*s, mint_ms, last_ms);
       sc.chunks.clear();
       XorChunk c;
-      for (const auto& x : samples) {
-        if (c.num_samples() >= opts_.samples_per_chunk) {
-          sc.chunks.push_back(HeadChunk{c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())});
-          c = XorChunk();
+      size_t st_next = 0;
+      auto flush = [&] {
+        if (c.num_samples() == 0) return;
+        std::vector<SampleST> part;
+        while (st_next < sts.size() && sts[st_next].t_ms <= c.max_time_ms()) {
+          if (sts[st_next].t_ms >= c.min_time_ms()) part.push_back(sts[st_next]);
+          ++st_next;
         }
+        HeadChunk hc{c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())};
+        if (!part.empty()) {
+          hc.bytes = EncodeXorSTChunk(hc.bytes, part);
+          hc.encoding = ChunkEncoding::kXorST;
+        }
+        sc.chunks.push_back(std::move(hc));
+        c = XorChunk();
+      };
+      for (const auto& x : samples) {
+        if (c.num_samples() >= opts_.samples_per_chunk) flush();
         c.Append(x.t_ms, x.v);
       }
-      if (c.num_samples() > 0) {
-        sc.chunks.push_back(HeadChunk{c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())});
-      }
+      flush();
     }
     for (HeadChunk& c : hc) sc.chunks.push_back(std::move(c));
     if (sc.chunks.empty()) continue;
@@ -776,6 +822,19 @@ void Head::Truncate(int64_t mint_ms) {
     auto lo = std::lower_bound(s->ooo.begin(), s->ooo.end(), mint_ms,
                                [](const Sample& a, int64_t t) { return a.t_ms < t; });
     s->ooo.erase(s->ooo.begin(), lo);
+    if (s->st != nullptr) {
+      // In-order start timestamps go with the chunks that held their samples (a chunk that
+      // reaches past mint_ms keeps all of its samples, older ones included).
+      int64_t keep_from = kMaxTime;
+      if (!s->sealed.empty()) {
+        keep_from = s->sealed.front()->min_time_ms();
+      } else if (s->open.num_samples() > 0) {
+        keep_from = s->open.min_time_ms();
+      }
+      s->st->in_order.Truncate(keep_from);
+      std::erase_if(s->st->ooo, [&](const SampleST& e) { return e.t_ms < mint_ms; });
+      if (s->st->in_order.empty() && s->st->ooo.empty()) s->st.reset();
+    }
     size_t h_drop = 0;
     while (h_drop < s->h_sealed.size() && s->h_sealed[h_drop]->max_time_ms() < mint_ms) ++h_drop;
     if (h_drop > 0) {

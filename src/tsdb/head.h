@@ -10,6 +10,8 @@
 //   - one open XorChunk receiving in-order samples;
 //   - an out-of-order buffer: samples older than the series' newest sample by at most
 //     ooo_window_ms, kept sorted and merged into query results;
+//   - only once a sample with a start timestamp arrives: a StColumn (st_column.h) with the
+//     start timestamps of its in-order samples, and those of its out-of-order ones;
 //   - up to max_exemplars_per_series exemplars (oldest evicted; the head-wide total is capped
 //     at max_exemplars, evicting the oldest exemplar of the head).
 // A postings index (postings.h) maps label pairs to refs for Select.
@@ -53,6 +55,7 @@
 #include "tsdb/chunk.h"
 #include "tsdb/histogram_chunk.h"
 #include "tsdb/postings.h"
+#include "tsdb/st_column.h"
 #include "tsdb/storage.h"
 #include "util/status.h"
 
@@ -120,8 +123,10 @@ class Head {
   // OK if Append(ref, t_ms, v) would be accepted (or be a no-op duplicate); the errors of
   // Append otherwise. NotFound for an unknown ref.
   Status CheckSample(uint64_t ref, int64_t t_ms, double v) const;
-  // Appends one sample (see the rules above). NotFound for an unknown ref.
-  Status Append(uint64_t ref, int64_t t_ms, double v);
+  // Appends one sample (see the rules above). NotFound for an unknown ref. A non-zero
+  // `st_ms` is kept as the sample's start timestamp (in the series' StColumn, created on the
+  // first one; st_column.h); a no-op duplicate keeps the start timestamp it had.
+  Status Append(uint64_t ref, int64_t t_ms, double v, int64_t st_ms = 0);
 
   // Native histograms live beside the float samples of a series, in HistogramChunks cut like
   // the XOR chunks (and also when the kind changes between integer and float). They must be
@@ -154,7 +159,8 @@ class Head {
 
   // Every series with samples in [mint_ms, maxt_ms) (maxt exclusive) and those samples as
   // chunks, sorted by labels: chunks lying wholly inside the range are copied as they are,
-  // others (and series with out-of-order samples in range) are re-encoded.
+  // others (and series with out-of-order samples in range, and series with start
+  // timestamps, which become ChunkEncoding::kXorST chunks) are re-encoded.
   std::vector<HeadSeriesChunks> ChunksInRange(int64_t mint_ms, int64_t maxt_ms) const;
 
   // Drops all samples older than `mint_ms`, raises min_valid_time() to it, and removes
@@ -225,6 +231,9 @@ class Head {
                                        std::string_view body) const;
   // Samples of `s` in [mint_ms, maxt_ms], sorted, unique.
   static std::vector<Sample> SeriesSamples(const MemSeries& s, int64_t mint_ms, int64_t maxt_ms);
+  // The start timestamps of those samples (only the known ones, sorted by t_ms).
+  static std::vector<SampleST> SeriesSampleSTs(const MemSeries& s, int64_t mint_ms,
+                                               int64_t maxt_ms);
   // Histogram samples of `s` in [mint_ms, maxt_ms], sorted.
   static std::vector<HistogramSample> SeriesHistograms(const MemSeries& s, int64_t mint_ms,
                                                        int64_t maxt_ms);

@@ -74,9 +74,10 @@ bool GetDeltas(std::string_view* in, std::vector<int64_t>* vs) {
 
 }  // namespace
 
-void EncodeHistogramBody(const HistogramValue& v, std::string* out) {
+void EncodeHistogramBody(const HistogramValue& v, std::string* out, int64_t st_ms, int64_t t_ms) {
+  const uint8_t st_flag = st_ms != 0 ? kStartTimestampFlag : 0;
   if (const IntHistogram* h = std::get_if<IntHistogram>(&v)) {
-    out->push_back(static_cast<char>(static_cast<uint8_t>(h->counter_reset_hint) << 1));
+    out->push_back(static_cast<char>(st_flag | (static_cast<uint8_t>(h->counter_reset_hint) << 1)));
     PutVarsint64(out, h->schema);
     PutDouble(out, h->zero_threshold);
     PutVarint64(out, h->zero_count);
@@ -87,10 +88,11 @@ void EncodeHistogramBody(const HistogramValue& v, std::string* out) {
     PutSpans(h->negative_spans, out);
     PutDeltas(h->negative_buckets, out);
     PutDoubles(h->custom_values, out);
+    if (st_flag != 0) PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(t_ms) - static_cast<uint64_t>(st_ms)));
     return;
   }
   const FloatHistogram& f = std::get<FloatHistogram>(v);
-  out->push_back(static_cast<char>(1 | (static_cast<uint8_t>(f.counter_reset_hint) << 1)));
+  out->push_back(static_cast<char>(st_flag | 1 | (static_cast<uint8_t>(f.counter_reset_hint) << 1)));
   PutVarsint64(out, f.schema);
   PutDouble(out, f.zero_threshold);
   PutDouble(out, f.zero_count);
@@ -101,14 +103,27 @@ void EncodeHistogramBody(const HistogramValue& v, std::string* out) {
   PutSpans(f.negative_spans, out);
   PutDoubles(f.negative_buckets, out);
   PutDoubles(f.custom_values, out);
+  if (st_flag != 0) PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(t_ms) - static_cast<uint64_t>(st_ms)));
 }
 
-Status DecodeHistogramBody(std::string_view* in, HistogramValue* v) {
+Status DecodeHistogramBody(std::string_view* in, HistogramValue* v, int64_t t_ms,
+                           int64_t* st_ms) {
   const Status bad = Status::Corruption("malformed histogram");
   if (in->empty()) return bad;
   const uint8_t flags = static_cast<uint8_t>((*in)[0]);
   in->remove_prefix(1);
-  if (flags > 7) return bad;
+  if (flags > 15) return bad;
+  // The start timestamp, stored last as t_ms - st_ms; 0 when the flag is not set.
+  auto read_st = [&]() -> bool {
+    if (st_ms != nullptr) *st_ms = 0;
+    if ((flags & kStartTimestampFlag) == 0) return true;
+    int64_t d;
+    if (!GetVarsint64(in, &d)) return false;
+    if (st_ms != nullptr) {
+      *st_ms = static_cast<int64_t>(static_cast<uint64_t>(t_ms) - static_cast<uint64_t>(d));
+    }
+    return true;
+  };
   const auto hint = static_cast<CounterResetHint>((flags >> 1) & 3);
   int64_t schema;
   if (!GetVarsint64(in, &schema) || schema < std::numeric_limits<int32_t>::min() ||
@@ -123,7 +138,7 @@ Status DecodeHistogramBody(std::string_view* in, HistogramValue* v) {
         !GetVarint64(in, &h.count) || !GetDouble(in, &h.sum) ||
         !GetSpans(in, &h.positive_spans) || !GetDeltas(in, &h.positive_buckets) ||
         !GetSpans(in, &h.negative_spans) || !GetDeltas(in, &h.negative_buckets) ||
-        !GetDoubles(in, &h.custom_values)) {
+        !GetDoubles(in, &h.custom_values) || !read_st()) {
       return bad;
     }
     *v = std::move(h);
@@ -135,7 +150,7 @@ Status DecodeHistogramBody(std::string_view* in, HistogramValue* v) {
   if (!GetDouble(in, &f.zero_threshold) || !GetDouble(in, &f.zero_count) ||
       !GetDouble(in, &f.count) || !GetDouble(in, &f.sum) || !GetSpans(in, &f.positive_spans) ||
       !GetDoubles(in, &f.positive_buckets) || !GetSpans(in, &f.negative_spans) ||
-      !GetDoubles(in, &f.negative_buckets) || !GetDoubles(in, &f.custom_values)) {
+      !GetDoubles(in, &f.negative_buckets) || !GetDoubles(in, &f.custom_values) || !read_st()) {
     return bad;
   }
   *v = std::move(f);
@@ -152,7 +167,7 @@ void HistogramChunk::Append(const HistogramSample& s) {
     PutVarint64(&b_, static_cast<uint64_t>(s.t_ms) - static_cast<uint64_t>(last_t_));
   }
   last_t_ = s.t_ms;
-  EncodeHistogramBody(s.value, &b_);
+  EncodeHistogramBody(s.value, &b_, s.st_ms, s.t_ms);
   ++n_;
   b_[0] = static_cast<char>((n_ >> 8) & 0xff);
   b_[1] = static_cast<char>(n_ & 0xff);
@@ -191,8 +206,8 @@ Status DecodeHistogramChunk(std::string_view bytes, int64_t mint_ms, int64_t max
     }
     HistogramSample s;
     s.t_ms = t;
-    RETURN_IF_ERROR(DecodeHistogramBody(&in, &s.value).WithContext("histogram chunk sample " +
-                                                                   std::to_string(i)));
+    RETURN_IF_ERROR(DecodeHistogramBody(&in, &s.value, t, &s.st_ms)
+                        .WithContext("histogram chunk sample " + std::to_string(i)));
     if (t > maxt_ms) return Status::OK();
     if (t >= mint_ms) out->push_back(std::move(s));
   }

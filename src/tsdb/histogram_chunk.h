@@ -7,7 +7,8 @@
 //
 //   chunk   u16 big-endian sample count (like XorChunk, so ChunkNumSamples works), then per
 //           sample: timestamp (first: varsint t_ms; then uvarint t_ms - previous t_ms), body
-//   body    u8 flags (bit 0: float histogram; bits 1-2: counter reset hint), varsint schema,
+//   body    u8 flags (bit 0: float histogram; bits 1-2: counter reset hint; bit 3: a start
+//           timestamp follows the body as varsint t_ms - st_ms), varsint schema,
 //           fixed64 zero_threshold, zero_count and count (uvarint each for integer histograms,
 //           fixed64 for float ones), fixed64 sum, positive spans (uvarint n, n x (varsint
 //           offset, uvarint length)), positive buckets (uvarint n, n x (varsint delta |
@@ -38,10 +39,19 @@
 
 namespace argus::tsdb {
 
-// Appends the body encoding of `v` to `*out`.
-void EncodeHistogramBody(const HistogramValue& v, std::string* out);
-// Decodes one body from the front of `*in` (advancing it). Corruption if malformed.
-Status DecodeHistogramBody(std::string_view* in, HistogramValue* v);
+// Flag bit 3 of the body's flags byte: a start timestamp follows the body, as a varsint of
+// t_ms - st_ms. Bodies without it (all written before start timestamps existed) decode with
+// st_ms 0.
+inline constexpr uint8_t kStartTimestampFlag = 0x08;
+
+// Appends the body encoding of `v` to `*out`; a non-zero `st_ms` (the sample's start
+// timestamp) is stored relative to the sample time `t_ms`.
+void EncodeHistogramBody(const HistogramValue& v, std::string* out, int64_t st_ms = 0,
+                         int64_t t_ms = 0);
+// Decodes one body from the front of `*in` (advancing it); `t_ms` is the sample's time, and
+// `*st_ms` (if given) receives its start timestamp or 0. Corruption if malformed.
+Status DecodeHistogramBody(std::string_view* in, HistogramValue* v, int64_t t_ms = 0,
+                           int64_t* st_ms = nullptr);
 
 class HistogramChunk {
  public:

@@ -35,10 +35,13 @@ namespace argus::tsdb {
 using HistogramValue = std::variant<IntHistogram, FloatHistogram>;
 
 // One native-histogram sample. A stale marker is a histogram whose sum is the StaleNaN
-// (Prometheus' convention).
+// (Prometheus' convention). `st_ms` is the sample's start timestamp (OTLP
+// `start_time_unix_nano`, remote_write 2 `created_timestamp`): when the counter it belongs
+// to started counting, in ms; 0 means unknown.
 struct HistogramSample {
   int64_t t_ms = 0;
   HistogramValue value;
+  int64_t st_ms = 0;
 
   bool is_float() const { return std::holds_alternative<FloatHistogram>(value); }
   // The sample as a FloatHistogram (integer histograms converted).
@@ -54,10 +57,21 @@ struct HistogramSample {
 // duplicate timestamps. Stale markers are included (see IsStaleNaN); PromQL skips them.
 // Float samples and native-histogram samples are kept apart (a series may switch between
 // them over time); each list is sorted on its own.
+//
+// Start timestamps of the float samples are in `sample_st`: (t_ms, st_ms) for each sample at
+// t_ms that has one (st_ms != 0), sorted by t_ms, unique. It is empty when no sample has one,
+// so the common case costs nothing, and lists of several sources merge by set union. Histogram
+// samples carry theirs in HistogramSample::st_ms.
+struct SampleST {
+  int64_t t_ms = 0;
+  int64_t st_ms = 0;
+  friend bool operator==(const SampleST&, const SampleST&) = default;
+};
 struct Series {
   Labels labels;
   std::vector<Sample> samples;
   std::vector<HistogramSample> histograms{};
+  std::vector<SampleST> sample_st{};
 };
 
 // Hints from the query engine; a Querier may ignore them (results must stay correct).
@@ -109,10 +123,25 @@ class Appender {
   virtual Status AppendBorrowed(const LabelsView& labels, int64_t t_ms, double v) {
     return Append(labels.ToLabels(), t_ms, v);
   }
+  // Append with the sample's start timestamp `st_ms` (when the cumulative counter or the
+  // delta interval began, ms; 0 = unknown, which is plain Append). Same errors. The default
+  // drops the start timestamp (Appenders whose store keeps none); the DB's keeps it.
+  virtual Status AppendWithST(const Labels& labels, int64_t st_ms, int64_t t_ms, double v) {
+    (void)st_ms;
+    return Append(labels, t_ms, v);
+  }
+  // AppendWithST for a borrowed label set (see AppendBorrowed). A zero `st_ms` is the same
+  // as AppendBorrowed, so series without start timestamps keep its fast path.
+  virtual Status AppendBorrowedWithST(const LabelsView& labels, int64_t st_ms, int64_t t_ms,
+                                      double v) {
+    if (st_ms == 0) return AppendBorrowed(labels, t_ms, v);
+    return AppendWithST(labels.ToLabels(), st_ms, t_ms, v);
+  }
   // Adds one native-histogram sample (integer or float). Errors as Append, plus
   // InvalidArgument if the histogram does not pass Validate (model/histogram.h). Histogram
   // samples must arrive in order per series: an older one is OutOfOrder("out of order
-  // sample"). The default refuses with Unimplemented (Appenders that store floats only).
+  // sample"). `s.st_ms` is kept as the sample's start timestamp where the store supports it.
+  // The default refuses with Unimplemented (Appenders that store floats only).
   virtual Status AppendHistogram(const Labels& labels, const HistogramSample& s) {
     (void)labels;
     (void)s;

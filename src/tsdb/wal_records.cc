@@ -57,7 +57,7 @@ Status Truncated(const char* what, size_t entry) {
 Result<WalRecordType> WalRecordTypeOf(std::string_view rec) {
   if (rec.empty()) return Status::Corruption("empty wal record");
   const uint8_t t = static_cast<uint8_t>(rec[0]);
-  if (t < 1 || t > 5) return Status::Corruption("unknown wal record type " + std::to_string(t));
+  if (t < 1 || t > 6) return Status::Corruption("unknown wal record type " + std::to_string(t));
   return static_cast<WalRecordType>(t);
 }
 
@@ -79,6 +79,20 @@ void EncodeSamplesRecord(const std::vector<RefSample>& samples, std::string* out
     PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) -
                                            static_cast<uint64_t>(base)));
     PutFixed64(out, DoubleBits(s.v));
+  }
+}
+
+void EncodeSamplesWithSTRecord(const std::vector<RefSample>& samples, std::string* out) {
+  out->push_back(static_cast<char>(WalRecordType::kSamplesWithST));
+  const int64_t base = samples.empty() ? 0 : samples.front().t_ms;
+  PutVarsint64(out, base);
+  for (const auto& s : samples) {
+    PutVarint64(out, s.ref);
+    PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) -
+                                           static_cast<uint64_t>(base)));
+    PutFixed64(out, DoubleBits(s.v));
+    PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) -
+                                           static_cast<uint64_t>(s.st_ms)));
   }
 }
 
@@ -111,7 +125,7 @@ void EncodeHistogramSamplesRecord(const std::vector<RefHistogramSample>& samples
     PutVarint64(out, s.ref);
     PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.sample.t_ms) -
                                            static_cast<uint64_t>(base)));
-    EncodeHistogramBody(s.sample.value, out);
+    EncodeHistogramBody(s.sample.value, out, s.sample.st_ms, s.sample.t_ms);
   }
 }
 
@@ -122,12 +136,14 @@ Status DecodeHistogramSamplesRecord(std::string_view rec, std::vector<RefHistogr
   for (size_t i = 0; !rec.empty(); ++i) {
     RefHistogramSample s;
     int64_t delta;
-    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta) ||
-        !DecodeHistogramBody(&rec, &s.sample.value).ok()) {
+    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta)) {
       return Truncated("histogram samples", i);
     }
     s.sample.t_ms =
         static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
+    if (!DecodeHistogramBody(&rec, &s.sample.value, s.sample.t_ms, &s.sample.st_ms).ok()) {
+      return Truncated("histogram samples", i);
+    }
     out->push_back(std::move(s));
   }
   return Status::OK();
@@ -159,6 +175,26 @@ Status DecodeSamplesRecord(std::string_view rec, std::vector<RefSample>* out) {
     }
     s.t_ms = static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
     s.v = BitsDouble(bits);
+    out->push_back(s);
+  }
+  return Status::OK();
+}
+
+Status DecodeSamplesWithSTRecord(std::string_view rec, std::vector<RefSample>* out) {
+  RETURN_IF_ERROR(Expect(&rec, WalRecordType::kSamplesWithST, "samples with start timestamps"));
+  int64_t base;
+  if (!GetVarsint64(&rec, &base)) return Truncated("samples with start timestamps", 0);
+  for (size_t i = 0; !rec.empty(); ++i) {
+    RefSample s;
+    int64_t delta, st_delta;
+    uint64_t bits;
+    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta) || !GetFixed64(&rec, &bits) ||
+        !GetVarsint64(&rec, &st_delta)) {
+      return Truncated("samples with start timestamps", i);
+    }
+    s.t_ms = static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
+    s.v = BitsDouble(bits);
+    s.st_ms = static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) - static_cast<uint64_t>(st_delta));
     out->push_back(s);
   }
   return Status::OK();

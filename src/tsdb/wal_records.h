@@ -12,7 +12,11 @@
 //                    uvarint len, unit, uvarint len, help
 //   histograms 0x05, varsint base_t_ms, then per sample: uvarint ref,
 //                    varsint t_ms - base_t_ms, histogram body (histogram_chunk.h; integer or
-//                    float, told by the body's flag byte)
+//                    float, told by the body's flag byte; bit 3 of it: with start timestamp)
+//   samples+ST 0x06, as samples, each sample followed by varsint t_ms - st_ms: the float
+//                    samples that carry a start timestamp (st_ms != 0). Samples without one
+//                    stay in 0x02 records, so a WAL of a series without start timestamps is
+//                    byte for byte what it was before they existed.
 //
 // Example:
 //   std::string rec;
@@ -43,6 +47,7 @@ enum class WalRecordType : uint8_t {
   kExemplars = 3,
   kMetadata = 4,
   kHistogramSamples = 5,
+  kSamplesWithST = 6,
 };
 
 struct RefSeries {
@@ -54,6 +59,7 @@ struct RefSample {
   uint64_t ref = 0;
   int64_t t_ms = 0;
   double v = 0;
+  int64_t st_ms = 0;  // start timestamp (ms); 0 = unknown (and not written in 0x02 records)
 };
 
 struct RefHistogramSample {
@@ -71,7 +77,10 @@ Result<WalRecordType> WalRecordTypeOf(std::string_view rec);
 
 // Each Encode* appends one whole record to `*out`.
 void EncodeSeriesRecord(const std::vector<RefSeries>& series, std::string* out);
+// Writes every sample's value and time; start timestamps are dropped (see the next one).
 void EncodeSamplesRecord(const std::vector<RefSample>& samples, std::string* out);
+// A 0x06 record: samples with their start timestamps.
+void EncodeSamplesWithSTRecord(const std::vector<RefSample>& samples, std::string* out);
 void EncodeExemplarsRecord(const std::vector<RefExemplar>& exemplars, std::string* out);
 void EncodeMetadataRecord(const std::vector<MetricMetadata>& metadata, std::string* out);
 void EncodeHistogramSamplesRecord(const std::vector<RefHistogramSample>& samples,
@@ -81,6 +90,7 @@ void EncodeHistogramSamplesRecord(const std::vector<RefHistogramSample>& samples
 // well-formed record of that type (entries decoded before the fault may have been appended).
 Status DecodeSeriesRecord(std::string_view rec, std::vector<RefSeries>* out);
 Status DecodeSamplesRecord(std::string_view rec, std::vector<RefSample>* out);
+Status DecodeSamplesWithSTRecord(std::string_view rec, std::vector<RefSample>* out);
 Status DecodeExemplarsRecord(std::string_view rec, std::vector<RefExemplar>* out);
 Status DecodeMetadataRecord(std::string_view rec, std::vector<MetricMetadata>* out);
 Status DecodeHistogramSamplesRecord(std::string_view rec, std::vector<RefHistogramSample>* out);
