@@ -9,8 +9,10 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include "model/histogram_stats.h"
@@ -2278,8 +2280,17 @@ class Evaluator {
       if (!out.points.empty()) v.m.push_back(std::move(out));
       return v;
     }
-    std::vector<Point> window;
+    // The window is a view into the series' points; only dropping histogram samples copies
+    // them (into `floats`). Most series have no histogram sample: `has_h` skips counting them.
+    std::vector<Point> floats;
     for (auto& s : src) {
+      const bool has_h = std::any_of(s.points.begin(), s.points.end(),
+                                     [](const Point& p) { return p.h != nullptr; });
+      auto count_h = [&](std::span<const Point> pts) -> size_t {
+        if (!has_h) return 0;
+        return static_cast<size_t>(std::count_if(pts.begin(), pts.end(),
+                                                 [](const Point& p) { return p.h != nullptr; }));
+      };
       Series out;
       out.metric = s.metric;
       out.drop_name = s.drop_name;
@@ -2299,17 +2310,18 @@ class Evaluator {
         if (hi < lo) hi = lo;
         while (hi < s.points.size() && s.points[hi].t_ms <= ref + ahead) ++hi;
         if (hi <= lo) continue;
-        window.assign(s.points.begin() + static_cast<long>(lo), s.points.begin() + static_cast<long>(hi));
+        std::span<const Point> window(s.points.data() + lo, hi - lo);
         if (anchored || smoothed) {
           if (f == "resets" || f == "changes") {
             // Counted from the anchor: the last sample at or before the range start.
             if (window.back().t_ms <= mint) continue;
             auto anchor = std::find_if(window.rbegin(), window.rend(),
                                        [&](const Point& p) { return p.t_ms <= mint; });
-            if (anchor != window.rend()) window.erase(window.begin(), anchor.base() - 1);
+            if (anchor != window.rend()) {
+              window = window.subspan(static_cast<size_t>(anchor.base() - 1 - window.begin()));
+            }
           } else {
-            size_t nh = 0;
-            for (const auto& p : window) nh += p.h ? 1 : 0;
+            size_t nh = count_h(window);
             std::string metric(s.metric.MetricName());
             int pos = e.args[matrix_arg]->pos;
             double range_s = static_cast<double>(w.range_ms) / 1000;
@@ -2341,7 +2353,7 @@ class Evaluator {
           }
         }
         if ((f == "irate" || f == "idelta") && window.size() > 2) {
-          window.erase(window.begin(), window.end() - 2);  // only the last two count
+          window = window.last(2);  // only the last two count
         }
         if (f == "resets" && window.size() > 0) {
           float_seen = true;
@@ -2366,8 +2378,7 @@ class Evaluator {
           out.points.push_back({ts, n, nullptr});
           continue;
         }
-        size_t nh = 0;
-        for (const auto& p : window) nh += p.h ? 1 : 0;
+        size_t nh = count_h(window);
         bool hist_fn = f == "rate" || f == "increase" || f == "delta" || f == "irate" ||
                        f == "idelta" || f == "sum_over_time" || f == "avg_over_time";
         if (nh > 0 && hist_fn) {
@@ -2402,7 +2413,12 @@ class Evaluator {
                        "metric name " + GoQuote(std::string(s.metric.MetricName())),
                        e.args[matrix_arg]->pos);
           }
-          std::erase_if(window, [](const Point& p) { return p.h != nullptr; });
+          if (nh > 0) {
+            floats.clear();
+            std::copy_if(window.begin(), window.end(), std::back_inserter(floats),
+                         [](const Point& p) { return p.h == nullptr; });
+            window = floats;
+          }
           if (window.empty()) continue;
         }
         float_seen = true;
@@ -2439,7 +2455,7 @@ class Evaluator {
     return v;
   }
 
-  std::optional<double> RangeKernel(std::string_view f, const std::vector<Point>& pts,
+  std::optional<double> RangeKernel(std::string_view f, std::span<const Point> pts,
                                     int64_t mint, int64_t maxt, int64_t ts,
                                     const std::vector<Val>& others, int64_t step) {
     auto scalar = [&](size_t arg) { return others[arg].m[0].points[static_cast<size_t>(step)].f; };

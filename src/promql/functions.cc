@@ -32,7 +32,7 @@ struct Extrapolation {
 
 // `result` is the raw difference (a histogram's count difference) before the start-time
 // adjustment, `first_value` the first point's value (a histogram's count) for the zero clamp.
-Extrapolation Extrapolate(const std::vector<Point>& pts, int64_t range_start_ms,
+Extrapolation Extrapolate(std::span<const Point> pts, int64_t range_start_ms,
                           int64_t range_end_ms, bool is_counter, bool is_rate, double result,
                           double first_value) {
   Extrapolation x;
@@ -95,7 +95,7 @@ void AddOnce(std::vector<std::string>* v, const std::string& s) {
 
 }  // namespace
 
-HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+HistogramRangeResult HistogramExtrapolatedRate(std::span<const Point> pts, int64_t range_start_ms,
                                                int64_t range_end_ms, bool is_counter, bool is_rate,
                                                const std::string& metric) {
   HistogramRangeResult res;
@@ -202,7 +202,7 @@ HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, in
   return res;
 }
 
-HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool is_rate,
+HistogramRangeResult HistogramInstantValue(std::span<const Point> pts, bool is_rate,
                                            const std::string& metric) {
   HistogramRangeResult res;
   if (pts.size() < 2) return res;
@@ -253,7 +253,7 @@ Result<FloatHistogram> HistogramMeanOfParts(const std::vector<const FloatHistogr
   return mean;
 }
 
-HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
+HistogramRangeResult HistogramSumOverTime(std::span<const Point> pts, bool avg,
                                           const std::string& metric) {
   HistogramRangeResult res;
   if (pts.empty()) return res;
@@ -317,7 +317,7 @@ std::string StartTimeOverlapWarning(const std::string& metric) {
          Quoted(metric);
 }
 
-std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+std::optional<double> ExtrapolatedRate(std::span<const Point> pts, int64_t range_start_ms,
                                        int64_t range_end_ms, bool is_counter, bool is_rate,
                                        bool* st_overlap) {
   if (pts.empty()) return std::nullopt;
@@ -342,7 +342,7 @@ std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t ra
   return result * x.factor;
 }
 
-std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate) {
+std::optional<double> InstantValue(std::span<const Point> pts, bool is_rate) {
   if (pts.size() < 2) return std::nullopt;
   const Point& last = pts[pts.size() - 1];
   const Point& prev = pts[pts.size() - 2];
@@ -355,7 +355,7 @@ std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate) 
   return v;
 }
 
-double CountResets(const std::vector<Point>& pts) {
+double CountResets(std::span<const Point> pts) {
   double n = 0;
   for (size_t i = 1; i < pts.size(); ++i) {
     const Point& prev = pts[i - 1];
@@ -372,7 +372,7 @@ double CountResets(const std::vector<Point>& pts) {
   return n;
 }
 
-void LinearRegression(const std::vector<Point>& pts, int64_t intercept_ms, double* slope,
+void LinearRegression(std::span<const Point> pts, int64_t intercept_ms, double* slope,
                       double* intercept) {
   double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0,
          c_x2 = 0;
@@ -425,7 +425,7 @@ double Quantile(double q, std::vector<double> values) {
          values[static_cast<size_t>(upper)] * weight;
 }
 
-double AvgOverTime(const std::vector<Point>& pts) {
+double AvgOverTime(std::span<const Point> pts) {
   double sum = 0, mean = 0, count = 0, c = 0;
   bool incremental = false;
   for (size_t i = 0; i < pts.size(); ++i) {
@@ -456,7 +456,7 @@ double AvgOverTime(const std::vector<Point>& pts) {
   return sum / count + c / count;
 }
 
-double StdvarOverTime(const std::vector<Point>& pts) {
+double StdvarOverTime(std::span<const Point> pts) {
   double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
   for (const auto& p : pts) {
     count++;
@@ -640,7 +640,7 @@ int SortSearch(int n, Pred pred) {
 // The boundary indices of an extended window (upstream's firstSampleIndex/lastSampleIndex):
 // `first` is the last point at or before range_start (or 0), `last` the last point (anchored)
 // or the first at or after range_end (smoothed). False when nothing lies in the range.
-bool ExtendedBounds(const std::vector<Point>& f, int64_t range_start, int64_t range_end,
+bool ExtendedBounds(std::span<const Point> f, int64_t range_start, int64_t range_end,
                     bool smoothed, int* first, int* last) {
   if (f.empty()) return false;
   int l = static_cast<int>(f.size()) - 1;
@@ -653,7 +653,7 @@ bool ExtendedBounds(const std::vector<Point>& f, int64_t range_start, int64_t ra
   return true;
 }
 
-double PickOrInterpolateLeft(const std::vector<Point>& f, int first, int64_t range_start,
+double PickOrInterpolateLeft(std::span<const Point> f, int first, int64_t range_start,
                              bool smoothed, bool is_counter) {
   const Point& p = f[static_cast<size_t>(first)];
   if (smoothed && p.t_ms < range_start) {
@@ -662,7 +662,7 @@ double PickOrInterpolateLeft(const std::vector<Point>& f, int first, int64_t ran
   return p.f;
 }
 
-double PickOrInterpolateRight(const std::vector<Point>& f, int last, int64_t range_end,
+double PickOrInterpolateRight(std::span<const Point> f, int last, int64_t range_end,
                               bool smoothed, bool is_counter) {
   const Point& p = f[static_cast<size_t>(last)];
   if (smoothed && last > 0 && p.t_ms > range_end) {
@@ -680,7 +680,7 @@ double Interpolate(const Point& p1, const Point& p2, int64_t t_ms, bool is_count
                   static_cast<double>(p2.t_ms - p1.t_ms);
 }
 
-std::optional<double> ExtendedRate(const std::vector<Point>& f, int64_t range_start,
+std::optional<double> ExtendedRate(std::span<const Point> f, int64_t range_start,
                                    int64_t range_end, double range_s, bool smoothed,
                                    bool is_counter, bool is_rate) {
   int first, last;
@@ -705,7 +705,7 @@ std::optional<double> ExtendedRate(const std::vector<Point>& f, int64_t range_st
   return result;
 }
 
-std::vector<Point> ExtendFloats(const std::vector<Point>& f, int64_t mint, int64_t maxt,
+std::vector<Point> ExtendFloats(std::span<const Point> f, int64_t mint, int64_t maxt,
                                 bool smoothed) {
   std::vector<Point> out;
   if (f.empty()) return out;
@@ -754,7 +754,7 @@ std::shared_ptr<const FloatHistogram> InterpolateHistogram(const Point& p1, cons
   return result;
 }
 
-HistogramRangeResult HistogramExtendedRate(const std::vector<Point>& h, int64_t range_start,
+HistogramRangeResult HistogramExtendedRate(std::span<const Point> h, int64_t range_start,
                                            int64_t range_end, double range_s, bool smoothed,
                                            bool is_counter, bool is_rate,
                                            const std::string& metric) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,25 +49,25 @@ std::string StartTimeOverlapWarning(const std::string& metric);
 // start time takes the place of extrapolating to the left (so one point is enough).
 // nullopt when there is no result (fewer than two points and no usable start time).
 // `*st_overlap` (if given) is set when StartTimeOverlaps holds for a pair of points.
-std::optional<double> ExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+std::optional<double> ExtrapolatedRate(std::span<const Point> pts, int64_t range_start_ms,
                                        int64_t range_end_ms, bool is_counter, bool is_rate,
                                        bool* st_overlap = nullptr);
 // irate()/idelta(): from the last two points (for irate a start-timestamp reset between them
 // counts as a counter reset). nullopt when fewer than two points.
-std::optional<double> InstantValue(const std::vector<Point>& pts, bool is_rate);
+std::optional<double> InstantValue(std::span<const Point> pts, bool is_rate);
 // resets(): value drops, start-timestamp resets and float/histogram switches between
 // consecutive points (histograms compared with DetectReset).
-double CountResets(const std::vector<Point>& pts);
+double CountResets(std::span<const Point> pts);
 // Least squares slope and intercept, x in seconds relative to intercept_ms.
-void LinearRegression(const std::vector<Point>& pts, int64_t intercept_ms, double* slope,
+void LinearRegression(std::span<const Point> pts, int64_t intercept_ms, double* slope,
                       double* intercept);
 // Prometheus' quantile over values (q<0 -> -Inf, q>1 -> +Inf, NaN q -> NaN).
 double Quantile(double q, std::vector<double> values);
 
 // The mean of values with Kahan summation, switching to an incremental mean on overflow.
-double AvgOverTime(const std::vector<Point>& pts);
+double AvgOverTime(std::span<const Point> pts);
 // Population variance with Kahan summation.
-double StdvarOverTime(const std::vector<Point>& pts);
+double StdvarOverTime(std::span<const Point> pts);
 
 // The result of a range function over native-histogram points, with the annotation bodies it
 // raises (without the "PromQL warning: " prefix and position, which the evaluator adds).
@@ -80,11 +81,11 @@ struct HistogramRangeResult {
 // gauge in a counter function (or a non-gauge in delta) warned about, the result a gauge.
 // Start timestamps are used as in ExtrapolatedRate (the overlap warning goes to `warnings`).
 // `metric` names the series in messages.
-HistogramRangeResult HistogramExtrapolatedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+HistogramRangeResult HistogramExtrapolatedRate(std::span<const Point> pts, int64_t range_start_ms,
                                                int64_t range_end_ms, bool is_counter, bool is_rate,
                                                const std::string& metric);
 // irate()/idelta() over histogram points (the last two).
-HistogramRangeResult HistogramInstantValue(const std::vector<Point>& pts, bool is_rate,
+HistogramRangeResult HistogramInstantValue(std::span<const Point> pts, bool is_rate,
                                            const std::string& metric);
 // True if the count, the zero bucket or any bucket of h is infinite (e.g. a sum overflowed).
 bool HasInfiniteCounts(const FloatHistogram& h);
@@ -94,7 +95,7 @@ bool HasInfiniteCounts(const FloatHistogram& h);
 // Errors: InvalidArgument if the histograms mix exponential and custom buckets.
 Result<FloatHistogram> HistogramMeanOfParts(const std::vector<const FloatHistogram*>& hs);
 // sum_over_time() (avg=false) or avg_over_time() (avg=true) over histogram points.
-HistogramRangeResult HistogramSumOverTime(const std::vector<Point>& pts, bool avg,
+HistogramRangeResult HistogramSumOverTime(std::span<const Point> pts, bool avg,
                                           const std::string& metric);
 
 // ---- Prometheus 3's `anchored` and `smoothed` range selectors (promql/functions.go
@@ -111,18 +112,18 @@ double Interpolate(const Point& p1, const Point& p2, int64_t t_ms, bool is_count
 // value is the nearest sample at or before it (anchored) or interpolated (smoothed), plus the
 // counter resets in between; divided by `range_s` for rate. nullopt when the window has no
 // sample inside (range_start, range_end] (anchored) or the data lies only on one side.
-std::optional<double> ExtendedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+std::optional<double> ExtendedRate(std::span<const Point> pts, int64_t range_start_ms,
                                    int64_t range_end_ms, double range_s, bool smoothed,
                                    bool is_counter, bool is_rate);
 // The same over native-histogram points (all of `pts` histograms), with upstream's warnings.
-HistogramRangeResult HistogramExtendedRate(const std::vector<Point>& pts, int64_t range_start_ms,
+HistogramRangeResult HistogramExtendedRate(std::span<const Point> pts, int64_t range_start_ms,
                                            int64_t range_end_ms, double range_s, bool smoothed,
                                            bool is_counter, bool is_rate,
                                            const std::string& metric);
 // What an anchored or smoothed range selector returns as a value (extendFloats): the float
 // points inside (mint, maxt] bracketed by a point exactly at mint and one exactly at maxt
 // (picked or, smoothed, interpolated). Empty when no sample lies after mint.
-std::vector<Point> ExtendFloats(const std::vector<Point>& pts, int64_t mint_ms, int64_t maxt_ms,
+std::vector<Point> ExtendFloats(std::span<const Point> pts, int64_t mint_ms, int64_t maxt_ms,
                                 bool smoothed);
 // Linear interpolation between two histograms at t (h1 + (h2 - h1) * fraction; for a counter
 // reset, h2 * fraction). Sets *mixed when the two mix exponential and custom buckets (no result
