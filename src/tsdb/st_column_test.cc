@@ -151,6 +151,14 @@ TEST(StColumnTest, HistogramBodyCarriesStartTimestampInFlagBit) {
   in = plain;
   ASSERT_TRUE(DecodeHistogramBody(&in, &v, 60000, &st).ok());
   EXPECT_EQ(st, 0);  // bodies written before start timestamps read as unknown
+  // The flag set but the start timestamp cut off, or an unknown flag bit: Corruption.
+  std::string cut = with_st.substr(0, with_st.size() - 1);
+  in = cut;
+  EXPECT_EQ(DecodeHistogramBody(&in, &v, 60000, &st).code(), StatusCode::kCorruption);
+  std::string unknown_flag = plain;
+  unknown_flag[0] = static_cast<char>(0x10);
+  in = unknown_flag;
+  EXPECT_EQ(DecodeHistogramBody(&in, &v, 60000, &st).code(), StatusCode::kCorruption);
   HistogramChunk c;
   c.Append(HistogramSample{60000, h, 40000});
   c.Append(HistogramSample{120000, h});
