@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tsdb/block.h"
+#include "tsdb/compact.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
 #include "tsdb/histogram_chunk.h"
@@ -149,6 +151,14 @@ TEST(StColumnTest, HistogramBodyCarriesStartTimestampInFlagBit) {
   in = plain;
   ASSERT_TRUE(DecodeHistogramBody(&in, &v, 60000, &st).ok());
   EXPECT_EQ(st, 0);  // bodies written before start timestamps read as unknown
+  // The flag set but the start timestamp cut off, or an unknown flag bit: Corruption.
+  std::string cut = with_st.substr(0, with_st.size() - 1);
+  in = cut;
+  EXPECT_EQ(DecodeHistogramBody(&in, &v, 60000, &st).code(), StatusCode::kCorruption);
+  std::string unknown_flag = plain;
+  unknown_flag[0] = static_cast<char>(0x10);
+  in = unknown_flag;
+  EXPECT_EQ(DecodeHistogramBody(&in, &v, 60000, &st).code(), StatusCode::kCorruption);
   HistogramChunk c;
   c.Append(HistogramSample{60000, h, 40000});
   c.Append(HistogramSample{120000, h});
@@ -249,6 +259,40 @@ TEST_F(StDbTest, StartTimestampsSurviveReplayBlocksAndCheckpoints) {
   auto db = Open();  // checkpoint + segments replay
   EXPECT_EQ(One(*db, "c_total").sample_st, want_sts);
   ASSERT_TRUE(db->Close().ok());
+}
+
+// Two overlapping blocks of one series, one with start timestamps: compaction merges the
+// samples and keeps the start timestamps (the earlier block wins equal timestamps).
+TEST_F(StDbTest, CompactionOfOverlappingChunksKeepsStartTimestamps) {
+  auto block = [&](std::vector<Sample> samples, std::vector<SampleST> sts) {
+    XorChunk c;
+    for (const Sample& x : samples) c.Append(x.t_ms, x.v);
+    ChunkData cd{c.min_time_ms(), c.max_time_ms(), std::string(c.bytes())};
+    if (!sts.empty()) {
+      cd.bytes = EncodeXorSTChunk(cd.bytes, sts);
+      cd.encoding = ChunkEncoding::kXorST;
+    }
+    std::vector<BlockSeries> ss;
+    ss.push_back({Labels::FromMap({{"__name__", "c_total"}}), {std::move(cd)}});
+    auto meta = WriteBlock(dir_, 0, kHour, 1, {}, std::move(ss));
+    EXPECT_TRUE(meta.ok()) << meta.status().ToString();
+    auto b = Block::Open(dir_ + "/" + meta->ulid);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return *b;
+  };
+  auto a = block({{1000, 1}, {3000, 3}}, {{1000, 500}, {3000, 500}});
+  auto b = block({{2000, 2}, {3000, 99}, {4000, 4}}, {});
+  auto meta = CompactBlocks(dir_, {a, b});
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  auto merged = Block::Open(dir_ + "/" + meta->ulid);
+  ASSERT_TRUE(merged.ok());
+  auto q = (*merged)->NewQuerier(0, kHour);
+  ASSERT_TRUE(q.ok());
+  auto ss = (*q)->Select({Name("c_total")}, {});
+  ASSERT_TRUE(ss.ok()) << ss.status().ToString();
+  ASSERT_EQ(ss->size(), 1u);
+  EXPECT_EQ((*ss)[0].samples, (std::vector<Sample>{{1000, 1}, {2000, 2}, {3000, 3}, {4000, 4}}));
+  EXPECT_EQ((*ss)[0].sample_st, (std::vector<SampleST>{{1000, 500}, {3000, 500}}));
 }
 
 }  // namespace
