@@ -41,10 +41,11 @@ struct LogStoreOptions {
   // forever, as Loki's retention_period 0).
   int64_t retention_ns = 0;
   // A stream's head is compressed into a block when it reaches this many raw bytes (default
-  // 256 KiB: big enough for zstd's ratio, small enough to skip by time).
-  size_t block_size_bytes = 256 << 10;
-  // zstd level blocks are sealed with (docs/decisions.md, "Log chunks").
-  int zstd_level = 3;
+  // 1 MiB: zstd's ratio still grows up to there, and a query holds one such block per stream
+  // in flight; docs/decisions.md, "Block size and zstd level").
+  size_t block_size_bytes = 1 << 20;
+  // zstd level blocks are sealed with (default 8; same section).
+  int zstd_level = 8;
   wal::WalOptions wal;
 };
 
