@@ -208,23 +208,35 @@ class Evaluator {
     return {static_cast<size_t>(lo), static_cast<size_t>(hi)};
   }
 
+  // Adds one sample to a step's accumulator: only what `op` reads.
   static void Fold(RangeOp op, Acc& a, int64_t ts, double v) {
-    if (a.n == 0) {
-      a.r = v;
-      a.first = v;
-      a.first_ts = ts;
-    } else {
-      if (op == RangeOp::kRateCounter && v < a.last) a.correction += a.last;
-      if (op == RangeOp::kMin ? (v < a.r || std::isnan(a.r)) : (v > a.r || std::isnan(a.r))) a.r = v;
-    }
+    const bool first = a.n == 0;
     ++a.n;
-    a.sum += v;
-    double count = static_cast<double>(a.n);
-    double delta = v - a.mean;
-    a.mean += delta / count;
-    a.m2 += delta * (v - a.mean);
-    a.last = v;
-    a.last_ts = ts;
+    switch (op) {
+      case RangeOp::kCount: case RangeOp::kAbsent: case RangeOp::kQuantile: return;
+      case RangeOp::kRate: case RangeOp::kBytes: case RangeOp::kBytesRate: case RangeOp::kSum: case RangeOp::kAvg:
+        a.sum += v;
+        return;
+      case RangeOp::kMin: case RangeOp::kMax:
+        if (first || (op == RangeOp::kMin ? (v < a.r || std::isnan(a.r)) : (v > a.r || std::isnan(a.r)))) a.r = v;
+        return;
+      case RangeOp::kStddev: case RangeOp::kStdvar: {
+        double delta = v - a.mean;
+        a.mean += delta / static_cast<double>(a.n);
+        a.m2 += delta * (v - a.mean);
+        return;
+      }
+      case RangeOp::kFirst: case RangeOp::kLast: case RangeOp::kRateCounter:
+        if (first) {
+          a.first = v;
+          a.first_ts = ts;
+        } else if (op == RangeOp::kRateCounter && v < a.last) {
+          a.correction += a.last;
+        }
+        a.last = v;
+        a.last_ts = ts;
+        return;
+    }
   }
 
   // Range aggregations stream: entries come from the store batch by batch in one time order
@@ -258,7 +270,7 @@ class Evaluator {
     // its group is looked up once per stream, not built per entry.
     const bool plain = e.selector.stages.empty() && !e.unwrap;
     std::unordered_map<const Labels*, size_t> plain_group;
-    RETURN_IF_ERROR(MergeCursors(cursors, true, [&](const Labels& stream, const LogEntry& en) -> Result<bool> {
+    auto add = [&](const Labels& stream, const LogEntry& en) -> Result<bool> {
       ++stats_->entries_scanned;
       stats_->bytes_scanned += en.line.size();
       const bool cacheable = plain && en.metadata.empty();
@@ -314,7 +326,25 @@ class Evaluator {
       if (cacheable) plain_group[&stream] = it->second;
       fold(groups[it->second], en.ts_ns, v);
       return true;
-    }));
+    };
+    // Counting needs no time order (its sums are of small integers, exact in any order): the
+    // streams are read one after another, one block in flight. Everything else reads a merge
+    // in time order, which first/last, rate_counter and float sums need.
+    const bool order_free = e.range_op == RangeOp::kCount || e.range_op == RangeOp::kAbsent ||
+                            (!e.unwrap && (e.range_op == RangeOp::kRate || e.range_op == RangeOp::kBytes ||
+                                           e.range_op == RangeOp::kBytesRate));
+    if (order_free) {
+      for (logstore::StreamCursor& c : cursors) {
+        while (true) {
+          ASSIGN_OR_RETURN(std::span<const LogEntry> batch, c.cursor->Next());
+          if (batch.empty()) break;
+          for (const LogEntry& en : batch) RETURN_IF_ERROR(add(c.labels, en).status());
+        }
+        c.cursor.reset();
+      }
+    } else {
+      RETURN_IF_ERROR(MergeCursors(cursors, true, add));
+    }
     StepMatrix out;
     const double range_s = static_cast<double>(e.range_ns) / 1e9;
     if (e.range_op == RangeOp::kAbsent) {
