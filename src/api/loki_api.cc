@@ -504,8 +504,10 @@ HttpResponse LokiApi::IndexStats(const HttpRequest& req, int64_t now_ns) {
   auto ms = OptionalSelector(req);
   if (!ms.ok()) return LokiError(ms.status());
   uint64_t streams = 0, entries = 0, bytes = 0;
-  Status st = store_->Select(*ms, se->first, se->second, [&](const argus::Labels&, std::span<const logstore::LogEntry> es) {
-    ++streams;
+  const argus::Labels* last = nullptr;  // Select calls once per batch, a stream's batches in a row
+  Status st = store_->Select(*ms, se->first, se->second, [&](const argus::Labels& ls, std::span<const logstore::LogEntry> es) {
+    if (&ls != last) ++streams;
+    last = &ls;
     entries += es.size();
     for (const auto& e : es) bytes += e.line.size();
     return Status::OK();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -85,11 +86,6 @@ bool RunStages(const std::vector<StagePtr>& stages, int64_t ts, std::string& lin
   return true;
 }
 
-struct Sample {
-  int64_t ts;
-  double v;
-};
-
 // The literals of the pipeline's leading `|= "..."` filters, for the store to skip blocks.
 logstore::SelectHints HintsFor(const LogSelector& sel) {
   logstore::SelectHints h;
@@ -99,6 +95,71 @@ logstore::SelectHints HintsFor(const LogSelector& sel) {
   }
   return h;
 }
+
+// Calls `fn` for every entry of the cursors in one time order without holding more than one
+// batch per stream: a k-way merge on a heap. Forward: ascending time, equal timestamps by
+// stream (Open's order) and then arrival. Backward: the exact reverse. `fn` returns false to
+// stop reading (a log query that has its `limit`).
+using EntryFn = std::function<Result<bool>(const Labels& stream, const LogEntry& e)>;
+Status MergeCursors(std::vector<logstore::StreamCursor>& cs, bool fwd, const EntryFn& fn) {
+  struct Pos {
+    std::span<const LogEntry> batch;
+    size_t i = 0;
+  };
+  std::vector<Pos> ps(cs.size());
+  auto refill = [&](size_t s) -> Result<bool> {
+    ASSIGN_OR_RETURN(std::span<const LogEntry> b, cs[s].cursor->Next());
+    if (b.empty()) {
+      cs[s].cursor.reset();  // done: free its buffers now
+      return false;
+    }
+    ps[s].batch = b;
+    ps[s].i = fwd ? 0 : b.size() - 1;
+    return true;
+  };
+  auto cur = [&](size_t s) -> const LogEntry& { return ps[s].batch[ps[s].i]; };
+  auto later = [&](size_t a, size_t b) {  // a comes after b: the heap's top is the next entry
+    int64_t ta = cur(a).ts_ns, tb = cur(b).ts_ns;
+    if (fwd) return ta != tb ? ta > tb : a > b;
+    return ta != tb ? ta < tb : a < b;
+  };
+  std::vector<size_t> heap;
+  for (size_t s = 0; s < cs.size(); ++s) {
+    ASSIGN_OR_RETURN(bool ok, refill(s));
+    if (ok) heap.push_back(s);
+  }
+  std::make_heap(heap.begin(), heap.end(), later);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    size_t s = heap.back();
+    ASSIGN_OR_RETURN(bool more, fn(cs[s].labels, cur(s)));
+    if (!more) return Status::OK();
+    bool has = false;
+    if (fwd ? ++ps[s].i < ps[s].batch.size() : ps[s].i-- > 0) {
+      has = true;
+    } else {
+      ASSIGN_OR_RETURN(has, refill(s));
+    }
+    if (has) {
+      std::push_heap(heap.begin(), heap.end(), later);
+    } else {
+      heap.pop_back();
+    }
+  }
+  return Status::OK();
+}
+
+// What a range aggregation keeps per series and step while entries stream through it, in time
+// order; Aggregate turns it into the step's value.
+struct Acc {
+  uint64_t n = 0;
+  double sum = 0;
+  double r = 0;                 // min/max
+  double mean = 0, m2 = 0;      // stddev/stdvar (Welford)
+  double first = 0, last = 0;   // first/last_over_time, rate_counter
+  double correction = 0;        // rate_counter: counter resets
+  int64_t first_ts = 0, last_ts = 0;
+};
 
 class Evaluator {
  public:
@@ -134,64 +195,155 @@ class Evaluator {
   }
 
  private:
+  // The steps whose window (StepTs(i) - offset - range, StepTs(i) - offset] holds `ts`.
+  std::pair<size_t, size_t> StepsCovering(const Expr& e, int64_t ts) const {
+    if (p_.instant()) {
+      int64_t hi = p_.end_ns - e.offset_ns;
+      return ts <= hi && ts > hi - e.range_ns ? std::pair<size_t, size_t>{0, 1} : std::pair<size_t, size_t>{0, 0};
+    }
+    auto ceil_div = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
+    int64_t lo = std::max<int64_t>(0, ceil_div(ts + e.offset_ns - p_.start_ns, p_.step_ns));
+    int64_t hi = std::min<int64_t>(static_cast<int64_t>(n_), ceil_div(ts + e.offset_ns + e.range_ns - p_.start_ns, p_.step_ns));
+    if (hi <= lo) return {0, 0};
+    return {static_cast<size_t>(lo), static_cast<size_t>(hi)};
+  }
+
+  // Adds one sample to a step's accumulator: only what `op` reads.
+  static void Fold(RangeOp op, Acc& a, int64_t ts, double v) {
+    const bool first = a.n == 0;
+    ++a.n;
+    switch (op) {
+      case RangeOp::kCount: case RangeOp::kAbsent: case RangeOp::kQuantile: return;
+      case RangeOp::kRate: case RangeOp::kBytes: case RangeOp::kBytesRate: case RangeOp::kSum: case RangeOp::kAvg:
+        a.sum += v;
+        return;
+      case RangeOp::kMin: case RangeOp::kMax:
+        if (first || (op == RangeOp::kMin ? (v < a.r || std::isnan(a.r)) : (v > a.r || std::isnan(a.r)))) a.r = v;
+        return;
+      case RangeOp::kStddev: case RangeOp::kStdvar: {
+        double delta = v - a.mean;
+        a.mean += delta / static_cast<double>(a.n);
+        a.m2 += delta * (v - a.mean);
+        return;
+      }
+      case RangeOp::kFirst: case RangeOp::kLast: case RangeOp::kRateCounter:
+        if (first) {
+          a.first = v;
+          a.first_ts = ts;
+        } else if (op == RangeOp::kRateCounter && v < a.last) {
+          a.correction += a.last;
+        }
+        a.last = v;
+        a.last_ts = ts;
+        return;
+    }
+  }
+
+  // Range aggregations stream: entries come from the store batch by batch in one time order
+  // (MergeCursors) and are folded into per-series, per-step accumulators, so memory is the
+  // result's (series x steps), not the data's. Only quantile_over_time keeps the values of
+  // each window (a quantile needs them all).
   Result<StepMatrix> RangeAgg(const Expr& e) {
     const int64_t first_lo = StepTs(0) - e.offset_ns - e.range_ns;
     const int64_t last_hi = StepTs(n_ - 1) - e.offset_ns;
+    struct Group {
+      LabelSet labels;
+      std::vector<Acc> acc;                      // per step
+      std::vector<std::vector<double>> values;   // per step, quantile_over_time only
+    };
+    const bool quantile = e.range_op == RangeOp::kQuantile;
     std::unordered_map<std::string, size_t> index;
-    std::vector<std::pair<LabelSet, std::vector<Sample>>> groups;
+    std::vector<Group> groups;
     const logstore::SelectHints hints = HintsFor(e.selector);
-    RETURN_IF_ERROR(r_.Select(e.selector.matchers, first_lo + 1, last_hi,
-                              [&](const Labels& stream, std::span<const LogEntry> entries) -> Status {
-      ++stats_->streams_scanned;
-      for (const LogEntry& en : entries) {
-        ++stats_->entries_scanned;
-        stats_->bytes_scanned += en.line.size();
-        LineLabels lbs(stream);
-        for (const Label& m : en.metadata) lbs.AddMetadata(m.name, m.value);
-        std::string line = en.line;
-        if (!RunStages(e.selector.stages, en.ts_ns, line, lbs)) continue;
-        double v = 1;
-        if (e.range_op == RangeOp::kBytes || e.range_op == RangeOp::kBytesRate) v = static_cast<double>(line.size());
-        if (e.unwrap) {
-          const Unwrap& u = *e.unwrap;
-          if (!lbs.Has(u.label)) continue;
-          std::string raw(lbs.Get(u.label));
-          if (!lbs.HasError()) {
-            Result<double> conv = 0.0;
-            if (u.conversion == Unwrap::Conversion::kFloat) {
-              conv = ParseGoFloat(raw);
-            } else if (u.conversion == Unwrap::Conversion::kDuration) {
-              auto d = ParseGoDuration(raw);
-              conv = d.ok() ? Result<double>(static_cast<double>(*d) / 1e9) : Result<double>(d.status());
-            } else {
-              auto b = ParseHumanBytes(raw);
-              conv = b.ok() ? Result<double>(static_cast<double>(*b)) : Result<double>(b.status());
-            }
-            if (conv.ok()) {
-              v = *conv;
-            } else {
-              lbs.SetError("SampleExtractionErr", conv.status().message());
-              v = 0;
-            }
-          }
-          if (!RunStages(u.post_filters, en.ts_ns, line, lbs)) continue;
-          lbs.Del(u.label);
-        }
-        LabelSet ls = lbs.ToLabelSet();
-        if (HasErrorLabel(ls)) return PipelineError(ls);
-        if (e.grouping) ls = GroupLabels(ls, e.grouping);
-        std::string k = Key(ls);
-        auto it = index.find(k);
-        if (it == index.end()) {
-          it = index.emplace(k, groups.size()).first;
-          groups.emplace_back(std::move(ls), std::vector<Sample>());
-        }
-        groups[it->second].second.push_back({en.ts_ns, v});
+    ASSIGN_OR_RETURN(std::vector<logstore::StreamCursor> cursors,
+                     r_.Open(e.selector.matchers, first_lo + 1, last_hi, logstore::Order::kForward, &hints));
+    stats_->streams_scanned += cursors.size();
+    std::string line;
+    auto fold = [&](Group& g, int64_t ts, double v) {
+      auto [s0, s1] = StepsCovering(e, ts);
+      for (size_t i = s0; i < s1; ++i) {
+        Fold(e.range_op, g.acc[i], ts, v);
+        if (quantile) g.values[i].push_back(v);
       }
-      return Status::OK();
-    }, &hints));
-    for (auto& g : groups) {
-      std::stable_sort(g.second.begin(), g.second.end(), [](const Sample& a, const Sample& b) { return a.ts < b.ts; });
+    };
+    // Without stages or unwrap an entry's series is its stream's labels (plus its metadata):
+    // its group is looked up once per stream, not built per entry.
+    const bool plain = e.selector.stages.empty() && !e.unwrap;
+    std::unordered_map<const Labels*, size_t> plain_group;
+    auto add = [&](const Labels& stream, const LogEntry& en) -> Result<bool> {
+      ++stats_->entries_scanned;
+      stats_->bytes_scanned += en.line.size();
+      const bool cacheable = plain && en.metadata.empty();
+      if (cacheable) {
+        auto pg = plain_group.find(&stream);
+        if (pg != plain_group.end()) {
+          bool bytes = e.range_op == RangeOp::kBytes || e.range_op == RangeOp::kBytesRate;
+          fold(groups[pg->second], en.ts_ns, bytes ? static_cast<double>(en.line.size()) : 1);
+          return true;
+        }
+      }
+      LineLabels lbs(stream);
+      for (const Label& m : en.metadata) lbs.AddMetadata(m.name, m.value);
+      line = en.line;
+      if (!RunStages(e.selector.stages, en.ts_ns, line, lbs)) return true;
+      double v = 1;
+      if (e.range_op == RangeOp::kBytes || e.range_op == RangeOp::kBytesRate) v = static_cast<double>(line.size());
+      if (e.unwrap) {
+        const Unwrap& u = *e.unwrap;
+        if (!lbs.Has(u.label)) return true;
+        std::string raw(lbs.Get(u.label));
+        if (!lbs.HasError()) {
+          Result<double> conv = 0.0;
+          if (u.conversion == Unwrap::Conversion::kFloat) {
+            conv = ParseGoFloat(raw);
+          } else if (u.conversion == Unwrap::Conversion::kDuration) {
+            auto d = ParseGoDuration(raw);
+            conv = d.ok() ? Result<double>(static_cast<double>(*d) / 1e9) : Result<double>(d.status());
+          } else {
+            auto b = ParseHumanBytes(raw);
+            conv = b.ok() ? Result<double>(static_cast<double>(*b)) : Result<double>(b.status());
+          }
+          if (conv.ok()) {
+            v = *conv;
+          } else {
+            lbs.SetError("SampleExtractionErr", conv.status().message());
+            v = 0;
+          }
+        }
+        if (!RunStages(u.post_filters, en.ts_ns, line, lbs)) return true;
+        lbs.Del(u.label);
+      }
+      LabelSet ls = lbs.ToLabelSet();
+      if (HasErrorLabel(ls)) return PipelineError(ls);
+      if (e.grouping) ls = GroupLabels(ls, e.grouping);
+      std::string k = Key(ls);
+      auto it = index.find(k);
+      if (it == index.end()) {
+        it = index.emplace(k, groups.size()).first;
+        groups.push_back({std::move(ls), std::vector<Acc>(n_), {}});
+        if (quantile) groups.back().values.resize(n_);
+      }
+      if (cacheable) plain_group[&stream] = it->second;
+      fold(groups[it->second], en.ts_ns, v);
+      return true;
+    };
+    // Counting needs no time order (its sums are of small integers, exact in any order): the
+    // streams are read one after another, one block in flight. Everything else reads a merge
+    // in time order, which first/last, rate_counter and float sums need.
+    const bool order_free = e.range_op == RangeOp::kCount || e.range_op == RangeOp::kAbsent ||
+                            (!e.unwrap && (e.range_op == RangeOp::kRate || e.range_op == RangeOp::kBytes ||
+                                           e.range_op == RangeOp::kBytesRate));
+    if (order_free) {
+      for (logstore::StreamCursor& c : cursors) {
+        while (true) {
+          ASSIGN_OR_RETURN(std::span<const LogEntry> batch, c.cursor->Next());
+          if (batch.empty()) break;
+          for (const LogEntry& en : batch) RETURN_IF_ERROR(add(c.labels, en).status());
+        }
+        c.cursor.reset();
+      }
+    } else {
+      RETURN_IF_ERROR(MergeCursors(cursors, true, add));
     }
     StepMatrix out;
     const double range_s = static_cast<double>(e.range_ns) / 1e9;
@@ -205,15 +357,7 @@ class Evaluator {
       s.has.assign(n_, 0);
       bool any = false;
       for (size_t i = 0; i < n_; ++i) {
-        int64_t hi = StepTs(i) - e.offset_ns, lo = hi - e.range_ns;
-        bool present = false;
-        for (const auto& g : groups) {
-          auto a = std::upper_bound(g.second.begin(), g.second.end(), lo, [](int64_t t, const Sample& x) { return t < x.ts; });
-          if (a != g.second.end() && a->ts <= hi) {
-            present = true;
-            break;
-          }
-        }
+        bool present = std::any_of(groups.begin(), groups.end(), [&](const Group& g) { return g.acc[i].n > 0; });
         if (!present) {
           s.has[i] = 1;
           any = true;
@@ -222,20 +366,16 @@ class Evaluator {
       if (any) out.series.push_back(std::move(s));
       return out;
     }
-    for (auto& [ls, samples] : groups) {
+    for (Group& g : groups) {
       StepSeries s;
-      s.labels = ls;
+      s.labels = std::move(g.labels);
       s.v.assign(n_, 0);
       s.has.assign(n_, 0);
       bool any = false;
       for (size_t i = 0; i < n_; ++i) {
+        if (g.acc[i].n == 0) continue;
         int64_t hi = StepTs(i) - e.offset_ns, lo = hi - e.range_ns;
-        auto a = std::upper_bound(samples.begin(), samples.end(), lo, [](int64_t t, const Sample& x) { return t < x.ts; });
-        auto b = std::upper_bound(samples.begin(), samples.end(), hi, [](int64_t t, const Sample& x) { return t < x.ts; });
-        if (a >= b) continue;
-        std::span<const Sample> w(&*a, static_cast<size_t>(b - a));
-        double v = Aggregate(e, w, lo, hi, range_s);
-        s.v[i] = v;
+        s.v[i] = Aggregate(e, g.acc[i], quantile ? std::move(g.values[i]) : std::vector<double>(), lo, hi, range_s);
         s.has[i] = 1;
         any = true;
       }
@@ -260,57 +400,35 @@ class Evaluator {
     return vals[lo] * (1 - w) + vals[hi] * w;
   }
 
-  static double Aggregate(const Expr& e, std::span<const Sample> w, int64_t lo, int64_t hi, double range_s) {
+  // The value of one step's window from its accumulator (`values`: the window's samples, for
+  // quantile_over_time only).
+  static double Aggregate(const Expr& e, const Acc& a, std::vector<double> values, int64_t lo, int64_t hi,
+                          double range_s) {
+    const double count = static_cast<double>(a.n);
     switch (e.range_op) {
-      case RangeOp::kCount: return static_cast<double>(w.size());
+      case RangeOp::kCount: return count;
       case RangeOp::kRate: case RangeOp::kBytesRate: case RangeOp::kBytes: case RangeOp::kSum: {
-        double sum = 0;
-        for (const Sample& s : w) sum += s.v;
-        if (e.range_op == RangeOp::kRate && !e.unwrap) sum = static_cast<double>(w.size());
+        double sum = a.sum;
+        if (e.range_op == RangeOp::kRate && !e.unwrap) sum = count;
         return e.range_op == RangeOp::kRate || e.range_op == RangeOp::kBytesRate ? sum / range_s : sum;
       }
-      case RangeOp::kAvg: {
-        double sum = 0;
-        for (const Sample& s : w) sum += s.v;
-        return sum / static_cast<double>(w.size());
-      }
-      case RangeOp::kMin: case RangeOp::kMax: {
-        double r = w[0].v;
-        for (const Sample& s : w) {
-          if (e.range_op == RangeOp::kMin ? (s.v < r || std::isnan(r)) : (s.v > r || std::isnan(r))) r = s.v;
-        }
-        return r;
-      }
+      case RangeOp::kAvg: return a.sum / count;
+      case RangeOp::kMin: case RangeOp::kMax: return a.r;
       case RangeOp::kStddev: case RangeOp::kStdvar: {
-        double mean = 0, m2 = 0, count = 0;
-        for (const Sample& s : w) {
-          count++;
-          double delta = s.v - mean;
-          mean += delta / count;
-          m2 += delta * (s.v - mean);
-        }
-        double var = m2 / count;
+        double var = a.m2 / count;
         return e.range_op == RangeOp::kStddev ? std::sqrt(var) : var;
       }
-      case RangeOp::kQuantile: {
-        std::vector<double> vals;
-        for (const Sample& s : w) vals.push_back(s.v);
-        return Quantile(*e.param, std::move(vals));
-      }
-      case RangeOp::kFirst: return w.front().v;
-      case RangeOp::kLast: return w.back().v;
+      case RangeOp::kQuantile: return Quantile(*e.param, std::move(values));
+      case RangeOp::kFirst: return a.first;
+      case RangeOp::kLast: return a.last;
       case RangeOp::kRateCounter: {
-        if (w.size() < 2) return 0;
-        double correction = 0;
-        for (size_t i = 1; i < w.size(); ++i) {
-          if (w[i].v < w[i - 1].v) correction += w[i - 1].v;
-        }
-        double first = w.front().v, last = w.back().v;
-        double result = last - first + correction;
-        double to_start = static_cast<double>(w.front().ts - lo) / 1e9;
-        double to_end = static_cast<double>(hi - w.back().ts) / 1e9;
-        double sampled = static_cast<double>(w.back().ts - w.front().ts) / 1e9;
-        double avg = sampled / static_cast<double>(w.size() - 1);
+        if (a.n < 2) return 0;
+        double first = a.first, last = a.last;
+        double result = last - first + a.correction;
+        double to_start = static_cast<double>(a.first_ts - lo) / 1e9;
+        double to_end = static_cast<double>(hi - a.last_ts) / 1e9;
+        double sampled = static_cast<double>(a.last_ts - a.first_ts) / 1e9;
+        double avg = sampled / (count - 1);
         double threshold = avg * 1.1;
         if (to_start >= threshold) to_start = avg / 2;
         if (result > 0 && first >= 0) {
@@ -709,53 +827,45 @@ class Evaluator {
   size_t n_ = 1;
 };
 
+// Log queries stream too: the streams' cursors are merged in `direction` order and reading
+// stops once `limit` entries have passed the pipeline (no later entry can displace them).
 Result<QueryResult> EvalLogs(const LogReader& reader, const Expr& e, const QueryParams& p) {
   QueryResult res;
   res.type = QueryResult::Type::kStreams;
   struct Item {
-    int64_t ts;
-    size_t seq;
     std::string key;
     LabelSet labels;
     StreamEntry entry;
   };
   std::vector<Item> items;
-  size_t seq = 0;
   int64_t end_incl = p.end_ns - 1;
   if (p.instant()) end_incl = p.end_ns;
   int64_t start = p.instant() ? INT64_MIN / 2 : p.start_ns;
-  const logstore::SelectHints hints = HintsFor(e.selector);
-  RETURN_IF_ERROR(reader.Select(e.selector.matchers, start, end_incl,
-                                [&](const Labels& stream, std::span<const LogEntry> entries) -> Status {
-    ++res.stats.streams_scanned;
-    for (const LogEntry& en : entries) {
-      ++res.stats.entries_scanned;
-      res.stats.bytes_scanned += en.line.size();
-      LineLabels lbs(stream);
-      for (const Label& m : en.metadata) lbs.AddMetadata(m.name, m.value);
-      std::string line = en.line;
-      if (!RunStages(e.selector.stages, en.ts_ns, line, lbs)) continue;
-      Item it;
-      it.ts = en.ts_ns;
-      it.seq = seq++;
-      for (const auto& [l, src] : lbs.entries()) {
-        if (src == LineLabels::Source::kParsed) it.entry.parsed.push_back(l);
-      }
-      it.labels = lbs.ToLabelSet();
-      it.key = Key(it.labels);
-      it.entry.ts_ns = en.ts_ns;
-      it.entry.line = std::move(line);
-      it.entry.metadata = en.metadata;
-      items.push_back(std::move(it));
-    }
-    return Status::OK();
-  }, &hints));
   const bool fwd = p.direction == Direction::kForward;
-  std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
-    if (a.ts != b.ts) return fwd ? a.ts < b.ts : a.ts > b.ts;
-    return fwd ? a.seq < b.seq : a.seq > b.seq;
-  });
-  if (p.limit > 0 && items.size() > p.limit) items.resize(p.limit);
+  const logstore::SelectHints hints = HintsFor(e.selector);
+  ASSIGN_OR_RETURN(std::vector<logstore::StreamCursor> cursors,
+                   reader.Open(e.selector.matchers, start, end_incl,
+                               fwd ? logstore::Order::kForward : logstore::Order::kBackward, &hints));
+  res.stats.streams_scanned = cursors.size();
+  RETURN_IF_ERROR(MergeCursors(cursors, fwd, [&](const Labels& stream, const LogEntry& en) -> Result<bool> {
+    ++res.stats.entries_scanned;
+    res.stats.bytes_scanned += en.line.size();
+    LineLabels lbs(stream);
+    for (const Label& m : en.metadata) lbs.AddMetadata(m.name, m.value);
+    std::string line = en.line;
+    if (!RunStages(e.selector.stages, en.ts_ns, line, lbs)) return true;
+    Item it;
+    for (const auto& [l, src] : lbs.entries()) {
+      if (src == LineLabels::Source::kParsed) it.entry.parsed.push_back(l);
+    }
+    it.labels = lbs.ToLabelSet();
+    it.key = Key(it.labels);
+    it.entry.ts_ns = en.ts_ns;
+    it.entry.line = std::move(line);
+    it.entry.metadata = en.metadata;
+    items.push_back(std::move(it));
+    return p.limit == 0 || items.size() < p.limit;
+  }));
   std::unordered_map<std::string, size_t> index;
   for (Item& it : items) {
     auto f = index.find(it.key);

@@ -132,7 +132,8 @@ void LogStore::SealLocked(Stream* s) {
   if (s->head.empty()) return;
   BlockBuilder b;
   for (const LogEntry& e : s->head) b.Add(e);
-  Block blk{s->head.front().ts_ns, s->head.back().ts_ns, s->head.size(), b.Finish()};
+  Block blk{s->head.front().ts_ns, s->head.back().ts_ns, s->head.size(),
+            std::make_shared<const std::string>(b.Finish(opts_.zstd_level))};
   s->blocks.push_back(std::move(blk));
   s->head.clear();
   s->head_bytes = 0;
@@ -180,7 +181,8 @@ Status LogStore::ApplyRecord(std::string_view rec) {
   }
   if (type == kBlockRecord) {
     ASSIGN_OR_RETURN(BlockHeader h, ReadBlockHeader(rec));
-    s->blocks.push_back({h.min_ts_ns, h.max_ts_ns, h.count, std::string(rec.substr(0, h.size_bytes))});
+    s->blocks.push_back({h.min_ts_ns, h.max_ts_ns, h.count,
+                         std::make_shared<const std::string>(rec.substr(0, h.size_bytes))});
     s->max_ts_ns = std::max(s->max_ts_ns, h.max_ts_ns);
     return Status::OK();
   }
@@ -307,39 +309,142 @@ std::vector<const LogStore::Stream*> LogStore::MatchLocked(const std::vector<Mat
   return out;
 }
 
-Status LogStore::Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                        const StreamFn& fn, const SelectHints* hints) const {
-  std::shared_lock lock(mu_);
-  const std::vector<std::string> none;
-  const std::vector<std::string>& needles = hints ? hints->line_contains : none;
+void LogStore::AddResident(int64_t delta_bytes) const {
+  int64_t now = resident_bytes_.fetch_add(delta_bytes) + delta_bytes;
+  int64_t peak = peak_resident_bytes_.load();
+  while (now > peak && !peak_resident_bytes_.compare_exchange_weak(peak, now)) {
+  }
+}
+
+// One stream's blocks in [start, end], grouped into clusters of time-overlapping blocks (one
+// block each unless out-of-order entries made blocks overlap); the in-range head is the last
+// member. Next decodes one cluster into a reused batch, merging a multi-block cluster by time
+// (stable: equal timestamps keep block order, which is arrival order).
+class LogStore::Cursor : public EntryCursor {
+ public:
+  struct Member {
+    int64_t min_ts_ns, max_ts_ns;
+    uint64_t count;
+    size_t seq;                                 // arrival order: block index, head last
+    std::shared_ptr<const std::string> bytes;  // null: the head copy
+  };
+
+  Cursor(const LogStore* store, std::vector<Member> members, std::vector<LogEntry> head, int64_t start_ns,
+         int64_t end_ns, Order order, std::vector<std::string> needles)
+      : store_(store), head_(std::move(head)), start_(start_ns), end_(end_ns), order_(order),
+        needles_(std::move(needles)) {
+    std::stable_sort(members.begin(), members.end(),
+                     [](const Member& a, const Member& b) { return a.min_ts_ns < b.min_ts_ns; });
+    for (Member& m : members) {
+      if (clusters_.empty() || m.min_ts_ns > cluster_max_) {
+        clusters_.emplace_back();
+        cluster_max_ = m.max_ts_ns;
+      }
+      cluster_max_ = std::max(cluster_max_, m.max_ts_ns);
+      clusters_.back().push_back(std::move(m));
+    }
+    for (auto& c : clusters_) {
+      std::sort(c.begin(), c.end(), [](const Member& a, const Member& b) { return a.seq < b.seq; });
+    }
+    next_ = order_ == Order::kForward ? 0 : clusters_.size();
+    resident_ = HeadBytes();
+    store_->AddResident(resident_);
+  }
+  ~Cursor() override { store_->AddResident(-resident_); }
+
+  Result<std::span<const LogEntry>> Next() override {
+    while (order_ == Order::kForward ? next_ < clusters_.size() : next_ > 0) {
+      const std::vector<Member>& c = order_ == Order::kForward ? clusters_[next_++] : clusters_[--next_];
+      size_t n = 0;
+      for (const Member& m : c) {
+        if (!m.bytes) {
+          for (const LogEntry& e : head_) {
+            if (batch_.size() <= n) batch_.resize(n + 1);
+            batch_[n++] = e;
+          }
+          continue;
+        }
+        ASSIGN_OR_RETURN(BlockHeader h, ReadBlockHeader(*m.bytes));
+        if (!needles_.empty() && !BlockMayContain(h, needles_)) {
+          store_->blocks_filtered_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        RETURN_IF_ERROR(DecompressBlock(*m.bytes, h, &raw_));
+        store_->blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
+        ASSIGN_OR_RETURN(size_t k, ParseRawInto(raw_, m.count, m.min_ts_ns, start_, end_, needles_, &scratch_));
+        for (size_t i = 0; i < k; ++i) {
+          if (batch_.size() <= n) batch_.resize(n + 1);
+          std::swap(batch_[n++], scratch_[i]);
+        }
+      }
+      if (c.size() > 1) {
+        std::stable_sort(batch_.begin(), batch_.begin() + static_cast<ptrdiff_t>(n),
+                         [](const LogEntry& a, const LogEntry& b) { return a.ts_ns < b.ts_ns; });
+      }
+      Account(n);
+      if (n > 0) return std::span<const LogEntry>(batch_.data(), n);
+    }
+    return std::span<const LogEntry>();
+  }
+
+ private:
+  size_t HeadBytes() const {
+    size_t b = head_.capacity() * sizeof(LogEntry);
+    for (const LogEntry& e : head_) b += e.line.capacity();
+    return b;
+  }
+  // Re-counts what this cursor holds: head copy, decompression buffer, batch strings.
+  void Account(size_t n) {
+    int64_t now = static_cast<int64_t>(HeadBytes() + raw_.capacity() +
+                                       (batch_.capacity() + scratch_.capacity()) * sizeof(LogEntry));
+    for (size_t i = 0; i < n; ++i) now += static_cast<int64_t>(batch_[i].line.capacity());
+    store_->AddResident(now - resident_);
+    resident_ = now;
+  }
+
+  const LogStore* store_;
+  std::vector<std::vector<Member>> clusters_;
+  int64_t cluster_max_ = INT64_MIN;
+  std::vector<LogEntry> head_;
+  const int64_t start_, end_;
+  const Order order_;
+  const std::vector<std::string> needles_;
+  size_t next_ = 0;
+  std::string raw_;                 // decompression buffer, reused
+  std::vector<LogEntry> scratch_;   // one block's parsed entries, reused
+  std::vector<LogEntry> batch_;     // the cluster's entries, reused
+  int64_t resident_ = 0;
+};
+
+Result<std::vector<StreamCursor>> LogStore::Open(const std::vector<Matcher>& matchers, int64_t start_ns,
+                                                 int64_t end_ns, Order order, const SelectHints* hints) const {
+  std::vector<std::string> needles;
+  if (hints) needles = hints->line_contains;
   auto wanted = [&](std::string_view line) {
     for (const std::string& n : needles) {
       if (line.find(n) == std::string_view::npos) return false;
     }
     return true;
   };
-  std::vector<LogEntry> entries;
-  std::string raw;
+  std::vector<StreamCursor> out;
+  std::shared_lock lock(mu_);
   for (const Stream* s : MatchLocked(matchers)) {
-    entries.clear();
-    for (const Block& b : s->blocks) {
+    std::vector<Cursor::Member> members;
+    for (size_t i = 0; i < s->blocks.size(); ++i) {
+      const Block& b = s->blocks[i];
       if (b.max_ts_ns < start_ns || b.min_ts_ns > end_ns) continue;
-      RETURN_IF_ERROR(DecompressBlock(b.bytes, &raw));
-      // The fast path: one substring search over the whole decompressed block.
-      if (!wanted(raw)) continue;
-      ASSIGN_OR_RETURN(std::vector<LogEntry> es, ParseRaw(raw, b.count, b.min_ts_ns));
-      for (LogEntry& e : es) {
-        if (e.ts_ns >= start_ns && e.ts_ns <= end_ns && wanted(e.line)) entries.push_back(std::move(e));
-      }
+      members.push_back({b.min_ts_ns, b.max_ts_ns, b.count, i, b.bytes});
     }
+    std::vector<LogEntry> head;
     for (const LogEntry& e : s->head) {
-      if (e.ts_ns >= start_ns && e.ts_ns <= end_ns && wanted(e.line)) entries.push_back(e);
+      if (e.ts_ns >= start_ns && e.ts_ns <= end_ns && wanted(e.line)) head.push_back(e);
     }
-    if (entries.empty()) continue;
-    std::stable_sort(entries.begin(), entries.end(), [](const LogEntry& a, const LogEntry& b) { return a.ts_ns < b.ts_ns; });
-    RETURN_IF_ERROR(fn(s->labels, entries));
+    if (!head.empty()) members.push_back({head.front().ts_ns, head.back().ts_ns, head.size(), s->blocks.size(), nullptr});
+    if (members.empty()) continue;
+    out.push_back({s->labels, std::make_unique<Cursor>(this, std::move(members), std::move(head), start_ns, end_ns,
+                                                       order, needles)});
   }
-  return Status::OK();
+  return out;
 }
 
 std::vector<Labels> LogStore::Series(const std::vector<Matcher>& ms, int64_t start_ns, int64_t end_ns) const {
@@ -410,7 +515,7 @@ std::string LogStore::SerializeLocked() const {
     for (const Block& b : sp->blocks) {
       std::string rec(1, kBlockRecord);
       PutVarint64(&rec, sp->id);
-      rec += b.bytes;
+      rec += *b.bytes;
       put(rec);
     }
     if (!sp->head.empty()) {
@@ -490,11 +595,14 @@ LogStoreStats LogStore::stats() const {
     for (const Block& b : sp->blocks) {
       ++st.blocks;
       st.entries += b.count;
-      st.compressed_bytes += b.bytes.size();
+      st.compressed_bytes += b.bytes->size();
     }
     st.entries += sp->head.size();
     st.raw_bytes += sp->head_bytes;
   }
+  st.blocks_decoded = blocks_decoded_.load();
+  st.blocks_filtered = blocks_filtered_.load();
+  st.peak_resident_bytes = static_cast<uint64_t>(peak_resident_bytes_.load());
   return st;
 }
 

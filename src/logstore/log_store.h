@@ -19,6 +19,7 @@
 // Thread-safety: all methods are thread-safe; pushes serialize on one mutex, queries share it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -40,8 +41,11 @@ struct LogStoreOptions {
   // forever, as Loki's retention_period 0).
   int64_t retention_ns = 0;
   // A stream's head is compressed into a block when it reaches this many raw bytes (default
-  // 256 KiB: big enough for zstd's ratio, small enough to skip by time).
-  size_t block_size_bytes = 256 << 10;
+  // 1 MiB: zstd's ratio still grows up to there, and a query holds one such block per stream
+  // in flight; docs/decisions.md, "Block size and zstd level").
+  size_t block_size_bytes = 1 << 20;
+  // zstd level blocks are sealed with (default 8; same section).
+  int zstd_level = 8;
   wal::WalOptions wal;
 };
 
@@ -51,6 +55,11 @@ struct LogStoreStats {
   uint64_t raw_bytes = 0;         // line and metadata bytes held
   uint64_t compressed_bytes = 0;  // bytes of sealed blocks
   uint64_t blocks = 0;
+  // Read-side instrumentation (all cursors of all queries): blocks decompressed so far, and
+  // the most bytes of decoded entries and decompression buffers resident at one time.
+  uint64_t blocks_decoded = 0;
+  uint64_t blocks_filtered = 0;  // skipped undecompressed: their trigram filter lacked a needle
+  uint64_t peak_resident_bytes = 0;
 };
 
 // Receives entries as the store accepts them, for live tailing (Loki's /tail). OnEntries is
@@ -76,10 +85,15 @@ class LogStore : public LogReader, public LogWriter {
   // non-empty. Errors: OutOfOrder; IOError from the WAL (then nothing of the push is stored).
   Status Push(const std::vector<PushStream>& streams) override;
 
-  // Skips blocks outside [start_ns, end_ns] by their header and, with hints, blocks whose
-  // decompressed text lacks a required substring (one memmem-style find over the block).
-  Status Select(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
-                const StreamFn& fn, const SelectHints* hints = nullptr) const override;
+  // Skips blocks outside [start_ns, end_ns] by their header, and with hints blocks whose
+  // trigram filter lacks a required substring (block.h). With hints, a decoded block is
+  // searched as a whole for the first required substring and only the entries around its hits
+  // are parsed and returned (the others are not materialised). The store's read lock is held
+  // only while opening: the cursors share the immutable blocks they cover and a copy of the
+  // in-range head, so pushes and retention run while they are read. A cursor holds one decoded
+  // block (or one cluster of time-overlapping blocks) at a time; it must not outlive the store.
+  Result<std::vector<StreamCursor>> Open(const std::vector<Matcher>& matchers, int64_t start_ns, int64_t end_ns,
+                                         Order order, const SelectHints* hints = nullptr) const override;
 
   // Stream label sets matching `matchers` (all streams when empty) with entries overlapping
   // [start_ns, end_ns].
@@ -110,8 +124,16 @@ class LogStore : public LogReader, public LogWriter {
   struct Block {
     int64_t min_ts_ns, max_ts_ns;
     uint64_t count;
-    std::string bytes;
+    std::shared_ptr<const std::string> bytes;  // immutable once sealed; shared with cursors
   };
+  class Cursor;
+  friend class Cursor;
+  // Read-side counters, updated by cursors without the store lock.
+  void AddResident(int64_t delta_bytes) const;
+  mutable std::atomic<uint64_t> blocks_decoded_{0};
+  mutable std::atomic<uint64_t> blocks_filtered_{0};
+  mutable std::atomic<int64_t> resident_bytes_{0};
+  mutable std::atomic<int64_t> peak_resident_bytes_{0};
   struct Stream {
     uint64_t id;
     Labels labels;
