@@ -86,16 +86,21 @@ struct TagValue {
   }
 };
 
-// A condition on one span that the block columns can check: a span's name, status or kind,
-// or a string attribute equal to a value. Used to skip traces (and whole blocks) in search.
+// A condition on one span that the block columns can check: a span's name, status, kind or
+// duration, or a string or integer attribute equal to a value. Used to skip traces (and whole
+// blocks and pages) in search.
 struct SpanCondition {
-  enum class Field { kName, kStatus, kKind, kAttribute };
+  enum class Field { kName, kStatus, kKind, kDuration, kAttribute };
   Field field = Field::kAttribute;
   bool any_scope = false;           // kAttribute: span or resource (TraceQL's unscoped `.x`)
   AttrScope scope = AttrScope::kSpan;
   std::string key;                  // kAttribute
+  ValueType value_type = ValueType::kString;  // kAttribute: kString (value) or kInt (int_value)
   std::string value;                // kName, kAttribute: the string
+  int64_t int_value = 0;            // kAttribute with kInt
   int64_t code = 0;                 // kStatus, kKind: the OTLP value
+  uint64_t min_duration_nano = 0;   // kDuration: inclusive bounds
+  uint64_t max_duration_nano = UINT64_MAX;
 };
 
 // Which traces can match, as far as the columns tell: for every group, some span of the trace
