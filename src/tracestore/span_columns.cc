@@ -44,9 +44,26 @@ std::string_view ServiceName(const otlp::resource::v1::Resource& r) {
   return "";
 }
 
+// GetVarint64 with the one-byte case inline: most values in the columns are below 128.
+inline bool Varint(std::string_view* in, uint64_t* v) {
+  if (!in->empty() && static_cast<uint8_t>((*in)[0]) < 0x80) {
+    *v = static_cast<uint8_t>((*in)[0]);
+    in->remove_prefix(1);
+    return true;
+  }
+  return GetVarint64(in, v);
+}
+
+inline bool Varsint(std::string_view* in, int64_t* v) {
+  uint64_t u = 0;
+  if (!Varint(in, &u)) return false;
+  *v = ZigZagDecode(u);
+  return true;
+}
+
 bool GetU32(std::string_view* in, uint32_t* v) {
   uint64_t x = 0;
-  if (!GetVarint64(in, &x) || x > UINT32_MAX) return false;
+  if (!Varint(in, &x) || x > UINT32_MAX) return false;
   *v = static_cast<uint32_t>(x);
   return true;
 }
@@ -314,26 +331,32 @@ Result<std::unique_ptr<Page>> Page::Open(std::string_view body) {
   if (traces > st.size()) return Bad("more traces than structure bytes");
   p->traces_.resize(traces);
   p->span_resource_.reserve(spans);
+  p->resources_.reserve(traces * 4);
+  p->scopes_.reserve(traces * 4);
   uint32_t row = 0;
   for (TraceRef& t : p->traces_) {
-    uint32_t nrs = 0;
     t.first_row = row;
-    if (!GetVarint64(&st, &t.start) || !GetU32(&st, &nrs) || nrs > st.size()) return Bad("truncated structure");
-    t.resources.resize(nrs);
-    for (ResourceSpansRef& r : t.resources) {
-      uint32_t nss = 0;
-      if (!GetU32(&st, &r.resource) || !GetU32(&st, &r.schema_url) || !GetU32(&st, &nss) || nss > st.size()) {
+    t.first_resource = static_cast<uint32_t>(p->resources_.size());
+    if (!Varint(&st, &t.start) || !GetU32(&st, &t.resources) || t.resources > st.size()) {
+      return Bad("truncated structure");
+    }
+    for (uint32_t k = 0; k < t.resources; ++k) {
+      ResourceSpansRef r{0, 0, static_cast<uint32_t>(p->scopes_.size()), 0};
+      if (!GetU32(&st, &r.resource) || !GetU32(&st, &r.schema_url) || !GetU32(&st, &r.scopes) ||
+          r.scopes > st.size()) {
         return Bad("truncated structure");
       }
-      r.scopes.resize(nss);
-      for (ScopeSpansRef& s : r.scopes) {
+      for (uint32_t j = 0; j < r.scopes; ++j) {
+        ScopeSpansRef s{};
         if (!GetU32(&st, &s.scope) || !GetU32(&st, &s.schema_url) || !GetU32(&st, &s.spans) ||
             s.spans > spans - row) {
           return Bad("truncated structure or too many spans");
         }
         row += s.spans;
         p->span_resource_.insert(p->span_resource_.end(), s.spans, r.resource);
+        p->scopes_.push_back(s);
       }
+      p->resources_.push_back(r);
     }
     t.spans = row - t.first_row;
   }
@@ -354,9 +377,7 @@ Result<std::string_view> Page::Column(ColumnKind kind, uint32_t key) {
 
 std::vector<uint32_t> Page::Resources() const {
   std::vector<uint32_t> out;
-  for (const TraceRef& t : traces_) {
-    for (const ResourceSpansRef& r : t.resources) out.push_back(r.resource);
-  }
+  for (const ResourceSpansRef& r : resources_) out.push_back(r.resource);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -381,13 +402,13 @@ Status Page::LoadCore() {
     for (uint32_t i = 0; i < t.spans; ++i, ++row) {
       uint8_t b = 0;
       int64_t ds = 0, dd = 0;
-      if (!GetU32(&names, &names_[row]) || !GetByte(&ks, &b) || !GetVarsint64(&times, &ds) ||
-          !GetVarsint64(&times, &dd)) {
+      if (!GetU32(&names, &names_[row]) || !GetByte(&ks, &b) || !Varsint(&times, &ds) ||
+          !Varsint(&times, &dd)) {
         return Bad("truncated core columns");
       }
       if (b == 0xff) {
         uint64_t kind = 0, code = 0;
-        if (!GetVarint64(&ks, &kind) || !GetVarint64(&ks, &code) || !GetByte(&ks, &has_status_[row])) {
+        if (!Varint(&ks, &kind) || !Varint(&ks, &code) || !GetByte(&ks, &has_status_[row])) {
           return Bad("truncated kind/status");
         }
         kinds_[row] = static_cast<uint8_t>(kind);
@@ -410,11 +431,12 @@ Result<std::span<const AttrValue>> Page::Attribute(uint32_t key) {
   if (auto it = attrs_.find(key); it != attrs_.end()) return std::span<const AttrValue>(it->second);
   ASSIGN_OR_RETURN(std::string_view in, Column(ColumnKind::kAttribute, key));
   std::vector<AttrValue>& out = attrs_[key];
+  out.reserve(num_spans());
   uint64_t row = 0;
   while (!in.empty()) {
     uint64_t delta = 0;
     uint8_t type = 0;
-    if (!GetVarint64(&in, &delta) || !GetByte(&in, &type)) return Bad("truncated attribute column");
+    if (!Varint(&in, &delta) || !GetByte(&in, &type)) return Bad("truncated attribute column");
     row += delta;
     if (row >= num_spans()) return Bad("attribute row out of range");
     AttrValue v;
@@ -422,10 +444,10 @@ Result<std::span<const AttrValue>> Page::Attribute(uint32_t key) {
     v.type = static_cast<ValueType>(type);
     bool ok = true;
     switch (v.type) {
-      case ValueType::kString: ok = GetVarint64(&in, &v.bits); break;
+      case ValueType::kString: ok = Varint(&in, &v.bits); break;
       case ValueType::kInt: {
         int64_t x = 0;
-        ok = GetVarsint64(&in, &x);
+        ok = Varsint(&in, &x);
         v.bits = static_cast<uint64_t>(x);
         break;
       }
@@ -466,9 +488,9 @@ Status Page::LoadAll() {
     for (uint32_t i = 0; i < t.spans; ++i, ++row) {
       uint8_t len = 0;
       uint64_t code = 0, nattrs = 0;
-      if (!GetByte(&ids, &len) || !GetBytes(&ids, len, &span_ids_[row]) || !GetVarint64(&parents, &code) ||
+      if (!GetByte(&ids, &len) || !GetBytes(&ids, len, &span_ids_[row]) || !Varint(&parents, &code) ||
           !GetU32(&msgs, &status_messages_[row]) || !GetLengthPrefixed(&extras, &extras_[row]) ||
-          !GetVarint64(&layout, &nattrs) || nattrs > layout.size()) {
+          !Varint(&layout, &nattrs) || nattrs > layout.size()) {
         return Bad("truncated span columns");
       }
       if (code == 0) {
@@ -510,7 +532,8 @@ Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dicti
   for (size_t c = 0; c < attr_keys_.size(); ++c) cols[c] = attrs_[attr_keys_[c]];
   otlp::trace::v1::TracesData td;
   uint32_t row = tr.first_row;
-  for (const ResourceSpansRef& r : tr.resources) {
+  for (uint32_t ri = tr.first_resource; ri < tr.first_resource + tr.resources; ++ri) {
+    const ResourceSpansRef& r = resources_[ri];
     auto* rs = td.add_resource_spans();
     ASSIGN_OR_RETURN(std::string_view res, str(r.resource));
     if (!res.empty() && !rs->mutable_resource()->ParseFromArray(res.data(), static_cast<int>(res.size()))) {
@@ -518,7 +541,8 @@ Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dicti
     }
     ASSIGN_OR_RETURN(std::string_view schema, str(r.schema_url));
     rs->set_schema_url(std::string(schema));
-    for (const ScopeSpansRef& s : r.scopes) {
+    for (uint32_t si = r.first_scope; si < r.first_scope + r.scopes; ++si) {
+      const ScopeSpansRef& s = scopes_[si];
       auto* ss = rs->add_scope_spans();
       ASSIGN_OR_RETURN(std::string_view scope, str(s.scope));
       if (!scope.empty() && !ss->mutable_scope()->ParseFromArray(scope.data(), static_cast<int>(scope.size()))) {

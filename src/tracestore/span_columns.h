@@ -40,7 +40,7 @@ enum class ValueType : uint8_t { kString = 0, kInt = 1, kDouble = 2, kBool = 3, 
 enum class AttrScope : uint8_t { kSpan = 0, kResource = 1 };
 
 // Spans per page the writer aims at (a page ends after the trace that reaches it).
-inline constexpr size_t kPageSpans = 4096;
+inline constexpr size_t kPageSpans = 512;
 
 // The text of an OTLP attribute value as search shows it ("42", "true", "1.5", "GET"), and
 // its type (kOther for arrays, maps, bytes and empty values).
@@ -170,12 +170,12 @@ class Page {
   };
   struct ResourceSpansRef {
     uint32_t resource, schema_url;
-    std::vector<ScopeSpansRef> scopes;
+    uint32_t first_scope, scopes;  // into scopes_
   };
   struct TraceRef {
     uint64_t start = 0;
     uint32_t first_row = 0, spans = 0;
-    std::vector<ResourceSpansRef> resources;
+    uint32_t first_resource = 0, resources = 0;  // into resources_
   };
   Page() = default;
   Result<std::string_view> Column(ColumnKind kind, uint32_t key);
@@ -185,6 +185,8 @@ class Page {
   std::vector<uint32_t> attr_keys_;  // attribute columns in table order: their key ids
   std::vector<std::unique_ptr<std::string>> buffers_;  // decompressed columns
   std::vector<TraceRef> traces_;
+  std::vector<ResourceSpansRef> resources_;
+  std::vector<ScopeSpansRef> scopes_;
   std::vector<uint32_t> span_resource_;
   bool core_ = false, all_ = false;
   std::vector<uint32_t> names_;

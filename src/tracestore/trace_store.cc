@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <set>
+#include <unordered_map>
 
 #include "util/coding.h"
 
@@ -327,22 +328,29 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
   {
     std::lock_guard<std::mutex> l(mu_);
     if (closed_) return Status::Unavailable("trace store is closed");
-    std::map<std::string, uint64_t> pending_bytes;
+    // Bytes of this request per trace so far (a request usually has each trace once).
+    std::unordered_map<std::string_view, uint64_t> pending_bytes;
+    pending_bytes.reserve(batches.size());
     uint64_t new_traces = 0;
+    records.reserve(batches.size());
     for (size_t i = 0; i < batches.size(); ++i) {
+      // The record is serialized once: the WAL gets it, and the head keeps its spans part.
+      size_t size = batches[i].spans.ByteSizeLong();
       std::string rec;
+      rec.reserve(17 + size);
       rec.push_back(kSpansRecord);
       rec += batches[i].trace_id;
       batches[i].spans.AppendToString(&rec);
       uint64_t bytes = rec.size() - 17;
       auto it = head_.find(batches[i].trace_id);
-      uint64_t have = (it == head_.end() ? 0 : it->second.bytes) + pending_bytes[batches[i].trace_id];
+      uint64_t& pending = pending_bytes[batches[i].trace_id];
+      uint64_t have = (it == head_.end() ? 0 : it->second.bytes) + pending;
       std::string refusal;
       if (opts_.max_bytes_per_trace > 0 && have + bytes > opts_.max_bytes_per_trace) {
         refusal = fmt::format("trace too large: max size of trace ({} bytes) exceeded",
                               opts_.max_bytes_per_trace);
-      } else if (it == head_.end() && pending_bytes[batches[i].trace_id] == 0 &&
-                 opts_.max_live_traces > 0 && head_.size() + new_traces >= opts_.max_live_traces) {
+      } else if (it == head_.end() && pending == 0 && opts_.max_live_traces > 0 &&
+                 head_.size() + new_traces >= opts_.max_live_traces) {
         refusal = fmt::format("max live traces ({}) exceeded", opts_.max_live_traces);
       }
       if (!refusal.empty()) {
@@ -350,8 +358,8 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
         if (result.error.empty()) result.error = refusal;
         continue;
       }
-      if (it == head_.end() && pending_bytes[batches[i].trace_id] == 0) ++new_traces;
-      pending_bytes[batches[i].trace_id] += bytes;
+      if (it == head_.end() && pending == 0) ++new_traces;
+      pending += bytes;
       records.push_back(std::move(rec));
       accepted.push_back(i);
     }
@@ -365,7 +373,8 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
   for (size_t k = 0; k < accepted.size(); ++k) {
     const TraceBatch& b = batches[accepted[k]];
     result.accepted_spans += span_count(b.spans);
-    ApplyLocked(b.trace_id, records[k].substr(17), b.spans, now);
+    records[k].erase(0, 17);  // the spans part, without a second allocation
+    ApplyLocked(b.trace_id, std::move(records[k]), b.spans, now);
   }
   return result;
 }
@@ -694,6 +703,9 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
     group.clear();
     for (const auto& b : in_window) {
       if (group.size() == opts_.compaction_max_blocks || bytes + b->meta().data_bytes > opts_.compaction_max_bytes) break;
+      // Size tiers: a block more than 4 times the smallest of the group waits for blocks of
+      // its own size, so each span is rewritten O(log n) times rather than at every cut.
+      if (!group.empty() && b->meta().data_bytes > 4 * std::max<uint64_t>(group[0]->meta().data_bytes, 1)) break;
       bytes += b->meta().data_bytes;
       group.push_back(b);
     }

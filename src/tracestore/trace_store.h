@@ -53,13 +53,15 @@ struct TraceStoreOptions {
   // Tempo's block_retention). 0 = keep forever.
   int64_t retention_ms = 14LL * 24 * 3600 * 1000;
   // Compaction merges small blocks: blocks whose earliest span falls in the same window of
-  // this many ms (default 1 h, Tempo's compaction_window) ...
+  // this many ms (default 1 h, Tempo's compaction_window), smallest first, none more than 4
+  // times the size of the smallest in the group ...
   int64_t compaction_window_ms = 3600LL * 1000;
   // ... at most this many at once (default 8; at least 2 make a compaction) ...
   size_t compaction_max_blocks = 8;
-  // ... whose data files total at most this many bytes (default 256 MiB; the merge holds the
-  // decompressed traces in memory). 0 = no compaction.
-  uint64_t compaction_max_bytes = 256ull << 20;
+  // ... whose data files total at most this many bytes (default 64 MiB, about 2.5 M spans of
+  // columnar pages; the merge holds the inputs' traces as protobuf in memory, about 15 times
+  // their size in pages). 0 = no compaction.
+  uint64_t compaction_max_bytes = 64ull << 20;
   // Period of the background cut, compaction and retention check (ms, default 10 s). 0 = no
   // background thread (tests call Maintain()).
   int64_t maintenance_interval_ms = 10'000;
@@ -175,8 +177,8 @@ class TraceStore {
   Status Maintain(int64_t now_ms, bool force);
 
   // Merges one group of blocks into one: the oldest window (compaction_window_ms, by each
-  // block's earliest span) holding two or more blocks, up to compaction_max_blocks of them
-  // within compaction_max_bytes. The new block keeps the invariants of every block (sorted by
+  // block's earliest span) holding two or more blocks within 4 times the size of its smallest,
+  // up to compaction_max_blocks of them within compaction_max_bytes. The new block keeps the invariants of every block (sorted by
   // trace ID, index, bloom filter, columns; fragments of one trace merged) and lists its
   // inputs in meta.json (compacted_from) before they are deleted. Returns whether a group was
   // compacted. Errors: IOError; Corruption from an input (nothing is changed).
