@@ -180,8 +180,9 @@ struct Hit {
   std::string service_stats;   // the object
 };
 
-// Conditions one span must meet for the filter `f` to hold on it: the `attr = literal` terms
-// of its top-level && chain that the columns can check (string attributes, name, status, kind).
+// Conditions one span must meet for the filter `f` to hold on it: the terms of its top-level
+// && chain that the columns can check: `attr = literal` for string and integer attributes,
+// name, status and kind, and `duration` compared with a duration literal.
 void SpanConditions(const traceql::FieldExpr& f, std::vector<tracestore::SpanCondition>* out) {
   using traceql::FieldExpr;
   if (f.kind != FieldExpr::Kind::kBinary) return;
@@ -190,14 +191,39 @@ void SpanConditions(const traceql::FieldExpr& f, std::vector<tracestore::SpanCon
     SpanConditions(*f.rhs, out);
     return;
   }
-  if (f.op != traceql::Op::kEq) return;
+  traceql::Op op = f.op;
   const FieldExpr* a = f.lhs.get();
   const FieldExpr* v = f.rhs.get();
-  if (a->kind != FieldExpr::Kind::kAttribute) std::swap(a, v);
+  if (a->kind != FieldExpr::Kind::kAttribute) {
+    std::swap(a, v);
+    // `5ms < duration` is `duration > 5ms`.
+    op = op == traceql::Op::kLt ? traceql::Op::kGt : op == traceql::Op::kGt ? traceql::Op::kLt
+         : op == traceql::Op::kLte ? traceql::Op::kGte : op == traceql::Op::kGte ? traceql::Op::kLte : op;
+  }
   if (a->kind != FieldExpr::Kind::kAttribute || v->kind != FieldExpr::Kind::kStatic) return;
   const traceql::Attribute& attr = a->attr;
   const traceql::Static& val = v->value;
   tracestore::SpanCondition c;
+  if (attr.IsIntrinsic() && attr.intrinsic == traceql::Intrinsic::kDuration &&
+      val.type == traceql::StaticType::kDuration && val.i >= 0) {
+    // Span duration in nanoseconds against a bound.
+    uint64_t ns = static_cast<uint64_t>(val.i);
+    c.field = tracestore::SpanCondition::Field::kDuration;
+    switch (op) {
+      case traceql::Op::kEq: c.min_duration_nano = c.max_duration_nano = ns; break;
+      case traceql::Op::kGt: c.min_duration_nano = ns + 1; break;
+      case traceql::Op::kGte: c.min_duration_nano = ns; break;
+      case traceql::Op::kLt:
+        if (ns == 0) return;
+        c.max_duration_nano = ns - 1;
+        break;
+      case traceql::Op::kLte: c.max_duration_nano = ns; break;
+      default: return;
+    }
+    out->push_back(std::move(c));
+    return;
+  }
+  if (op != traceql::Op::kEq) return;
   if (attr.IsIntrinsic()) {
     if (attr.intrinsic == traceql::Intrinsic::kName && val.type == traceql::StaticType::kString) {
       c.field = tracestore::SpanCondition::Field::kName;
@@ -212,7 +238,7 @@ void SpanConditions(const traceql::FieldExpr& f, std::vector<tracestore::SpanCon
       return;
     }
   } else {
-    if (attr.parent || val.type != traceql::StaticType::kString) return;
+    if (attr.parent || (val.type != traceql::StaticType::kString && val.type != traceql::StaticType::kInt)) return;
     if (attr.scope == traceql::AttributeScope::kNone) {
       c.any_scope = true;
     } else if (attr.scope == traceql::AttributeScope::kSpan) {
@@ -224,7 +250,12 @@ void SpanConditions(const traceql::FieldExpr& f, std::vector<tracestore::SpanCon
     }
     c.field = tracestore::SpanCondition::Field::kAttribute;
     c.key = attr.name;
-    c.value = val.s;
+    if (val.type == traceql::StaticType::kInt) {
+      c.value_type = tracestore::ValueType::kInt;
+      c.int_value = val.i;
+    } else {
+      c.value = val.s;
+    }
   }
   out->push_back(std::move(c));
 }

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
+#include <set>
 
+#include "traceql/engine.h"
 #include "traceql/parser.h"
 
 namespace argus::api {
@@ -236,11 +239,21 @@ TEST(ColumnFilterTest, ExtractsOnlyWhatEveryMatchNeeds) {
   EXPECT_EQ(f.required[1][0].code, 2);
   EXPECT_EQ(f.required[1][1].code, 2);
   for (const char* none : {"{ .a = \"x\" } || { .b = \"y\" }", "{ .a = \"x\" || .b = \"y\" }",
-                           "{ .a = 1 }", "{ event.a = \"x\" }", "({ .a = \"x\" } | count() > 1) && ({})"}) {
+                           "{ .a = 1.5 }", "{ .a != 1 }", "{ duration != 5ms }", "{ event.a = \"x\" }", "({ .a = \"x\" } | count() > 1) && ({})"}) {
     auto n = traceql::ParseAndValidate(none);
     ASSERT_TRUE(n.ok()) << none;
     EXPECT_TRUE(ColumnFilterFor(**n).required.empty()) << none;
   }
+  auto ints = traceql::ParseAndValidate("{ span.code = 500 && duration > 5ms && 1ms >= duration }");
+  ASSERT_TRUE(ints.ok());
+  tracestore::ColumnFilter fi = ColumnFilterFor(**ints);
+  ASSERT_EQ(fi.required.size(), 1u);
+  ASSERT_EQ(fi.required[0].size(), 3u);
+  EXPECT_EQ(fi.required[0][0].value_type, tracestore::ValueType::kInt);
+  EXPECT_EQ(fi.required[0][0].int_value, 500);
+  EXPECT_EQ(fi.required[0][1].field, tracestore::SpanCondition::Field::kDuration);
+  EXPECT_EQ(fi.required[0][1].min_duration_nano, 5'000'001u);
+  EXPECT_EQ(fi.required[0][2].max_duration_nano, 1'000'000u);  // operands swapped
   auto neg = traceql::ParseAndValidate("{ .a = \"x\" } !> { .b = \"y\" }");
   ASSERT_TRUE(neg.ok());
   tracestore::ColumnFilter nf = ColumnFilterFor(**neg);
@@ -272,6 +285,120 @@ TEST_F(TempoApiTest, TagsAndValues) {
   other.path = "/api/v1/query";
   HttpResponse unused;
   EXPECT_FALSE(api_->Handle(other, &unused));
+}
+
+}  // namespace
+}  // namespace argus::api
+
+namespace argus::api {
+namespace {
+
+// Random traces for the pruning check: 4 services, 3 span names, kinds, statuses, durations,
+// and attributes that the column conditions look at in every type they might be stored as.
+tracestore::TraceBatch RandomTrace(std::mt19937_64* rng, int n) {
+  auto r = [rng](uint64_t k) { return static_cast<int>((*rng)() % k); };
+  tracestore::TraceBatch b;
+  b.trace_id = std::string(16, '\0');
+  for (int i = 0; i < 4; ++i) b.trace_id[15 - i] = static_cast<char>(n >> (8 * i));
+  b.trace_id[0] = 0x5b;
+  const char* services[] = {"a", "b", "c", "d"};
+  const char* names[] = {"GET /", "POST /x", "db"};
+  int spans = 1 + r(6);
+  uint64_t t0 = 1'700'000'000'000'000'000ULL + static_cast<uint64_t>(n) * 1'000'000'000ULL;
+  for (int k = 0; k < spans; ++k) {
+    auto* rs = b.spans.add_resource_spans();
+    auto* svc = rs->mutable_resource()->add_attributes();
+    svc->set_key("service.name");
+    svc->mutable_value()->set_string_value(services[r(4)]);
+    auto* env = rs->mutable_resource()->add_attributes();
+    env->set_key("env");
+    env->mutable_value()->set_string_value(r(2) ? "prod" : "dev");
+    auto* s = rs->add_scope_spans()->add_spans();
+    s->set_trace_id(b.trace_id);
+    s->set_span_id(std::string(7, '\x02') + static_cast<char>(k + 1));
+    if (k > 0) s->set_parent_span_id(std::string(7, '\x02') + static_cast<char>(1 + r(k)));
+    s->set_name(names[r(3)]);
+    s->set_kind(static_cast<otlp::trace::v1::Span::SpanKind>(r(6)));
+    s->set_start_time_unix_nano(t0 + static_cast<uint64_t>(k) * 1000);
+    s->set_end_time_unix_nano(s->start_time_unix_nano() + static_cast<uint64_t>(r(100)) * 1'000'000);
+    if (r(3) == 0) s->mutable_status()->set_code(static_cast<otlp::trace::v1::Status::StatusCode>(r(3)));
+    auto* code = s->add_attributes();
+    code->set_key("http.status_code");
+    int c = r(3) == 0 ? 500 : r(2) ? 200 : 404;
+    switch (r(5)) {
+      case 0: code->mutable_value()->set_double_value(c); break;  // numbers compare by value
+      case 1: code->mutable_value()->set_string_value(std::to_string(c)); break;  // a string never equals 500
+      default: code->mutable_value()->set_int_value(c);
+    }
+    auto* region = r(2) ? s->add_attributes() : rs->mutable_resource()->add_attributes();  // either scope
+    region->set_key("region");
+    region->mutable_value()->set_string_value(r(2) ? "eu" : "us");
+  }
+  return b;
+}
+
+// The trace IDs that `q` matches, reading the store with or without its column filter.
+std::set<std::string> Matches(const tracestore::TraceStore& store, const traceql::RootExpr& q, bool pruned,
+                              int* visited) {
+  tracestore::ColumnFilter f = ColumnFilterFor(q);
+  std::set<std::string> out;
+  *visited = 0;
+  Status st = store.ForEachTrace(
+      0, 0, nullptr,
+      [&](const tracestore::TraceSummary& s, const std::string& data) -> Result<bool> {
+        ++*visited;
+        ASSIGN_OR_RETURN(std::unique_ptr<traceql::TraceView> t, traceql::TraceView::Parse(data));
+        ASSIGN_OR_RETURN(std::vector<traceql::Spanset> sets, traceql::EvaluateSearch(q, *t));
+        if (!sets.empty()) out.insert(s.trace_id);
+        return true;
+      },
+      pruned ? &f : nullptr);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+TEST(ColumnFilterTest, PruningNeverDropsAMatch) {
+  std::string dir = ::testing::TempDir() + "/tempo_api_test_pruning";
+  std::filesystem::remove_all(dir);
+  tracestore::TraceStoreOptions o;
+  o.wal_sync = wal::SyncPolicy::kNone;
+  o.maintenance_interval_ms = 0;
+  o.retention_ms = 0;
+  o.compaction_max_bytes = 0;  // keep several blocks, each with its own dictionary
+  auto store = tracestore::TraceStore::Open(dir, o);
+  ASSERT_TRUE(store.ok());
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 1200; ++n) {
+    std::vector<tracestore::TraceBatch> v;
+    v.push_back(RandomTrace(&rng, n));
+    ASSERT_TRUE((*store)->Append(v).ok());
+    if (n % 300 == 299) {
+      ASSERT_TRUE((*store)->Maintain(tracestore::NowMs(), true).ok());  // 4 blocks
+    }
+  }
+  ASSERT_GE((*store)->stats().blocks, 4u);
+  int pruned_any = 0;
+  for (const char* text : {
+           "{ span.http.status_code = 500 }", "{ .http.status_code = 404 }", "{ resource.env = \"prod\" }",
+           "{ .env = \"prod\" && name = \"db\" }", "{ resource.service.name = \"a\" && span.http.status_code = 404 }",
+           "{ status = error && kind = server }", "{ duration > 50ms }", "{ 20ms < duration }",
+           "{ duration <= 10ms && name = \"GET /\" }", "{ duration = 0ms }",
+           "{ resource.service.name = \"a\" } >> { resource.service.name = \"d\" && status = error }",
+           "{ name = \"db\" } ~ { span.region = \"eu\" }", "{ .region = \"us\" && kind = client }",
+           "{ span.http.status_code = 500 } !> { .env = \"dev\" }", "{ span.http.status_code = 500 } | count() > 1",
+           "{ .region = \"nowhere\" }", "{ resource.region = \"eu\" && .http.status_code = 200 }",
+           "{ span.http.status_code = 500 } || { name = \"db\" }"}) {
+    auto q = traceql::ParseAndValidate(text);
+    ASSERT_TRUE(q.ok()) << text;
+    int all = 0, some = 0;
+    std::set<std::string> want = Matches(**store, **q, false, &all);
+    std::set<std::string> got = Matches(**store, **q, true, &some);
+    EXPECT_EQ(got, want) << text;
+    EXPECT_EQ(all, 1200) << text;
+    EXPECT_LE(some, all) << text;
+    pruned_any += some < all;
+  }
+  EXPECT_GE(pruned_any, 12);  // the columns do narrow most of these
 }
 
 }  // namespace

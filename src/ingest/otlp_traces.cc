@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <unordered_map>
 
 #include "ingest/compression.h"
 #include "ingest/otlp_json.h"
@@ -78,20 +79,27 @@ std::string JsonString(std::string_view s) {
 
 void SplitByTrace(const otlptrace::ExportTraceServiceRequest& req, const TraceIngestLimits& limits,
                   std::vector<tracestore::TraceBatch>* out, TraceIngestResult* result) {
+  otlptrace::ExportTraceServiceRequest copy(req);
+  SplitByTrace(&copy, limits, out, result);
+}
+
+void SplitByTrace(otlptrace::ExportTraceServiceRequest* request, const TraceIngestLimits& limits,
+                  std::vector<tracestore::TraceBatch>* out, TraceIngestResult* result) {
   struct Slot {
     size_t batch;
     int rs = -1, ss = -1;  // indices in the request of the last resource/scope copied
   };
-  std::map<std::string, Slot> slots;
+  otlptrace::ExportTraceServiceRequest& req = *request;
+  std::unordered_map<std::string, Slot> slots;
   auto refuse = [&](const std::string& why) {
     ++result->rejected_spans;
     if (result->error.empty()) result->error = why;
   };
   for (int i = 0; i < req.resource_spans_size(); ++i) {
-    const auto& rs = req.resource_spans(i);
+    auto& rs = *req.mutable_resource_spans(i);
     for (int j = 0; j < rs.scope_spans_size(); ++j) {
-      const auto& ss = rs.scope_spans(j);
-      for (const auto& span : ss.spans()) {
+      auto& ss = *rs.mutable_scope_spans(j);
+      for (auto& span : *ss.mutable_spans()) {
         if (span.trace_id().size() != 16 || AllZero(span.trace_id())) {
           refuse("invalid trace ID: must be 16 bytes (32 hex digits) and not all zero");
           continue;
@@ -127,7 +135,7 @@ void SplitByTrace(const otlptrace::ExportTraceServiceRequest& req, const TraceIn
           slot.ss = j;
         }
         auto* s = nrs->mutable_scope_spans(nrs->scope_spans_size() - 1)->add_spans();
-        *s = span;
+        s->Swap(&span);  // moved, not copied: the request is ours
         TruncateAttrs(s->mutable_attributes(), limits.max_attribute_bytes);
         for (auto& e : *s->mutable_events()) TruncateAttrs(e.mutable_attributes(), limits.max_attribute_bytes);
         for (auto& l : *s->mutable_links()) TruncateAttrs(l.mutable_attributes(), limits.max_attribute_bytes);
@@ -142,6 +150,12 @@ TraceIngester::TraceIngester(tracestore::TraceStore* store, TraceIngestLimits li
     : store_(store), limits_(limits), ready_(std::move(ready)) {}
 
 Status TraceIngester::Export(const otlptrace::ExportTraceServiceRequest& req,
+                             otlptrace::ExportTraceServiceResponse* resp) {
+  otlptrace::ExportTraceServiceRequest copy(req);
+  return Export(&copy, resp);
+}
+
+Status TraceIngester::Export(otlptrace::ExportTraceServiceRequest* req,
                              otlptrace::ExportTraceServiceResponse* resp) {
   if (ready_ && !ready_()) return Status::Unavailable("argus is starting or shutting down");
   InflightGuard g(&inflight_, limits_.max_inflight);
@@ -224,7 +238,7 @@ OtlpHttpReply TraceIngester::HandleHttp(std::string_view method, std::string_vie
     return error(400, 3, "cannot decode ExportTraceServiceRequest protobuf");
   }
   otlptrace::ExportTraceServiceResponse resp;
-  Status st = Export(req, &resp);
+  Status st = Export(&req, &resp);
   if (!st.ok()) {
     switch (st.code()) {
       case StatusCode::kUnavailable: return error(503, 14, st.message());
@@ -273,7 +287,7 @@ OtlpHttpReply TraceIngester::HandleZipkin(std::string_view method, std::string_v
   auto req = ParseZipkinV2(body);
   if (!req.ok()) return text(400, req.status().message());
   otlptrace::ExportTraceServiceResponse resp;
-  Status st = Export(*req, &resp);
+  Status st = Export(&*req, &resp);
   if (!st.ok()) {
     switch (st.code()) {
       case StatusCode::kUnavailable: return text(503, st.message());

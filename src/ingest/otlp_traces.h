@@ -53,6 +53,11 @@ struct TraceIngestResult {
 void SplitByTrace(const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& req,
                   const TraceIngestLimits& limits, std::vector<tracestore::TraceBatch>* out,
                   TraceIngestResult* result);
+// The same, moving the spans out of `*req` instead of copying them (what is left of `*req` is
+// unspecified afterwards; the caller only destroys it).
+void SplitByTrace(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest* req,
+                  const TraceIngestLimits& limits, std::vector<tracestore::TraceBatch>* out,
+                  TraceIngestResult* result);
 
 // A transport-neutral OTLP/HTTP answer.
 struct OtlpHttpReply {
@@ -71,6 +76,10 @@ class TraceIngester {
   // Appends the spans of `req`; fills partial_success in `resp` when spans were refused.
   // Errors: Unavailable (not ready), ResourceExhausted (too many in flight), IOError.
   Status Export(const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& req,
+                opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse* resp);
+  // The same for a request the caller gives up: its spans are moved into the store's batches
+  // rather than copied (the HTTP and Zipkin paths, which decode their own request).
+  Status Export(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest* req,
                 opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse* resp);
 
   // POST /v1/traces: decodes (gzip; protobuf or JSON by Content-Type), exports, and encodes

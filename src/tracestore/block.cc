@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "util/coding.h"
 #include "util/crc32c.h"
@@ -20,8 +21,10 @@ namespace otlp = opentelemetry::proto;
 namespace {
 
 constexpr char kIndexMagic[4] = {'A', 'T', 'I', 'X'};
-constexpr size_t kIndexHeader = 16;  // magic, version, count, reserved
-constexpr size_t kEntrySize = 48;    // id 16, offset 8, length 4, crc 4, start 8, end 8
+constexpr char kPagesMagic[4] = {'A', 'T', 'P', 'D'};
+constexpr size_t kIndexHeader = 16;   // magic, version, count, reserved
+constexpr size_t kEntrySize = 48;     // id 16, page 4, spans 4, start 8, end 8, root service 4, name 4
+constexpr size_t kPageEntrySize = 24;  // offset 8, length 4, crc 4, first trace 4, traces 4
 
 Status WriteFileSynced(const std::string& path, std::string_view data) {
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -101,53 +104,74 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
       merged.push_back(std::move(t));
     }
   }
+  traces.clear();
 
-  std::string data, index(kIndexMagic, 4);
-  PutFixed32(&index, 1);
+  std::string data, index(kIndexMagic, 4), pages(kPagesMagic, 4), page_entries;
+  PutFixed32(&index, 2);
   PutFixed32(&index, static_cast<uint32_t>(merged.size()));
   PutFixed32(&index, 0);
   BloomFilter bloom = BloomFilter::ForCount(merged.size());
-  SpanColumns columns;
+  Dictionary dict;
+  PageBuilder builder(&dict);
+  std::set<uint32_t> names, keys, resources;
   BlockMeta meta;
   meta.wal_segment = wal_segment;
   meta.compacted_from = std::move(compacted_from);
   meta.min_time_unix_nano = UINT64_MAX;
-  std::string compressed;
-  for (const BlockTrace& t : merged) {
+  uint32_t page_first = 0, page_count = 0;
+  auto flush = [&](uint32_t next_trace) {
+    if (builder.num_traces() == 0) return;
+    for (uint32_t k : builder.attribute_keys()) keys.insert(k);
+    std::string body = builder.Finish();
+    PutFixed64(&page_entries, data.size());
+    PutFixed32(&page_entries, static_cast<uint32_t>(body.size()));
+    PutFixed32(&page_entries, crc32c::Value(body.data(), body.size()));
+    PutFixed32(&page_entries, page_first);
+    PutFixed32(&page_entries, next_trace - page_first);
+    data += body;
+    page_first = next_trace;
+    ++page_count;
+  };
+  for (size_t i = 0; i < merged.size(); ++i) {
+    BlockTrace& t = merged[i];
     otlp::trace::v1::TracesData td;
     if (!td.ParseFromString(t.traces_data)) {
       return Status::InvalidArgument("spans of a trace do not parse as OTLP TracesData");
     }
-    uint64_t start = UINT64_MAX, end = 0;
+    std::string().swap(t.traces_data);
+    TraceInfo info = builder.AddTrace(t.trace_id, td);
     for (const auto& rs : td.resource_spans()) {
+      resources.insert(dict.Intern(rs.has_resource() ? rs.resource().SerializeAsString() : ""));
       for (const auto& ss : rs.scope_spans()) {
-        for (const auto& s : ss.spans()) {
-          start = std::min<uint64_t>(start, s.start_time_unix_nano());
-          end = std::max<uint64_t>(end, std::max(s.end_time_unix_nano(), s.start_time_unix_nano()));
-          ++meta.spans;
-        }
+        for (const auto& s : ss.spans()) names.insert(dict.Intern(s.name()));
       }
     }
-    if (start == UINT64_MAX) start = 0;
-    columns.AddTrace(td);
-    compressed.resize(ZSTD_compressBound(t.traces_data.size()));
-    size_t n = ZSTD_compress(compressed.data(), compressed.size(), t.traces_data.data(),
-                             t.traces_data.size(), 3);
-    if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-    compressed.resize(n);
+    meta.spans += info.spans;
     index.append(t.trace_id);
-    PutFixed64(&index, data.size());
-    PutFixed32(&index, static_cast<uint32_t>(n));
-    PutFixed32(&index, crc32c::Value(compressed.data(), n));
-    PutFixed64(&index, start);
-    PutFixed64(&index, end);
-    data += compressed;
+    PutFixed32(&index, page_count);
+    PutFixed32(&index, info.spans);
+    PutFixed64(&index, info.start_unix_nano);
+    PutFixed64(&index, info.end_unix_nano);
+    PutFixed32(&index, info.root_service);
+    PutFixed32(&index, info.root_name);
     bloom.Add(t.trace_id);
-    meta.min_time_unix_nano = std::min(meta.min_time_unix_nano, start);
-    meta.max_time_unix_nano = std::max(meta.max_time_unix_nano, end);
+    meta.min_time_unix_nano = std::min(meta.min_time_unix_nano, info.start_unix_nano);
+    meta.max_time_unix_nano = std::max(meta.max_time_unix_nano, info.end_unix_nano);
+    if (builder.num_spans() >= kPageSpans) flush(static_cast<uint32_t>(i + 1));
   }
+  flush(static_cast<uint32_t>(merged.size()));
   if (merged.empty()) meta.min_time_unix_nano = 0;
   PutFixed32(&index, crc32c::Value(index.data(), index.size()));
+  PutFixed32(&pages, 2);
+  PutFixed32(&pages, page_count);
+  pages += page_entries;
+  for (const std::set<uint32_t>* ids : {&names, &keys, &resources}) {
+    PutVarint64(&pages, ids->size());
+    for (uint32_t id : *ids) PutVarint64(&pages, id);
+  }
+  PutFixed32(&pages, crc32c::Value(pages.data(), pages.size()));
+  std::string dict_bytes = dict.Encode();
+  PutFixed32(&dict_bytes, crc32c::Value(dict_bytes.data(), dict_bytes.size()));
   meta.traces = merged.size();
   meta.data_bytes = data.size();
 
@@ -155,9 +179,10 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
   RETURN_IF_ERROR(RemoveAll(tmp));
   RETURN_IF_ERROR(CreateDirs(tmp));
   RETURN_IF_ERROR(WriteFileSynced(tmp + "/data", data));
+  RETURN_IF_ERROR(WriteFileSynced(tmp + "/pages", pages));
+  RETURN_IF_ERROR(WriteFileSynced(tmp + "/dict", dict_bytes));
   RETURN_IF_ERROR(WriteFileSynced(tmp + "/index", index));
   RETURN_IF_ERROR(WriteFileSynced(tmp + "/bloom", bloom.Encode()));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/columns", columns.Encode()));
   RETURN_IF_ERROR(WriteFileSynced(tmp + "/meta.json", MetaJson(meta)));
   RETURN_IF_ERROR(SyncDir(tmp));
   if (std::rename(tmp.c_str(), dir.c_str()) != 0) return Status::FromErrno("rename " + tmp, errno);
@@ -170,46 +195,86 @@ Result<std::unique_ptr<Block>> Block::Open(const std::string& dir) {
   auto meta = ReadFile(dir + "/meta.json");
   if (!meta.ok()) return Status::NotFound("trace block " + dir + " has no meta.json");
   uint64_t version = 0;
-  if (!JsonUint(*meta, "version", &version) || version != 1 ||
+  if (!JsonUint(*meta, "version", &version) || version != 2 ||
       !JsonUint(*meta, "min_time_unix_nano", &b->meta_.min_time_unix_nano) ||
       !JsonUint(*meta, "max_time_unix_nano", &b->meta_.max_time_unix_nano) ||
       !JsonUint(*meta, "traces", &b->meta_.traces) || !JsonUint(*meta, "spans", &b->meta_.spans) ||
       !JsonUint(*meta, "data_bytes", &b->meta_.data_bytes) ||
       !JsonUint(*meta, "wal_segment", &b->meta_.wal_segment) ||
       !JsonStrings(*meta, "compacted_from", &b->meta_.compacted_from)) {
-    return Status::Corruption("trace block " + dir + ": bad meta.json");
+    return Status::Corruption("trace block " + dir + ": bad meta.json (or not version 2)");
   }
+  auto bad = [&dir](std::string_view what) { return Status::Corruption(fmt::format("trace block {}: {}", dir, what)); };
   ASSIGN_OR_RETURN(b->index_, ReadFile(dir + "/index"));
   const std::string& ix = b->index_;
   if (ix.size() < kIndexHeader + 4 || std::memcmp(ix.data(), kIndexMagic, 4) != 0 ||
       DecodeFixed32(ix.data() + ix.size() - 4) != crc32c::Value(ix.data(), ix.size() - 4) ||
-      DecodeFixed32(ix.data() + 4) != 1) {
-    return Status::Corruption("trace block " + dir + ": bad index header or checksum");
+      DecodeFixed32(ix.data() + 4) != 2) {
+    return bad("bad index header or checksum");
   }
   b->count_ = DecodeFixed32(ix.data() + 8);
   if (ix.size() != kIndexHeader + b->count_ * kEntrySize + 4 || b->count_ != b->meta_.traces) {
-    return Status::Corruption("trace block " + dir + ": index size does not match its count");
+    return bad("index size does not match its count");
   }
   ASSIGN_OR_RETURN(b->data_, MmapFile::Open(dir + "/data"));
-  if (b->data_.data().size() != b->meta_.data_bytes) {
-    return Status::Corruption("trace block " + dir + ": data file size mismatch");
+  if (b->data_.data().size() != b->meta_.data_bytes) return bad("data file size mismatch");
+
+  ASSIGN_OR_RETURN(std::string pages, ReadFile(dir + "/pages"));
+  if (pages.size() < 16 || std::memcmp(pages.data(), kPagesMagic, 4) != 0 ||
+      DecodeFixed32(pages.data() + pages.size() - 4) != crc32c::Value(pages.data(), pages.size() - 4) ||
+      DecodeFixed32(pages.data() + 4) != 2) {
+    return bad("bad page directory header or checksum");
+  }
+  std::string_view in(pages.data() + 12, pages.size() - 16);
+  uint32_t npages = DecodeFixed32(pages.data() + 8);
+  if (npages > in.size() / kPageEntrySize) return bad("truncated page directory");
+  uint32_t next_trace = 0;
+  for (uint32_t p = 0; p < npages; ++p) {
+    const char* e = in.data() + p * kPageEntrySize;
+    PageEntry pe{DecodeFixed64(e), DecodeFixed32(e + 8), DecodeFixed32(e + 12), DecodeFixed32(e + 16),
+                 DecodeFixed32(e + 20)};
+    if (pe.offset > b->data_.data().size() || pe.length > b->data_.data().size() - pe.offset ||
+        pe.first_trace != next_trace || pe.traces == 0 || pe.traces > b->count_ - next_trace) {
+      return bad("page directory entry out of the data file or the index");
+    }
+    next_trace += pe.traces;
+    b->pages_.push_back(pe);
+  }
+  if (next_trace != b->count_) return bad("pages do not cover the index");
+  in.remove_prefix(size_t{npages} * kPageEntrySize);
+  for (std::vector<uint32_t>* ids : {&b->names_, &b->keys_, &b->resources_}) {
+    uint64_t n = 0;
+    if (!GetVarint64(&in, &n) || n > in.size()) return bad("truncated page directory lists");
+    ids->resize(n);
+    for (uint32_t& id : *ids) {
+      uint64_t v = 0;
+      if (!GetVarint64(&in, &v) || v > UINT32_MAX) return bad("truncated page directory lists");
+      id = static_cast<uint32_t>(v);
+    }
+  }
+  if (!in.empty()) return bad("trailing bytes in the page directory");
+
+  ASSIGN_OR_RETURN(std::string dict, ReadFile(dir + "/dict"));
+  if (dict.size() < 4 || DecodeFixed32(dict.data() + dict.size() - 4) != crc32c::Value(dict.data(), dict.size() - 4)) {
+    return bad("dictionary checksum mismatch");
+  }
+  ASSIGN_OR_RETURN(b->dict_, Dictionary::Decode(std::string_view(dict).substr(0, dict.size() - 4)));
+  for (const std::vector<uint32_t>* ids : {&b->names_, &b->keys_, &b->resources_}) {
+    for (uint32_t id : *ids) {
+      if (id >= b->dict_.size()) return bad("page directory list id out of the dictionary");
+    }
   }
   for (size_t i = 0; i < b->count_; ++i) {
     IndexEntry e = b->Entry(i);
-    if (e.offset > b->data_.data().size() || e.length > b->data_.data().size() - e.offset) {
-      return Status::Corruption("trace block " + dir + ": index entry out of the data file");
+    if (e.page >= b->pages_.size() || i < b->pages_[e.page].first_trace ||
+        i >= b->pages_[e.page].first_trace + b->pages_[e.page].traces || e.root_service >= b->dict_.size() ||
+        e.root_name >= b->dict_.size()) {
+      return bad("index entry out of its page or the dictionary");
     }
-    if (i > 0 && !(b->Entry(i - 1).trace_id < e.trace_id)) {
-      return Status::Corruption("trace block " + dir + ": index not sorted by trace ID");
-    }
+    if (i > 0 && !(b->Entry(i - 1).trace_id < e.trace_id)) return bad("index not sorted by trace ID");
   }
   ASSIGN_OR_RETURN(std::string bloom, ReadFile(dir + "/bloom"));
   ASSIGN_OR_RETURN(b->bloom_, BloomFilter::Decode(bloom));
-  ASSIGN_OR_RETURN(std::string columns, ReadFile(dir + "/columns"));
-  ASSIGN_OR_RETURN(b->columns_, SpanColumns::Decode(columns));
-  if (b->columns_.num_traces() != b->count_) {
-    return Status::Corruption("trace block " + dir + ": columns do not match the index");
-  }
   return b;
 }
 
@@ -217,29 +282,38 @@ IndexEntry Block::Entry(size_t i) const {
   const char* p = index_.data() + kIndexHeader + i * kEntrySize;
   IndexEntry e;
   e.trace_id = std::string_view(p, 16);
-  e.offset = DecodeFixed64(p + 16);
-  e.length = DecodeFixed32(p + 24);
-  e.crc = DecodeFixed32(p + 28);
-  e.start_unix_nano = DecodeFixed64(p + 32);
-  e.end_unix_nano = DecodeFixed64(p + 40);
+  e.ordinal = static_cast<uint32_t>(i);
+  e.page = DecodeFixed32(p + 16);
+  e.spans = DecodeFixed32(p + 20);
+  e.start_unix_nano = DecodeFixed64(p + 24);
+  e.end_unix_nano = DecodeFixed64(p + 32);
+  e.root_service = DecodeFixed32(p + 40);
+  e.root_name = DecodeFixed32(p + 44);
   return e;
 }
 
+Result<std::unique_ptr<Page>> Block::OpenPage(size_t p) const {
+  const PageEntry& pe = pages_[p];
+  std::string_view body = data_.data().substr(pe.offset, pe.length);
+  if (crc32c::Value(body.data(), body.size()) != pe.crc) {
+    return Status::Corruption("trace block " + dir_ + ": page checksum mismatch");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Page> page, Page::Open(body));
+  if (page->num_traces() != pe.traces) {
+    return Status::Corruption("trace block " + dir_ + ": page trace count does not match the directory");
+  }
+  return page;
+}
+
+Result<std::string> Block::ReadTrace(const IndexEntry& e, Page* p) const {
+  auto t = p->Trace(e.ordinal - pages_[e.page].first_trace, e.trace_id, dict_);
+  if (!t.ok()) return t.status().WithContext("trace block " + dir_);
+  return t;
+}
+
 Result<std::string> Block::ReadTrace(const IndexEntry& e) const {
-  std::string_view c = data_.data().substr(e.offset, e.length);
-  if (crc32c::Value(c.data(), c.size()) != e.crc) {
-    return Status::Corruption("trace block " + dir_ + ": trace data checksum mismatch");
-  }
-  unsigned long long size = ZSTD_getFrameContentSize(c.data(), c.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ULL << 31)) {
-    return Status::Corruption("trace block " + dir_ + ": bad zstd frame");
-  }
-  std::string out(size, '\0');
-  size_t n = ZSTD_decompress(out.data(), out.size(), c.data(), c.size());
-  if (ZSTD_isError(n) || n != size) {
-    return Status::Corruption("trace block " + dir_ + ": trace data does not decompress");
-  }
-  return out;
+  ASSIGN_OR_RETURN(std::unique_ptr<Page> p, OpenPage(e.page));
+  return ReadTrace(e, p.get());
 }
 
 Result<std::optional<std::string>> Block::FindTrace(std::string_view trace_id) const {

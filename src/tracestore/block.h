@@ -1,13 +1,16 @@
 // Immutable trace blocks on disk: traces sorted by trace ID, a trace-ID index and a bloom
-// filter (so trace-by-ID needs no time range), and columns of the fields search filters on
-// (service, span name, kind, status, start, duration, span and resource attributes) so search
-// can skip traces without decompressing them. Format, bit by bit: docs/format/traces.md.
+// filter (so trace-by-ID needs no time range), and the spans stored column by column in pages
+// (span_columns.h), so search decompresses only the columns it filters on and trace-by-ID only
+// one page. Format, bit by bit: docs/format/traces.md.
 //
 // A block directory holds:
-//   data          each trace's spans: zstd(serialized OTLP TracesData), back to back
-//   index         fixed-size entries sorted by trace ID (offset, length, CRC, time range)
+//   data          pages back to back; each page holds about kPageSpans spans of consecutive
+//                 traces, column by column, each column zstd-compressed
+//   pages         the page directory (offset, length, CRC, first trace, trace count) and the
+//                 block's span names, span attribute keys and resources (dictionary ids)
+//   dict          the block's string dictionary
+//   index         fixed-size entries sorted by trace ID (page, span count, time range, root)
 //   bloom         a bloom filter over the trace IDs
-//   columns       the span columns and a string dictionary
 //   meta.json     time range and counts, written last (a block without it is incomplete)
 //
 // Example:
@@ -16,7 +19,8 @@
 //   ASSIGN_OR_RETURN(std::unique_ptr<Block> b, Block::Open(dir));
 //   ASSIGN_OR_RETURN(std::optional<std::string> t, b->FindTrace(trace_id));
 //
-// Thread-safety: a Block is immutable after Open and safe to read from many threads.
+// Thread-safety: a Block is immutable after Open and safe to read from many threads (each
+// reader opens its own Page).
 #pragma once
 
 #include <cstdint>
@@ -41,7 +45,7 @@ struct BlockTrace {
 };
 
 struct BlockMeta {
-  int version = 1;
+  int version = 2;
   uint64_t min_time_unix_nano = 0;  // earliest span start
   uint64_t max_time_unix_nano = 0;  // latest span end
   uint64_t traces = 0;
@@ -67,11 +71,22 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
 // A trace's entry in the index.
 struct IndexEntry {
   std::string_view trace_id;  // 16 bytes, into the index file
-  uint64_t offset = 0;
-  uint32_t length = 0;
-  uint32_t crc = 0;
+  uint32_t ordinal = 0;       // position in the index
+  uint32_t page = 0;          // the page that holds its spans
+  uint32_t spans = 0;
   uint64_t start_unix_nano = 0;
   uint64_t end_unix_nano = 0;
+  uint32_t root_service = 0;  // dictionary ids ("" if the root span is missing)
+  uint32_t root_name = 0;
+};
+
+// A page's entry in the page directory.
+struct PageEntry {
+  uint64_t offset = 0;  // into the data file
+  uint32_t length = 0;
+  uint32_t crc = 0;     // CRC-32C of the page's bytes
+  uint32_t first_trace = 0;  // index ordinal of its first trace
+  uint32_t traces = 0;
 };
 
 class Block {
@@ -83,8 +98,20 @@ class Block {
 
   const std::string& dir() const { return dir_; }
   const BlockMeta& meta() const { return meta_; }
-  const SpanColumns& columns() const { return columns_; }
+  const Dictionary& dict() const { return dict_; }
   size_t num_traces() const { return count_; }
+  size_t num_pages() const { return pages_.size(); }
+  // REQUIRES: p < num_pages().
+  const PageEntry& page(size_t p) const { return pages_[p]; }
+  // The distinct span names, span attribute keys and serialized resources of the block, as
+  // dictionary ids.
+  const std::vector<uint32_t>& span_names() const { return names_; }
+  const std::vector<uint32_t>& span_keys() const { return keys_; }
+  const std::vector<uint32_t>& resources() const { return resources_; }
+
+  // Checks page `p`'s checksum and opens it (its columns decompress on use). The Page reads
+  // the block's mapped data and must not outlive the Block. Errors: Corruption.
+  Result<std::unique_ptr<Page>> OpenPage(size_t p) const;
 
   // True if the block may hold `trace_id` (bloom filter); false means it does not.
   bool MayContain(std::string_view trace_id) const { return bloom_.MayContain(trace_id); }
@@ -95,8 +122,11 @@ class Block {
 
   // The i-th trace of the index (sorted by trace ID). REQUIRES: i < num_traces().
   IndexEntry Entry(size_t i) const;
-  // The decompressed TracesData of entry `e`. Errors: Corruption.
+  // The TracesData of entry `e` (decodes its page; to read many traces, open the page once
+  // with OpenPage). Errors: Corruption.
   Result<std::string> ReadTrace(const IndexEntry& e) const;
+  // The TracesData of entry `e` from its page `p`, already opened. Errors: Corruption.
+  Result<std::string> ReadTrace(const IndexEntry& e, Page* p) const;
 
  private:
   Block() = default;
@@ -107,7 +137,9 @@ class Block {
   std::string index_;   // the index file, validated
   size_t count_ = 0;
   BloomFilter bloom_;
-  SpanColumns columns_;
+  Dictionary dict_;
+  std::vector<PageEntry> pages_;
+  std::vector<uint32_t> names_, keys_, resources_;
 };
 
 }  // namespace argus::tracestore

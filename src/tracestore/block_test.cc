@@ -48,26 +48,28 @@ TEST(BlockTest, WriteFindAndColumns) {
   auto none = (*b)->FindTrace(Id(42));
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
-  const SpanColumns& c = (*b)->columns();
-  EXPECT_EQ(c.num_spans(), 11u);
-  // Sorted by ID: trace 0 is ordinal 0.
-  EXPECT_EQ(c.Str(c.root_service(0)), "svc0");
-  EXPECT_EQ(c.Str(c.root_name(3)), "root");
-  bool saw_status = false;
-  for (const ColumnAttr& a : c.attrs(0)) {
-    if (c.Str(a.key) == "http.status_code") {
-      saw_status = true;
-      EXPECT_EQ(a.type, ValueType::kInt);
-      EXPECT_EQ(c.Str(a.value), "200");
-    }
-  }
-  EXPECT_TRUE(saw_status);
+  // Sorted by ID: trace 0 is ordinal 0; the index keeps each trace's root.
+  const Dictionary& d = (*b)->dict();
+  EXPECT_EQ(d.Str((*b)->Entry(0).root_service), "svc0");
+  EXPECT_EQ(d.Str((*b)->Entry(3).root_name), "root");
+  EXPECT_EQ((*b)->Entry(3).spans, 2u);
+  ASSERT_EQ((*b)->num_pages(), 1u);
+  auto page = (*b)->OpenPage(0);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  int64_t key = d.Find("http.status_code");
+  ASSERT_GE(key, 0);
+  auto col = (*page)->Attribute(static_cast<uint32_t>(key));
+  ASSERT_TRUE(col.ok());
+  ASSERT_EQ(col->size(), 11u);  // every span has it
+  EXPECT_EQ((*col)[0].type, ValueType::kInt);
+  EXPECT_EQ(static_cast<int64_t>((*col)[0].bits), 200);
+  EXPECT_EQ(d.Find("no such string"), -1);
 }
 
 TEST(BlockTest, CorruptFilesAreDetected) {
   std::string dir = TempDir("corrupt") + "/b";
   ASSERT_TRUE(WriteBlock(dir, {{Id(1), OneSpan(Id(1), 1, -1, "s", "n", 1, 2).SerializeAsString()}}).ok());
-  for (std::string file : {"index", "columns", "bloom"}) {
+  for (std::string file : {"index", "pages", "dict", "bloom"}) {
     std::string path = dir + "/" + file;
     std::string orig;
     {
@@ -82,7 +84,7 @@ TEST(BlockTest, CorruptFilesAreDetected) {
     EXPECT_EQ(Block::Open(dir).status().code(), StatusCode::kCorruption) << file;
     { std::ofstream(path, std::ios::binary | std::ios::trunc) << orig; }
   }
-  // Flipped data bytes fail the per-trace checksum on read.
+  // Flipped data bytes fail the page checksum on read.
   {
     std::fstream f(dir + "/data", std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(3);

@@ -1,18 +1,41 @@
 #include "tracestore/span_columns.h"
 
 #include <fmt/format.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/coding.h"
-#include "util/crc32c.h"
 
 namespace argus::tracestore {
 
 namespace otlp = opentelemetry::proto;
 
 namespace {
-constexpr char kMagic[4] = {'A', 'T', 'C', 'L'};
+
+constexpr char kPageMagic[4] = {'A', 'T', 'P', 'G'};
+constexpr uint32_t kMaxColumnBytes = 1u << 30;
+constexpr int kZstdLevel = 3;
+
+Status Bad(std::string_view what) { return Status::Corruption(fmt::format("trace page: {}", what)); }
+
+std::string Compress(std::string_view raw) {
+  std::string out(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+  if (ZSTD_isError(n)) return std::string();  // only on allocation failure; caught by the size check
+  out.resize(n);
+  return out;
+}
+
+Result<std::string> Decompress(std::string_view c, uint32_t raw_size) {
+  // The frame header carries the size (ZSTD_compress writes it): check before allocating.
+  if (ZSTD_getFrameContentSize(c.data(), c.size()) != raw_size) return Bad("column size does not match its frame");
+  std::string out(raw_size, '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), c.data(), c.size());
+  if (ZSTD_isError(n) || n != raw_size) return Bad("column does not decompress");
+  return out;
+}
 
 std::string_view ServiceName(const otlp::resource::v1::Resource& r) {
   for (const auto& kv : r.attributes()) {
@@ -21,35 +44,44 @@ std::string_view ServiceName(const otlp::resource::v1::Resource& r) {
   return "";
 }
 
-template <typename T>
-void PutArray(std::string* out, const std::vector<T>& v) {
-  for (T x : v) {
-    if constexpr (sizeof(T) == 1) {
-      out->push_back(static_cast<char>(x));
-    } else if constexpr (sizeof(T) == 4) {
-      PutFixed32(out, x);
-    } else {
-      PutFixed64(out, x);
-    }
+// GetVarint64 with the one-byte case inline: most values in the columns are below 128.
+inline bool Varint(std::string_view* in, uint64_t* v) {
+  if (!in->empty() && static_cast<uint8_t>((*in)[0]) < 0x80) {
+    *v = static_cast<uint8_t>((*in)[0]);
+    in->remove_prefix(1);
+    return true;
   }
+  return GetVarint64(in, v);
 }
 
-template <typename T>
-bool GetArray(std::string_view* in, size_t n, std::vector<T>* v) {
-  if (n > in->size() / sizeof(T)) return false;
-  v->resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (sizeof(T) == 1) {
-      (*v)[i] = static_cast<T>((*in)[i]);
-    } else if constexpr (sizeof(T) == 4) {
-      (*v)[i] = DecodeFixed32(in->data() + 4 * i);
-    } else {
-      (*v)[i] = DecodeFixed64(in->data() + 8 * i);
-    }
-  }
-  in->remove_prefix(n * sizeof(T));
+inline bool Varsint(std::string_view* in, int64_t* v) {
+  uint64_t u = 0;
+  if (!Varint(in, &u)) return false;
+  *v = ZigZagDecode(u);
   return true;
 }
+
+bool GetU32(std::string_view* in, uint32_t* v) {
+  uint64_t x = 0;
+  if (!Varint(in, &x) || x > UINT32_MAX) return false;
+  *v = static_cast<uint32_t>(x);
+  return true;
+}
+
+bool GetBytes(std::string_view* in, size_t n, std::string_view* out) {
+  if (in->size() < n) return false;
+  *out = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+bool GetByte(std::string_view* in, uint8_t* v) {
+  if (in->empty()) return false;
+  *v = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  return true;
+}
+
 }  // namespace
 
 std::pair<ValueType, std::string> ValueText(const otlp::common::v1::AnyValue& v) {
@@ -62,134 +94,522 @@ std::pair<ValueType, std::string> ValueText(const otlp::common::v1::AnyValue& v)
   }
 }
 
-uint32_t SpanColumns::Intern(std::string_view s) {
+// ---- Dictionary ----
+
+Dictionary::Dictionary() : offsets_{0} { Intern(""); }
+
+uint32_t Dictionary::Intern(std::string_view s) {
   auto it = ids_.find(std::string(s));
   if (it != ids_.end()) return it->second;
-  uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  ids_.emplace(strings_.back(), id);
+  uint32_t id = static_cast<uint32_t>(size());
+  bytes_.append(s);
+  offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
+  ids_.emplace(std::string(s), id);
   return id;
 }
 
-int64_t SpanColumns::Find(std::string_view s) const {
-  auto it = ids_.find(std::string(s));
-  return it == ids_.end() ? -1 : it->second;
+std::string Dictionary::Encode() const {
+  std::string raw;
+  for (size_t i = 0; i < size(); ++i) PutLengthPrefixed(&raw, Str(static_cast<uint32_t>(i)));
+  std::string out;
+  PutFixed32(&out, static_cast<uint32_t>(size()));
+  PutFixed32(&out, static_cast<uint32_t>(raw.size()));
+  out += Compress(raw);
+  return out;
 }
 
-void SpanColumns::AddTrace(const otlp::trace::v1::TracesData& trace) {
-  uint32_t ordinal = static_cast<uint32_t>(root_service_.size());
-  uint32_t root_service = Intern(""), root_name = Intern("");
-  bool have_root = false;
-  for (const auto& rs : trace.resource_spans()) {
-    uint32_t service = Intern(ServiceName(rs.resource()));
-    std::vector<ColumnAttr> resource_attrs;
-    for (const auto& kv : rs.resource().attributes()) {
-      auto [type, text] = ValueText(kv.value());
-      resource_attrs.push_back({AttrScope::kResource, type, Intern(kv.key()), Intern(text)});
-    }
+Result<Dictionary> Dictionary::Decode(std::string_view bytes) {
+  auto bad = [](std::string_view what) { return Status::Corruption(fmt::format("trace dictionary: {}", what)); };
+  uint32_t n = 0, raw_size = 0;
+  if (!GetFixed32(&bytes, &n) || !GetFixed32(&bytes, &raw_size) || raw_size > kMaxColumnBytes) {
+    return bad("truncated header");
+  }
+  if (ZSTD_getFrameContentSize(bytes.data(), bytes.size()) != raw_size) return bad("size does not match its frame");
+  std::string raw(raw_size, '\0');
+  size_t got = ZSTD_decompress(raw.data(), raw.size(), bytes.data(), bytes.size());
+  if (ZSTD_isError(got) || got != raw_size) return bad("does not decompress");
+  Dictionary d;
+  d.ids_.clear();
+  d.bytes_.clear();
+  d.offsets_.assign(1, 0);
+  if (n > raw_size + 1) return bad("more strings than bytes");
+  d.offsets_.reserve(n + 1);
+  std::string_view in(raw);
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view s;
+    if (!GetLengthPrefixed(&in, &s)) return bad("truncated string");
+    d.bytes_.append(s);
+    d.offsets_.push_back(static_cast<uint32_t>(d.bytes_.size()));
+  }
+  if (!in.empty() || n == 0 || d.offsets_[1] != 0) return bad("trailing bytes or no empty string first");
+  d.sorted_.resize(n);
+  for (uint32_t i = 0; i < n; ++i) d.sorted_[i] = i;
+  std::sort(d.sorted_.begin(), d.sorted_.end(), [&d](uint32_t a, uint32_t b) { return d.Str(a) < d.Str(b); });
+  return d;
+}
+
+int64_t Dictionary::Find(std::string_view s) const {
+  if (sorted_.empty()) {
+    auto it = ids_.find(std::string(s));
+    return it == ids_.end() ? -1 : it->second;
+  }
+  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), s,
+                             [this](uint32_t id, std::string_view v) { return Str(id) < v; });
+  if (it == sorted_.end() || Str(*it) != s) return -1;
+  return *it;
+}
+
+// ---- PageBuilder ----
+
+TraceInfo PageBuilder::AddTrace(std::string_view trace_id, const otlp::trace::v1::TracesData& td) {
+  TraceInfo info;
+  info.start_unix_nano = UINT64_MAX;
+  std::vector<std::string_view> ids;  // span IDs of the trace, by row in the trace
+  for (const auto& rs : td.resource_spans()) {
     for (const auto& ss : rs.scope_spans()) {
       for (const auto& s : ss.spans()) {
-        trace_.push_back(ordinal);
-        service_.push_back(service);
-        name_.push_back(Intern(s.name()));
-        kind_.push_back(static_cast<uint8_t>(s.kind()));
-        status_.push_back(static_cast<uint8_t>(s.status().code()));
-        start_.push_back(s.start_time_unix_nano());
-        duration_.push_back(s.end_time_unix_nano() > s.start_time_unix_nano()
-                                ? s.end_time_unix_nano() - s.start_time_unix_nano() : 0);
-        for (const auto& kv : s.attributes()) {
-          auto [type, text] = ValueText(kv.value());
-          attrs_.push_back({AttrScope::kSpan, type, Intern(kv.key()), Intern(text)});
+        info.start_unix_nano = std::min<uint64_t>(info.start_unix_nano, s.start_time_unix_nano());
+        info.end_unix_nano = std::max<uint64_t>(info.end_unix_nano,
+                                                std::max(s.end_time_unix_nano(), s.start_time_unix_nano()));
+        ids.push_back(s.span_id());
+      }
+    }
+  }
+  if (ids.empty()) info.start_unix_nano = 0;
+  info.spans = static_cast<uint32_t>(ids.size());
+  std::unordered_map<std::string_view, uint32_t> row_of;
+  for (uint32_t i = 0; i < ids.size(); ++i) row_of.emplace(ids[i], i);  // the first span with an ID wins
+
+  PutVarint64(&structure_, info.start_unix_nano);
+  PutVarint64(&structure_, static_cast<uint64_t>(td.resource_spans_size()));
+  bool have_root = false;
+  for (const auto& rs : td.resource_spans()) {
+    uint32_t service = dict_->Intern(ServiceName(rs.resource()));
+    PutVarint64(&structure_, dict_->Intern(rs.has_resource() ? rs.resource().SerializeAsString() : ""));
+    PutVarint64(&structure_, dict_->Intern(rs.schema_url()));
+    PutVarint64(&structure_, static_cast<uint64_t>(rs.scope_spans_size()));
+    for (const auto& ss : rs.scope_spans()) {
+      PutVarint64(&structure_, dict_->Intern(ss.has_scope() ? ss.scope().SerializeAsString() : ""));
+      PutVarint64(&structure_, dict_->Intern(ss.schema_url()));
+      PutVarint64(&structure_, static_cast<uint64_t>(ss.spans_size()));
+      for (const auto& s : ss.spans()) {
+        uint64_t row = spans_++;
+        span_ids_.push_back(static_cast<char>(std::min<size_t>(s.span_id().size(), 255)));
+        span_ids_.append(s.span_id().substr(0, 255));
+        if (s.parent_span_id().empty()) {
+          parents_.push_back(0);
+        } else if (auto it = row_of.find(s.parent_span_id()); it != row_of.end()) {
+          PutVarint64(&parents_, 2 + uint64_t{it->second});
+        } else {
+          parents_.push_back(1);
+          parents_.push_back(static_cast<char>(std::min<size_t>(s.parent_span_id().size(), 255)));
+          parents_.append(s.parent_span_id().substr(0, 255));
         }
-        attrs_.insert(attrs_.end(), resource_attrs.begin(), resource_attrs.end());
-        attr_offsets_.push_back(static_cast<uint32_t>(attrs_.size()));
+        uint32_t name = dict_->Intern(s.name());
+        PutVarint64(&names_, name);
+        uint64_t kind = static_cast<uint64_t>(static_cast<int64_t>(s.kind()));
+        uint64_t code = static_cast<uint64_t>(static_cast<int64_t>(s.status().code()));
+        if (kind <= 7 && code <= 3) {
+          kind_status_.push_back(static_cast<char>(kind | code << 3 | (s.has_status() ? 0x20 : 0)));
+        } else {
+          kind_status_.push_back(static_cast<char>(0xff));
+          PutVarint64(&kind_status_, kind);
+          PutVarint64(&kind_status_, code);
+          kind_status_.push_back(s.has_status() ? 1 : 0);
+        }
+        PutVarint64(&status_messages_, dict_->Intern(s.status().message()));
+        PutVarsint64(&times_, static_cast<int64_t>(s.start_time_unix_nano() - info.start_unix_nano));
+        PutVarsint64(&times_, static_cast<int64_t>(s.end_time_unix_nano() - s.start_time_unix_nano()));
+        PutVarint64(&layout_, static_cast<uint64_t>(s.attributes_size()));
+        for (const auto& kv : s.attributes()) {
+          uint32_t key = dict_->Intern(kv.key());
+          auto [it, added] = key_column_.try_emplace(key, static_cast<uint32_t>(keys_.size()));
+          if (added) {
+            keys_.push_back(key);
+            key_data_.emplace_back();
+            key_last_row_.push_back(0);
+          }
+          uint32_t col = it->second;
+          PutVarint64(&layout_, col);
+          std::string& d = key_data_[col];
+          PutVarint64(&d, row - key_last_row_[col]);
+          key_last_row_[col] = row;
+          const auto& v = kv.value();
+          switch (v.value_case()) {
+            case otlp::common::v1::AnyValue::kStringValue:
+              d.push_back(static_cast<char>(ValueType::kString));
+              PutVarint64(&d, dict_->Intern(v.string_value()));
+              break;
+            case otlp::common::v1::AnyValue::kIntValue:
+              d.push_back(static_cast<char>(ValueType::kInt));
+              PutVarsint64(&d, v.int_value());
+              break;
+            case otlp::common::v1::AnyValue::kDoubleValue:
+              d.push_back(static_cast<char>(ValueType::kDouble));
+              PutFixed64(&d, DoubleBits(v.double_value()));
+              break;
+            case otlp::common::v1::AnyValue::kBoolValue:
+              d.push_back(static_cast<char>(ValueType::kBool));
+              d.push_back(v.bool_value() ? 1 : 0);
+              break;
+            default:
+              d.push_back(static_cast<char>(ValueType::kOther));
+              PutLengthPrefixed(&d, v.SerializeAsString());
+              break;
+          }
+        }
+        // Whatever the columns above do not hold goes here, as a Span message of its own.
+        otlp::trace::v1::Span extra;
+        if (!s.trace_id().empty() && s.trace_id() != trace_id) extra.set_trace_id(s.trace_id());
+        extra.set_trace_state(s.trace_state());
+        extra.set_flags(s.flags());
+        extra.set_dropped_attributes_count(s.dropped_attributes_count());
+        *extra.mutable_events() = s.events();
+        extra.set_dropped_events_count(s.dropped_events_count());
+        *extra.mutable_links() = s.links();
+        extra.set_dropped_links_count(s.dropped_links_count());
+        PutLengthPrefixed(&extras_, extra.SerializeAsString());
         if (s.parent_span_id().empty() && !have_root) {
           have_root = true;
-          root_service = service;
-          root_name = name_.back();
+          info.root_service = service;
+          info.root_name = name;
         }
       }
     }
   }
-  root_service_.push_back(root_service);
-  root_name_.push_back(root_name);
+  ++traces_;
+  return info;
 }
 
-std::string SpanColumns::Encode() const {
-  std::string out(kMagic, 4);
-  PutFixed32(&out, 1);
-  PutFixed32(&out, static_cast<uint32_t>(strings_.size()));
-  for (const std::string& s : strings_) PutLengthPrefixed(&out, s);
-  PutFixed32(&out, static_cast<uint32_t>(root_service_.size()));
-  PutArray(&out, root_service_);
-  PutArray(&out, root_name_);
-  PutFixed32(&out, static_cast<uint32_t>(trace_.size()));
-  PutArray(&out, trace_);
-  PutArray(&out, service_);
-  PutArray(&out, name_);
-  PutArray(&out, kind_);
-  PutArray(&out, status_);
-  PutArray(&out, start_);
-  PutArray(&out, duration_);
-  PutArray(&out, attr_offsets_);
-  PutFixed32(&out, static_cast<uint32_t>(attrs_.size()));
-  for (const ColumnAttr& a : attrs_) {
-    out.push_back(static_cast<char>(a.scope));
-    out.push_back(static_cast<char>(a.type));
-    PutFixed32(&out, a.key);
-    PutFixed32(&out, a.value);
+std::string PageBuilder::Finish() {
+  std::vector<std::tuple<ColumnKind, uint32_t, std::string*>> cols = {
+      {ColumnKind::kStructure, 0, &structure_}, {ColumnKind::kSpanIds, 0, &span_ids_},
+      {ColumnKind::kParents, 0, &parents_},     {ColumnKind::kNames, 0, &names_},
+      {ColumnKind::kKindStatus, 0, &kind_status_}, {ColumnKind::kStatusMessages, 0, &status_messages_},
+      {ColumnKind::kTimes, 0, &times_},         {ColumnKind::kAttrLayout, 0, &layout_},
+      {ColumnKind::kExtras, 0, &extras_}};
+  for (size_t i = 0; i < keys_.size(); ++i) cols.emplace_back(ColumnKind::kAttribute, keys_[i], &key_data_[i]);
+  std::string table(kPageMagic, 4), frames;
+  PutFixed32(&table, static_cast<uint32_t>(traces_));
+  PutFixed32(&table, static_cast<uint32_t>(spans_));
+  PutFixed32(&table, static_cast<uint32_t>(cols.size()));
+  for (auto& [kind, key, raw] : cols) {
+    std::string c = Compress(*raw);
+    PutFixed32(&table, static_cast<uint32_t>(kind));
+    PutFixed32(&table, key);
+    PutFixed32(&table, static_cast<uint32_t>(c.size()));
+    PutFixed32(&table, static_cast<uint32_t>(raw->size()));
+    frames += c;
   }
-  PutFixed32(&out, crc32c::Value(out.data(), out.size()));
+  *this = PageBuilder(dict_);
+  return table + frames;
+}
+
+// ---- Page ----
+
+Result<std::unique_ptr<Page>> Page::Open(std::string_view body) {
+  std::unique_ptr<Page> p(new Page());
+  uint32_t traces = 0, spans = 0, ncols = 0;
+  if (body.size() < 16 || std::memcmp(body.data(), kPageMagic, 4) != 0) return Bad("bad magic");
+  body.remove_prefix(4);
+  if (!GetFixed32(&body, &traces) || !GetFixed32(&body, &spans) || !GetFixed32(&body, &ncols) ||
+      ncols > body.size() / 16) {
+    return Bad("truncated column table");
+  }
+  std::string_view frames = body.substr(size_t{ncols} * 16);
+  for (uint32_t i = 0; i < ncols; ++i) {
+    const char* e = body.data() + 16 * i;
+    ColumnRef c{static_cast<ColumnKind>(DecodeFixed32(e)), DecodeFixed32(e + 4), {}, DecodeFixed32(e + 12)};
+    uint32_t clen = DecodeFixed32(e + 8);
+    if (clen > frames.size() || c.raw_size > kMaxColumnBytes) return Bad("column out of the page");
+    c.compressed = frames.substr(0, clen);
+    frames.remove_prefix(clen);
+    if (c.kind == ColumnKind::kAttribute) p->attr_keys_.push_back(c.key);
+    p->columns_.push_back(c);
+  }
+  ASSIGN_OR_RETURN(std::string_view st, p->Column(ColumnKind::kStructure, 0));
+  if (traces > st.size()) return Bad("more traces than structure bytes");
+  p->traces_.resize(traces);
+  p->span_resource_.reserve(spans);
+  p->resources_.reserve(traces * 4);
+  p->scopes_.reserve(traces * 4);
+  uint32_t row = 0;
+  for (TraceRef& t : p->traces_) {
+    t.first_row = row;
+    t.first_resource = static_cast<uint32_t>(p->resources_.size());
+    if (!Varint(&st, &t.start) || !GetU32(&st, &t.resources) || t.resources > st.size()) {
+      return Bad("truncated structure");
+    }
+    for (uint32_t k = 0; k < t.resources; ++k) {
+      ResourceSpansRef r{0, 0, static_cast<uint32_t>(p->scopes_.size()), 0};
+      if (!GetU32(&st, &r.resource) || !GetU32(&st, &r.schema_url) || !GetU32(&st, &r.scopes) ||
+          r.scopes > st.size()) {
+        return Bad("truncated structure");
+      }
+      for (uint32_t j = 0; j < r.scopes; ++j) {
+        ScopeSpansRef s{};
+        if (!GetU32(&st, &s.scope) || !GetU32(&st, &s.schema_url) || !GetU32(&st, &s.spans) ||
+            s.spans > spans - row) {
+          return Bad("truncated structure or too many spans");
+        }
+        row += s.spans;
+        p->span_resource_.insert(p->span_resource_.end(), s.spans, r.resource);
+        p->scopes_.push_back(s);
+      }
+      p->resources_.push_back(r);
+    }
+    t.spans = row - t.first_row;
+  }
+  if (row != spans || !st.empty()) return Bad("span count does not match the structure");
+  return p;
+}
+
+Result<std::string_view> Page::Column(ColumnKind kind, uint32_t key) {
+  for (const ColumnRef& c : columns_) {
+    if (c.kind != kind || c.key != key) continue;
+    ASSIGN_OR_RETURN(std::string raw, Decompress(c.compressed, c.raw_size));
+    buffers_.push_back(std::make_unique<std::string>(std::move(raw)));
+    return std::string_view(*buffers_.back());
+  }
+  if (kind == ColumnKind::kAttribute) return std::string_view();
+  return Bad(fmt::format("missing column {}", static_cast<uint32_t>(kind)));
+}
+
+std::vector<uint32_t> Page::Resources() const {
+  std::vector<uint32_t> out;
+  for (const ResourceSpansRef& r : resources_) out.push_back(r.resource);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
-Result<SpanColumns> SpanColumns::Decode(std::string_view bytes) {
-  auto bad = [](std::string_view what) { return Status::Corruption(fmt::format("span columns: {}", what)); };
-  if (bytes.size() < 12 || std::memcmp(bytes.data(), kMagic, 4) != 0) return bad("bad magic");
-  uint32_t crc = DecodeFixed32(bytes.data() + bytes.size() - 4);
-  if (crc != crc32c::Value(bytes.data(), bytes.size() - 4)) return bad("checksum mismatch");
-  std::string_view in = bytes.substr(4, bytes.size() - 8);
-  uint32_t version = 0, n = 0;
-  if (!GetFixed32(&in, &version) || version != 1) return bad("unknown version");
-  SpanColumns c;
-  c.attr_offsets_.clear();
-  if (!GetFixed32(&in, &n)) return bad("truncated dictionary");
-  for (uint32_t i = 0; i < n; ++i) {
-    std::string_view s;
-    if (!GetLengthPrefixed(&in, &s)) return bad("truncated dictionary");
-    c.strings_.emplace_back(s);
-    c.ids_.emplace(c.strings_.back(), i);
-  }
-  uint32_t traces = 0, spans = 0, nattrs = 0;
-  if (!GetFixed32(&in, &traces) || !GetArray(&in, traces, &c.root_service_) ||
-      !GetArray(&in, traces, &c.root_name_) || !GetFixed32(&in, &spans) ||
-      !GetArray(&in, spans, &c.trace_) || !GetArray(&in, spans, &c.service_) ||
-      !GetArray(&in, spans, &c.name_) || !GetArray(&in, spans, &c.kind_) ||
-      !GetArray(&in, spans, &c.status_) || !GetArray(&in, spans, &c.start_) ||
-      !GetArray(&in, spans, &c.duration_) || !GetArray(&in, size_t{spans} + 1, &c.attr_offsets_) ||
-      !GetFixed32(&in, &nattrs) || in.size() != size_t{nattrs} * 10) {
-    return bad("truncated columns");
-  }
-  c.attrs_.resize(nattrs);
-  for (uint32_t i = 0; i < nattrs; ++i) {
-    const char* p = in.data() + 10 * i;
-    uint8_t scope = static_cast<uint8_t>(p[0]), type = static_cast<uint8_t>(p[1]);
-    if (scope > 1 || type > 4) return bad("bad attribute scope or type");
-    c.attrs_[i] = {static_cast<AttrScope>(scope), static_cast<ValueType>(type),
-                   DecodeFixed32(p + 2), DecodeFixed32(p + 6)};
-    if (c.attrs_[i].key >= n || c.attrs_[i].value >= n) return bad("dictionary id out of range");
-  }
-  for (size_t i = 0; i < traces; ++i) {
-    if (c.root_service_[i] >= n || c.root_name_[i] >= n) return bad("dictionary id out of range");
-  }
-  if (c.attr_offsets_[0] != 0 || c.attr_offsets_.back() != nattrs) return bad("bad attribute offsets");
-  for (size_t i = 0; i < spans; ++i) {
-    if (c.trace_[i] >= traces || c.service_[i] >= n || c.name_[i] >= n ||
-        c.attr_offsets_[i] > c.attr_offsets_[i + 1]) {
-      return bad("span row out of range");
+std::vector<uint32_t> Page::AttributeKeys() const { return attr_keys_; }
+
+Status Page::LoadCore() {
+  if (core_) return Status::OK();
+  size_t n = num_spans();
+  ASSIGN_OR_RETURN(std::string_view names, Column(ColumnKind::kNames, 0));
+  ASSIGN_OR_RETURN(std::string_view ks, Column(ColumnKind::kKindStatus, 0));
+  ASSIGN_OR_RETURN(std::string_view times, Column(ColumnKind::kTimes, 0));
+  names_.resize(n);
+  kinds_.resize(n);
+  codes_.resize(n);
+  has_status_.resize(n);
+  starts_.resize(n);
+  ends_.resize(n);
+  size_t row = 0;
+  for (const TraceRef& t : traces_) {
+    for (uint32_t i = 0; i < t.spans; ++i, ++row) {
+      uint8_t b = 0;
+      int64_t ds = 0, dd = 0;
+      if (!GetU32(&names, &names_[row]) || !GetByte(&ks, &b) || !Varsint(&times, &ds) ||
+          !Varsint(&times, &dd)) {
+        return Bad("truncated core columns");
+      }
+      if (b == 0xff) {
+        uint64_t kind = 0, code = 0;
+        if (!Varint(&ks, &kind) || !Varint(&ks, &code) || !GetByte(&ks, &has_status_[row])) {
+          return Bad("truncated kind/status");
+        }
+        kinds_[row] = static_cast<uint8_t>(kind);
+        codes_[row] = static_cast<uint8_t>(code);
+      } else {
+        kinds_[row] = b & 7;
+        codes_[row] = (b >> 3) & 3;
+        has_status_[row] = (b >> 5) & 1;
+      }
+      starts_[row] = t.start + static_cast<uint64_t>(ds);
+      ends_[row] = starts_[row] + static_cast<uint64_t>(dd);
     }
   }
-  return c;
+  if (!names.empty() || !ks.empty() || !times.empty()) return Bad("trailing bytes in core columns");
+  core_ = true;
+  return Status::OK();
+}
+
+Result<std::span<const AttrValue>> Page::Attribute(uint32_t key) {
+  if (auto it = attrs_.find(key); it != attrs_.end()) return std::span<const AttrValue>(it->second);
+  ASSIGN_OR_RETURN(std::string_view in, Column(ColumnKind::kAttribute, key));
+  std::vector<AttrValue>& out = attrs_[key];
+  out.reserve(num_spans());
+  uint64_t row = 0;
+  while (!in.empty()) {
+    uint64_t delta = 0;
+    uint8_t type = 0;
+    if (!Varint(&in, &delta) || !GetByte(&in, &type)) return Bad("truncated attribute column");
+    row += delta;
+    if (row >= num_spans()) return Bad("attribute row out of range");
+    AttrValue v;
+    v.row = static_cast<uint32_t>(row);
+    v.type = static_cast<ValueType>(type);
+    bool ok = true;
+    switch (v.type) {
+      case ValueType::kString: ok = Varint(&in, &v.bits); break;
+      case ValueType::kInt: {
+        int64_t x = 0;
+        ok = Varsint(&in, &x);
+        v.bits = static_cast<uint64_t>(x);
+        break;
+      }
+      case ValueType::kDouble: ok = GetFixed64(&in, &v.bits); break;
+      case ValueType::kBool: {
+        uint8_t b = 0;
+        ok = GetByte(&in, &b);
+        v.bits = b;
+        break;
+      }
+      case ValueType::kOther: ok = GetLengthPrefixed(&in, &v.other); break;
+      default: return Bad("bad attribute type");
+    }
+    if (!ok) return Bad("truncated attribute value");
+    out.push_back(v);
+  }
+  return std::span<const AttrValue>(out);
+}
+
+Status Page::LoadAll() {
+  if (all_) return Status::OK();
+  RETURN_IF_ERROR(LoadCore());
+  size_t n = num_spans();
+  ASSIGN_OR_RETURN(std::string_view ids, Column(ColumnKind::kSpanIds, 0));
+  ASSIGN_OR_RETURN(std::string_view parents, Column(ColumnKind::kParents, 0));
+  ASSIGN_OR_RETURN(std::string_view msgs, Column(ColumnKind::kStatusMessages, 0));
+  ASSIGN_OR_RETURN(std::string_view layout, Column(ColumnKind::kAttrLayout, 0));
+  ASSIGN_OR_RETURN(std::string_view extras, Column(ColumnKind::kExtras, 0));
+  span_ids_.resize(n);
+  extras_.resize(n);
+  status_messages_.resize(n);
+  parents_.resize(n);
+  raw_parents_.resize(n);
+  layout_offsets_.assign(1, 0);
+  layout_.clear();
+  size_t row = 0;
+  for (const TraceRef& t : traces_) {
+    for (uint32_t i = 0; i < t.spans; ++i, ++row) {
+      uint8_t len = 0;
+      uint64_t code = 0, nattrs = 0;
+      if (!GetByte(&ids, &len) || !GetBytes(&ids, len, &span_ids_[row]) || !Varint(&parents, &code) ||
+          !GetU32(&msgs, &status_messages_[row]) || !GetLengthPrefixed(&extras, &extras_[row]) ||
+          !Varint(&layout, &nattrs) || nattrs > layout.size()) {
+        return Bad("truncated span columns");
+      }
+      if (code == 0) {
+        parents_[row] = -1;
+      } else if (code == 1) {
+        parents_[row] = -2;
+        if (!GetByte(&parents, &len) || !GetBytes(&parents, len, &raw_parents_[row])) return Bad("truncated parent");
+      } else {
+        if (code - 2 >= t.spans) return Bad("parent out of its trace");
+        parents_[row] = static_cast<int64_t>(t.first_row + (code - 2));
+      }
+      for (uint64_t k = 0; k < nattrs; ++k) {
+        uint32_t col = 0;
+        if (!GetU32(&layout, &col) || col >= attr_keys_.size()) return Bad("bad attribute layout");
+        layout_.push_back(col);
+      }
+      layout_offsets_.push_back(static_cast<uint32_t>(layout_.size()));
+    }
+  }
+  if (!ids.empty() || !parents.empty() || !msgs.empty() || !layout.empty() || !extras.empty()) {
+    return Bad("trailing bytes in span columns");
+  }
+  for (uint32_t key : attr_keys_) RETURN_IF_ERROR(Attribute(key).status());
+  all_ = true;
+  return Status::OK();
+}
+
+Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dictionary& dict) {
+  if (t >= traces_.size()) return Bad("trace ordinal out of the page");
+  RETURN_IF_ERROR(LoadAll());
+  auto str = [&](uint64_t id) -> Result<std::string_view> {
+    if (id >= dict.size()) return Bad("dictionary id out of range");
+    return dict.Str(static_cast<uint32_t>(id));
+  };
+  const TraceRef& tr = traces_[t];
+  // Per attribute column: the next entry to use, found on first use in this trace.
+  std::vector<int64_t> cursor(attr_keys_.size(), -1);
+  std::vector<std::span<const AttrValue>> cols(attr_keys_.size());
+  for (size_t c = 0; c < attr_keys_.size(); ++c) cols[c] = attrs_[attr_keys_[c]];
+  otlp::trace::v1::TracesData td;
+  uint32_t row = tr.first_row;
+  for (uint32_t ri = tr.first_resource; ri < tr.first_resource + tr.resources; ++ri) {
+    const ResourceSpansRef& r = resources_[ri];
+    auto* rs = td.add_resource_spans();
+    ASSIGN_OR_RETURN(std::string_view res, str(r.resource));
+    if (!res.empty() && !rs->mutable_resource()->ParseFromArray(res.data(), static_cast<int>(res.size()))) {
+      return Bad("resource does not parse");
+    }
+    ASSIGN_OR_RETURN(std::string_view schema, str(r.schema_url));
+    rs->set_schema_url(std::string(schema));
+    for (uint32_t si = r.first_scope; si < r.first_scope + r.scopes; ++si) {
+      const ScopeSpansRef& s = scopes_[si];
+      auto* ss = rs->add_scope_spans();
+      ASSIGN_OR_RETURN(std::string_view scope, str(s.scope));
+      if (!scope.empty() && !ss->mutable_scope()->ParseFromArray(scope.data(), static_cast<int>(scope.size()))) {
+        return Bad("scope does not parse");
+      }
+      ASSIGN_OR_RETURN(std::string_view sschema, str(s.schema_url));
+      ss->set_schema_url(std::string(sschema));
+      for (uint32_t k = 0; k < s.spans; ++k, ++row) {
+        auto* sp = ss->add_spans();
+        if (!extras_[row].empty() &&
+            !sp->ParseFromArray(extras_[row].data(), static_cast<int>(extras_[row].size()))) {
+          return Bad("span extras do not parse");
+        }
+        if (sp->trace_id().empty()) sp->set_trace_id(std::string(trace_id));
+        sp->set_span_id(std::string(span_ids_[row]));
+        if (parents_[row] == -2) {
+          sp->set_parent_span_id(std::string(raw_parents_[row]));
+        } else if (parents_[row] >= 0) {
+          sp->set_parent_span_id(std::string(span_ids_[parents_[row]]));
+        }
+        ASSIGN_OR_RETURN(std::string_view name, str(names_[row]));
+        sp->set_name(std::string(name));
+        sp->set_kind(static_cast<otlp::trace::v1::Span::SpanKind>(kinds_[row]));
+        sp->set_start_time_unix_nano(starts_[row]);
+        sp->set_end_time_unix_nano(ends_[row]);
+        if (has_status_[row]) {
+          sp->mutable_status()->set_code(static_cast<otlp::trace::v1::Status::StatusCode>(codes_[row]));
+          ASSIGN_OR_RETURN(std::string_view msg, str(status_messages_[row]));
+          sp->mutable_status()->set_message(std::string(msg));
+        }
+        for (uint32_t a = layout_offsets_[row]; a < layout_offsets_[row + 1]; ++a) {
+          uint32_t c = layout_[a];
+          std::span<const AttrValue> col = cols[c];
+          if (cursor[c] < 0) {
+            cursor[c] = std::lower_bound(col.begin(), col.end(), row,
+                                         [](const AttrValue& v, uint32_t r) { return v.row < r; }) -
+                        col.begin();
+          }
+          while (static_cast<size_t>(cursor[c]) < col.size() && col[cursor[c]].row < row) ++cursor[c];
+          if (static_cast<size_t>(cursor[c]) >= col.size() || col[cursor[c]].row != row) {
+            return Bad("attribute layout does not match its column");
+          }
+          const AttrValue& v = col[cursor[c]++];
+          auto* kv = sp->add_attributes();
+          ASSIGN_OR_RETURN(std::string_view key, str(attr_keys_[c]));
+          kv->set_key(std::string(key));
+          auto* val = kv->mutable_value();
+          switch (v.type) {
+            case ValueType::kString: {
+              ASSIGN_OR_RETURN(std::string_view sv, str(v.bits));
+              val->set_string_value(std::string(sv));
+              break;
+            }
+            case ValueType::kInt: val->set_int_value(static_cast<int64_t>(v.bits)); break;
+            case ValueType::kDouble: val->set_double_value(BitsDouble(v.bits)); break;
+            case ValueType::kBool: val->set_bool_value(v.bits != 0); break;
+            case ValueType::kOther:
+              if (!val->ParseFromArray(v.other.data(), static_cast<int>(v.other.size()))) {
+                return Bad("attribute value does not parse");
+              }
+              break;
+          }
+        }
+      }
+    }
+  }
+  return td.SerializeAsString();
 }
 
 }  // namespace argus::tracestore

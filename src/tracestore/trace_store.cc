@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <set>
+#include <unordered_map>
+
+#include "util/coding.h"
 
 namespace argus::tracestore {
 
@@ -29,14 +32,13 @@ bool IsBlockName(const std::string& name) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-TraceSummary SummaryOf(const std::string& id, const SpanColumns& c, uint32_t ordinal,
-                       const IndexEntry& e) {
+TraceSummary SummaryOf(const Block& b, const IndexEntry& e) {
   TraceSummary s;
-  s.trace_id = id;
+  s.trace_id = std::string(e.trace_id);
   s.start_unix_nano = e.start_unix_nano;
   s.end_unix_nano = e.end_unix_nano;
-  s.root_service = std::string(c.Str(c.root_service(ordinal)));
-  s.root_name = std::string(c.Str(c.root_name(ordinal)));
+  s.root_service = std::string(b.dict().Str(e.root_service));
+  s.root_name = std::string(b.dict().Str(e.root_name));
   return s;
 }
 
@@ -45,75 +47,145 @@ bool Overlaps(uint64_t s, uint64_t e, uint64_t start, uint64_t end) {
   return s <= end && e >= start;
 }
 
-// A ColumnFilter resolved against one block's dictionary.
+// Whether the OTLP value `v` equals the condition's value (same type, same value).
+bool ValueMatches(const otlp::common::v1::AnyValue& v, const SpanCondition& c) {
+  if (c.value_type == ValueType::kInt) {
+    return (v.has_int_value() && v.int_value() == c.int_value) ||
+           (v.has_double_value() && v.double_value() == static_cast<double>(c.int_value));
+  }
+  return v.has_string_value() && v.string_value() == c.value;
+}
+
+// A ColumnFilter resolved against one block: dictionary ids, and the block's resources that
+// satisfy each resource (or unscoped) condition.
 class BlockFilter {
  public:
   // False if no trace of the block can match.
-  bool Resolve(const SpanColumns& c, const ColumnFilter& f) {
-    c_ = &c;
+  bool Resolve(const Block& b, const ColumnFilter& f) {
+    const Dictionary& d = b.dict();
+    std::vector<otlp::resource::v1::Resource> resources(b.resources().size());
+    for (size_t i = 0; i < resources.size(); ++i) {
+      std::string_view r = d.Str(b.resources()[i]);
+      if (!resources[i].ParseFromArray(r.data(), static_cast<int>(r.size()))) resources[i].Clear();
+    }
     for (const auto& group : f.required) {
       std::vector<Resolved> g;
       for (const SpanCondition& sc : group) {
-        Resolved r{sc.field, sc.any_scope, sc.scope, 0, 0, sc.code};
-        if (sc.field == SpanCondition::Field::kName || sc.field == SpanCondition::Field::kAttribute) {
-          int64_t v = c.Find(sc.value);
-          if (v < 0) return false;  // no span of the block has this string
-          r.value = static_cast<uint32_t>(v);
+        Resolved r{sc, 0, 0, false, {}};
+        switch (sc.field) {
+          case SpanCondition::Field::kName: {
+            int64_t v = d.Find(sc.value);
+            if (v < 0) return false;  // no span of the block has this name
+            r.value = static_cast<uint32_t>(v);
+            break;
+          }
+          case SpanCondition::Field::kStatus: case SpanCondition::Field::kKind:
+          case SpanCondition::Field::kDuration:
+            break;
+          case SpanCondition::Field::kAttribute: {
+            bool span_scope = sc.any_scope || sc.scope == AttrScope::kSpan;
+            bool resource_scope = sc.any_scope || sc.scope == AttrScope::kResource;
+            if (resource_scope) {
+              for (size_t i = 0; i < resources.size(); ++i) {
+                for (const auto& kv : resources[i].attributes()) {
+                  if (kv.key() == sc.key && ValueMatches(kv.value(), sc)) {
+                    r.resources.push_back(b.resources()[i]);
+                    break;
+                  }
+                }
+              }
+            }
+            int64_t k = span_scope ? d.Find(sc.key) : -1;
+            int64_t v = sc.value_type == ValueType::kString ? d.Find(sc.value) : 0;
+            r.span_side = k >= 0 && v >= 0 &&
+                          std::binary_search(b.span_keys().begin(), b.span_keys().end(), static_cast<uint32_t>(k));
+            if (!r.span_side && r.resources.empty()) return false;
+            r.key = static_cast<uint32_t>(std::max<int64_t>(k, 0));
+            r.value = static_cast<uint32_t>(std::max<int64_t>(v, 0));
+            break;
+          }
         }
-        if (sc.field == SpanCondition::Field::kAttribute) {
-          int64_t k = c.Find(sc.key);
-          if (k < 0) return false;
-          r.key = static_cast<uint32_t>(k);
-        }
-        g.push_back(r);
+        g.push_back(std::move(r));
       }
       groups_.push_back(std::move(g));
     }
-    // Span rows are in trace order: the first row of each trace.
-    first_.assign(c.num_traces() + 1, static_cast<uint32_t>(c.num_spans()));
-    for (size_t i = c.num_spans(); i-- > 0;) first_[c.trace(i)] = static_cast<uint32_t>(i);
-    for (size_t t = c.num_traces(); t-- > 0;) first_[t] = std::min(first_[t], first_[t + 1]);
     return true;
   }
 
-  bool Admits(uint32_t trace) const {
+  // admitted[t] for each trace t of `page`: whether some span satisfies every group.
+  Status Admit(Page* page, std::vector<uint8_t>* admitted) const {
+    size_t n = page->num_spans();
+    admitted->assign(page->num_traces(), 1);
+    std::vector<uint8_t> rows(n), cond(n);
     for (const auto& g : groups_) {
-      bool any = false;
-      for (uint32_t i = first_[trace]; i < first_[trace + 1] && !any; ++i) {
-        any = std::all_of(g.begin(), g.end(), [&](const Resolved& r) { return Holds(i, r); });
+      std::fill(rows.begin(), rows.end(), 1);
+      for (const Resolved& r : g) {
+        std::fill(cond.begin(), cond.end(), 0);
+        RETURN_IF_ERROR(Mark(page, r, &cond));
+        for (size_t i = 0; i < n; ++i) rows[i] &= cond[i];
       }
-      if (!any) return false;
+      for (size_t t = 0; t < page->num_traces(); ++t) {
+        auto [first, last] = page->TraceRows(t);
+        bool any = false;
+        for (uint32_t i = first; i < last && !any; ++i) any = rows[i] != 0;
+        if (!any) (*admitted)[t] = 0;
+      }
     }
-    return true;
+    return Status::OK();
   }
 
  private:
   struct Resolved {
-    SpanCondition::Field field;
-    bool any_scope;
-    AttrScope scope;
+    SpanCondition c;
     uint32_t key, value;
-    int64_t code;
+    bool span_side;                   // kAttribute: the span attribute column may match
+    std::vector<uint32_t> resources;  // kAttribute: matching resources (sorted)
   };
-  bool Holds(uint32_t i, const Resolved& r) const {
-    switch (r.field) {
-      case SpanCondition::Field::kName: return c_->name(i) == r.value;
-      case SpanCondition::Field::kStatus: return c_->status(i) == r.code;
-      case SpanCondition::Field::kKind: return c_->kind(i) == r.code;
+
+  // Sets cond[row] for the rows of `page` that satisfy `r`.
+  static Status Mark(Page* page, const Resolved& r, std::vector<uint8_t>* cond) {
+    size_t n = page->num_spans();
+    switch (r.c.field) {
+      case SpanCondition::Field::kName: case SpanCondition::Field::kStatus:
+      case SpanCondition::Field::kKind: case SpanCondition::Field::kDuration:
+        RETURN_IF_ERROR(page->LoadCore());
+        for (size_t i = 0; i < n; ++i) {
+          bool ok = false;
+          switch (r.c.field) {
+            case SpanCondition::Field::kName: ok = page->name(i) == r.value; break;
+            case SpanCondition::Field::kStatus: ok = page->status(i) == r.c.code; break;
+            case SpanCondition::Field::kKind: ok = page->kind(i) == r.c.code; break;
+            default: ok = page->duration_nano(i) >= r.c.min_duration_nano && page->duration_nano(i) <= r.c.max_duration_nano; break;
+          }
+          (*cond)[i] = ok;
+        }
+        return Status::OK();
       case SpanCondition::Field::kAttribute:
-        for (const ColumnAttr& a : c_->attrs(i)) {
-          if (a.key == r.key && a.value == r.value && a.type == ValueType::kString &&
-              (r.any_scope || a.scope == r.scope)) {
-            return true;
+        if (!r.resources.empty()) {
+          for (size_t i = 0; i < n; ++i) {
+            (*cond)[i] = std::binary_search(r.resources.begin(), r.resources.end(), page->SpanResource(i));
           }
         }
-        return false;
+        if (r.span_side) {
+          ASSIGN_OR_RETURN(std::span<const AttrValue> col, page->Attribute(r.key));
+          for (const AttrValue& v : col) {
+            bool eq = false;
+            if (r.c.value_type == ValueType::kString) {
+              eq = v.type == ValueType::kString && v.bits == r.value;
+            } else if (v.type == ValueType::kInt) {
+              eq = static_cast<int64_t>(v.bits) == r.c.int_value;
+            } else if (v.type == ValueType::kDouble) {  // TraceQL compares numbers by value
+              eq = BitsDouble(v.bits) == static_cast<double>(r.c.int_value);
+            }
+            if (eq) (*cond)[v.row] = 1;
+          }
+        }
+        return Status::OK();
     }
-    return false;
+    return Status::OK();
   }
-  const SpanColumns* c_ = nullptr;
+
   std::vector<std::vector<Resolved>> groups_;
-  std::vector<uint32_t> first_;
 };
 
 // Renames the block out of sight (`.deleted`, removed at startup if we crash), then removes it.
@@ -256,22 +328,29 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
   {
     std::lock_guard<std::mutex> l(mu_);
     if (closed_) return Status::Unavailable("trace store is closed");
-    std::map<std::string, uint64_t> pending_bytes;
+    // Bytes of this request per trace so far (a request usually has each trace once).
+    std::unordered_map<std::string_view, uint64_t> pending_bytes;
+    pending_bytes.reserve(batches.size());
     uint64_t new_traces = 0;
+    records.reserve(batches.size());
     for (size_t i = 0; i < batches.size(); ++i) {
+      // The record is serialized once: the WAL gets it, and the head keeps its spans part.
+      size_t size = batches[i].spans.ByteSizeLong();
       std::string rec;
+      rec.reserve(17 + size);
       rec.push_back(kSpansRecord);
       rec += batches[i].trace_id;
       batches[i].spans.AppendToString(&rec);
       uint64_t bytes = rec.size() - 17;
       auto it = head_.find(batches[i].trace_id);
-      uint64_t have = (it == head_.end() ? 0 : it->second.bytes) + pending_bytes[batches[i].trace_id];
+      uint64_t& pending = pending_bytes[batches[i].trace_id];
+      uint64_t have = (it == head_.end() ? 0 : it->second.bytes) + pending;
       std::string refusal;
       if (opts_.max_bytes_per_trace > 0 && have + bytes > opts_.max_bytes_per_trace) {
         refusal = fmt::format("trace too large: max size of trace ({} bytes) exceeded",
                               opts_.max_bytes_per_trace);
-      } else if (it == head_.end() && pending_bytes[batches[i].trace_id] == 0 &&
-                 opts_.max_live_traces > 0 && head_.size() + new_traces >= opts_.max_live_traces) {
+      } else if (it == head_.end() && pending == 0 && opts_.max_live_traces > 0 &&
+                 head_.size() + new_traces >= opts_.max_live_traces) {
         refusal = fmt::format("max live traces ({}) exceeded", opts_.max_live_traces);
       }
       if (!refusal.empty()) {
@@ -279,8 +358,8 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
         if (result.error.empty()) result.error = refusal;
         continue;
       }
-      if (it == head_.end() && pending_bytes[batches[i].trace_id] == 0) ++new_traces;
-      pending_bytes[batches[i].trace_id] += bytes;
+      if (it == head_.end() && pending == 0) ++new_traces;
+      pending += bytes;
       records.push_back(std::move(rec));
       accepted.push_back(i);
     }
@@ -294,7 +373,8 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
   for (size_t k = 0; k < accepted.size(); ++k) {
     const TraceBatch& b = batches[accepted[k]];
     result.accepted_spans += span_count(b.spans);
-    ApplyLocked(b.trace_id, records[k].substr(17), b.spans, now);
+    records[k].erase(0, 17);  // the spans part, without a second allocation
+    ApplyLocked(b.trace_id, std::move(records[k]), b.spans, now);
   }
   return result;
 }
@@ -361,21 +441,33 @@ Status TraceStore::ForEachTrace(
     if (!more) return Status::OK();
   }
   auto blocks = BlocksSnapshot();
+  std::vector<uint8_t> admitted;
+  std::vector<std::pair<IndexEntry, TraceSummary>> candidates;
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
     const Block& b = **it;
     if (!Overlaps(b.meta().min_time_unix_nano, b.meta().max_time_unix_nano, start, end)) continue;
     BlockFilter bf;
     bool filtered = columns != nullptr && !columns->required.empty();
-    if (filtered && !bf.Resolve(b.columns(), *columns)) continue;  // nothing here can match
-    for (size_t i = 0; i < b.num_traces(); ++i) {
-      IndexEntry e = b.Entry(i);
-      if (!Overlaps(e.start_unix_nano, e.end_unix_nano, start, end)) continue;
-      if (filtered && !bf.Admits(static_cast<uint32_t>(i))) continue;
-      TraceSummary s = SummaryOf(std::string(e.trace_id), b.columns(), static_cast<uint32_t>(i), e);
-      if (prefilter && !prefilter(s)) continue;
-      ASSIGN_OR_RETURN(std::string data, b.ReadTrace(e));
-      ASSIGN_OR_RETURN(bool more, fn(s, data));
-      if (!more) return Status::OK();
+    if (filtered && !bf.Resolve(b, *columns)) continue;  // nothing here can match
+    for (size_t p = 0; p < b.num_pages(); ++p) {
+      const PageEntry& pe = b.page(p);
+      candidates.clear();
+      for (uint32_t i = pe.first_trace; i < pe.first_trace + pe.traces; ++i) {
+        IndexEntry e = b.Entry(i);
+        if (!Overlaps(e.start_unix_nano, e.end_unix_nano, start, end)) continue;
+        TraceSummary s = SummaryOf(b, e);
+        if (prefilter && !prefilter(s)) continue;
+        candidates.emplace_back(e, std::move(s));
+      }
+      if (candidates.empty()) continue;
+      ASSIGN_OR_RETURN(std::unique_ptr<Page> page, b.OpenPage(p));
+      if (filtered) RETURN_IF_ERROR(bf.Admit(page.get(), &admitted));
+      for (const auto& [e, s] : candidates) {
+        if (filtered && !admitted[e.ordinal - pe.first_trace]) continue;
+        ASSIGN_OR_RETURN(std::string data, b.ReadTrace(e, page.get()));
+        ASSIGN_OR_RETURN(bool more, fn(s, data));
+        if (!more) return Status::OK();
+      }
     }
   }
   return Status::OK();
@@ -404,11 +496,16 @@ std::vector<std::string> TraceStore::TagNames(AttrScope scope) const {
     }
   }
   for (const auto& b : BlocksSnapshot()) {
-    const SpanColumns& c = b->columns();
-    for (size_t i = 0; i < c.num_spans(); ++i) {
-      for (const ColumnAttr& a : c.attrs(i)) {
-        if (a.scope == scope) out.insert(std::string(c.Str(a.key)));
-      }
+    const Dictionary& d = b->dict();
+    if (scope == AttrScope::kSpan) {
+      for (uint32_t k : b->span_keys()) out.insert(std::string(d.Str(k)));
+      continue;
+    }
+    for (uint32_t id : b->resources()) {
+      otlp::resource::v1::Resource r;
+      std::string_view blob = d.Str(id);
+      if (!r.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) continue;
+      for (const auto& kv : r.attributes()) out.insert(kv.key());
     }
   }
   return {out.begin(), out.end()};
@@ -445,13 +542,34 @@ std::vector<TagValue> TraceStore::TagValues(AttrScope scope, const std::string& 
     }
   }
   for (const auto& b : BlocksSnapshot()) {
-    const SpanColumns& c = b->columns();
-    int64_t k = c.Find(key);
-    if (k < 0) continue;
-    for (size_t i = 0; i < c.num_spans(); ++i) {
-      for (const ColumnAttr& a : c.attrs(i)) {
-        if (a.scope == scope && a.key == static_cast<uint32_t>(k) && a.type != ValueType::kOther) {
-          out.insert(TagValue{a.type, std::string(c.Str(a.value))});
+    const Dictionary& d = b->dict();
+    if (scope == AttrScope::kResource) {
+      for (uint32_t id : b->resources()) {
+        otlp::resource::v1::Resource r;
+        std::string_view blob = d.Str(id);
+        if (!r.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) continue;
+        for (const auto& kv : r.attributes()) {
+          if (kv.key() == key) add(kv.value());
+        }
+      }
+      continue;
+    }
+    int64_t k = d.Find(key);
+    if (k < 0 || !std::binary_search(b->span_keys().begin(), b->span_keys().end(), static_cast<uint32_t>(k))) continue;
+    for (size_t p = 0; p < b->num_pages(); ++p) {
+      auto page = b->OpenPage(p);
+      if (!page.ok()) continue;  // a corrupt page is reported by the reads that need it
+      auto col = (*page)->Attribute(static_cast<uint32_t>(k));
+      if (!col.ok()) continue;
+      for (const AttrValue& v : *col) {
+        switch (v.type) {
+          case ValueType::kString:
+            if (v.bits < d.size()) out.insert(TagValue{v.type, std::string(d.Str(static_cast<uint32_t>(v.bits)))});
+            break;
+          case ValueType::kInt: out.insert(TagValue{v.type, std::to_string(static_cast<int64_t>(v.bits))}); break;
+          case ValueType::kDouble: out.insert(TagValue{v.type, fmt::format("{}", BitsDouble(v.bits))}); break;
+          case ValueType::kBool: out.insert(TagValue{v.type, v.bits ? "true" : "false"}); break;
+          case ValueType::kOther: break;
         }
       }
     }
@@ -476,8 +594,7 @@ std::vector<std::string> TraceStore::SpanNames() const {
     }
   }
   for (const auto& b : BlocksSnapshot()) {
-    const SpanColumns& c = b->columns();
-    for (size_t i = 0; i < c.num_spans(); ++i) out.insert(std::string(c.Str(c.name(i))));
+    for (uint32_t id : b->span_names()) out.insert(std::string(b->dict().Str(id)));
   }
   return {out.begin(), out.end()};
 }
@@ -586,6 +703,9 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
     group.clear();
     for (const auto& b : in_window) {
       if (group.size() == opts_.compaction_max_blocks || bytes + b->meta().data_bytes > opts_.compaction_max_bytes) break;
+      // Size tiers: a block more than 4 times the smallest of the group waits for blocks of
+      // its own size, so each span is rewritten O(log n) times rather than at every cut.
+      if (!group.empty() && b->meta().data_bytes > 4 * std::max<uint64_t>(group[0]->meta().data_bytes, 1)) break;
       bytes += b->meta().data_bytes;
       group.push_back(b);
     }
@@ -597,12 +717,15 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
   std::vector<std::string> names;
   uint64_t wal_segment = 0;
   for (const auto& b : group) {
-    for (size_t i = 0; i < b->num_traces(); ++i) {
-      IndexEntry e = b->Entry(i);
-      BlockTrace t;
-      t.trace_id = std::string(e.trace_id);
-      ASSIGN_OR_RETURN(t.traces_data, b->ReadTrace(e));
-      traces.push_back(std::move(t));
+    for (size_t p = 0; p < b->num_pages(); ++p) {
+      ASSIGN_OR_RETURN(std::unique_ptr<Page> page, b->OpenPage(p));
+      for (uint32_t i = b->page(p).first_trace; i < b->page(p).first_trace + b->page(p).traces; ++i) {
+        IndexEntry e = b->Entry(i);
+        BlockTrace t;
+        t.trace_id = std::string(e.trace_id);
+        ASSIGN_OR_RETURN(t.traces_data, b->ReadTrace(e, page.get()));
+        traces.push_back(std::move(t));
+      }
     }
     names.push_back(b->dir().substr(b->dir().find_last_of('/') + 1));
     wal_segment = std::max(wal_segment, b->meta().wal_segment);

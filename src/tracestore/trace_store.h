@@ -53,13 +53,15 @@ struct TraceStoreOptions {
   // Tempo's block_retention). 0 = keep forever.
   int64_t retention_ms = 14LL * 24 * 3600 * 1000;
   // Compaction merges small blocks: blocks whose earliest span falls in the same window of
-  // this many ms (default 1 h, Tempo's compaction_window) ...
+  // this many ms (default 1 h, Tempo's compaction_window), smallest first, none more than 4
+  // times the size of the smallest in the group ...
   int64_t compaction_window_ms = 3600LL * 1000;
   // ... at most this many at once (default 8; at least 2 make a compaction) ...
   size_t compaction_max_blocks = 8;
-  // ... whose data files total at most this many bytes (default 256 MiB; the merge holds the
-  // decompressed traces in memory). 0 = no compaction.
-  uint64_t compaction_max_bytes = 256ull << 20;
+  // ... whose data files total at most this many bytes (default 64 MiB, about 2.5 M spans of
+  // columnar pages; the merge holds the inputs' traces as protobuf in memory, about 15 times
+  // their size in pages). 0 = no compaction.
+  uint64_t compaction_max_bytes = 64ull << 20;
   // Period of the background cut, compaction and retention check (ms, default 10 s). 0 = no
   // background thread (tests call Maintain()).
   int64_t maintenance_interval_ms = 10'000;
@@ -86,16 +88,21 @@ struct TagValue {
   }
 };
 
-// A condition on one span that the block columns can check: a span's name, status or kind,
-// or a string attribute equal to a value. Used to skip traces (and whole blocks) in search.
+// A condition on one span that the block columns can check: a span's name, status, kind or
+// duration, or a string or integer attribute equal to a value. Used to skip traces (and whole
+// blocks and pages) in search.
 struct SpanCondition {
-  enum class Field { kName, kStatus, kKind, kAttribute };
+  enum class Field { kName, kStatus, kKind, kDuration, kAttribute };
   Field field = Field::kAttribute;
   bool any_scope = false;           // kAttribute: span or resource (TraceQL's unscoped `.x`)
   AttrScope scope = AttrScope::kSpan;
   std::string key;                  // kAttribute
+  ValueType value_type = ValueType::kString;  // kAttribute: kString (value) or kInt (int_value)
   std::string value;                // kName, kAttribute: the string
+  int64_t int_value = 0;            // kAttribute with kInt
   int64_t code = 0;                 // kStatus, kKind: the OTLP value
+  uint64_t min_duration_nano = 0;   // kDuration: inclusive bounds
+  uint64_t max_duration_nano = UINT64_MAX;
 };
 
 // Which traces can match, as far as the columns tell: for every group, some span of the trace
@@ -170,8 +177,8 @@ class TraceStore {
   Status Maintain(int64_t now_ms, bool force);
 
   // Merges one group of blocks into one: the oldest window (compaction_window_ms, by each
-  // block's earliest span) holding two or more blocks, up to compaction_max_blocks of them
-  // within compaction_max_bytes. The new block keeps the invariants of every block (sorted by
+  // block's earliest span) holding two or more blocks within 4 times the size of its smallest,
+  // up to compaction_max_blocks of them within compaction_max_bytes. The new block keeps the invariants of every block (sorted by
   // trace ID, index, bloom filter, columns; fragments of one trace merged) and lists its
   // inputs in meta.json (compacted_from) before they are deleted. Returns whether a group was
   // compacted. Errors: IOError; Corruption from an input (nothing is changed).
