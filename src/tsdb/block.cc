@@ -556,7 +556,7 @@ class BlockQuerier : public Querier {
       RETURN_IF_ERROR(WithBlock(SplitXorSTChunk(bytes, &bytes, &entries)));
       std::vector<SampleST> sts;
       RETURN_IF_ERROR(WithBlock(DecodeSTEntries(entries, mint_ms_, maxt_ms_, &sts)));
-      *stout = MergeSTEntries(std::move(*stout), sts);
+      *stout = MergeByTime(std::move(*stout), sts);
     }
     XorIterator it(bytes);
     while (it.Next()) {

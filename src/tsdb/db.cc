@@ -102,7 +102,7 @@ class MergeQuerier : public Querier {
         for (size_t k = i; k < j; ++k) {
           lists.push_back(std::move(all[k].samples));
           hlists.push_back(std::move(all[k].histograms));
-          sts = MergeSTEntries(std::move(sts), all[k].sample_st);
+          sts = MergeByTime(std::move(sts), all[k].sample_st);
         }
         out.push_back(Series{std::move(all[i].labels), MergeSampleLists(std::move(lists)),
                              MergeHistogramLists(std::move(hlists)), std::move(sts)});

@@ -43,23 +43,6 @@ void DecodeRange(std::string_view bytes, int64_t mint_ms, int64_t maxt_ms,
   }
 }
 
-// Merges two sorted sample lists; on equal timestamps the one from `a` wins.
-std::vector<Sample> MergeSamples(std::vector<Sample> a, const std::vector<Sample>& b) {
-  if (b.empty()) return a;
-  std::vector<Sample> out;
-  out.reserve(a.size() + b.size());
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    if (j == b.size() || (i < a.size() && a[i].t_ms <= b[j].t_ms)) {
-      if (j < b.size() && a[i].t_ms == b[j].t_ms) ++j;
-      out.push_back(a[i++]);
-    } else {
-      out.push_back(b[j++]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Head::MemSeries {
@@ -547,7 +530,7 @@ std::vector<Sample> Head::SeriesSamples(const MemSeries& s, int64_t mint_ms, int
   std::vector<Sample> out;
   for (const auto& c : sealed) DecodeRange(c->bytes(), mint_ms, maxt_ms, &out);
   if (!open.empty()) DecodeRange(open, mint_ms, maxt_ms, &out);
-  return MergeSamples(std::move(out), ooo);
+  return MergeByTime(std::move(out), ooo);
 }
 
 std::vector<SampleST> Head::SeriesSampleSTs(const MemSeries& s, int64_t mint_ms,
@@ -559,7 +542,7 @@ std::vector<SampleST> Head::SeriesSampleSTs(const MemSeries& s, int64_t mint_ms,
   for (const SampleST& e : s.st->ooo) {
     if (e.t_ms >= mint_ms && e.t_ms <= maxt_ms) ooo.push_back(e);
   }
-  return MergeSTEntries(std::move(in_order), ooo);
+  return MergeByTime(std::move(in_order), ooo);
 }
 
 std::vector<HistogramSample> Head::SeriesHistograms(const MemSeries& s, int64_t mint_ms,

@@ -77,21 +77,4 @@ Status SplitXorSTChunk(std::string_view chunk, std::string_view* xor_bytes,
   return Status::OK();
 }
 
-std::vector<SampleST> MergeSTEntries(std::vector<SampleST> a, const std::vector<SampleST>& b) {
-  if (b.empty()) return a;
-  if (a.empty()) return b;
-  std::vector<SampleST> out;
-  out.reserve(a.size() + b.size());
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    if (j == b.size() || (i < a.size() && a[i].t_ms <= b[j].t_ms)) {
-      if (j < b.size() && a[i].t_ms == b[j].t_ms) ++j;
-      out.push_back(a[i++]);
-    } else {
-      out.push_back(b[j++]);
-    }
-  }
-  return out;
-}
-
 }  // namespace argus::tsdb

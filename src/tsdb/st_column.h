@@ -75,7 +75,24 @@ std::string EncodeXorSTChunk(std::string_view xor_bytes, const std::vector<Sampl
 Status SplitXorSTChunk(std::string_view chunk, std::string_view* xor_bytes,
                        std::string_view* entries);
 
-// Merges two sorted entry lists (set union by t_ms; on equal t_ms the one from `a` wins).
-std::vector<SampleST> MergeSTEntries(std::vector<SampleST> a, const std::vector<SampleST>& b);
+// Merges two lists sorted by t_ms (set union by t_ms; on equal t_ms the one from `a` wins).
+// T is any element with an int64_t `t_ms`: Sample, SampleST.
+template <typename T>
+std::vector<T> MergeByTime(std::vector<T> a, const std::vector<T>& b) {
+  if (b.empty()) return a;
+  if (a.empty()) return b;
+  std::vector<T> out;
+  out.reserve(a.size() + b.size());
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i].t_ms <= b[j].t_ms)) {
+      if (j < b.size() && a[i].t_ms == b[j].t_ms) ++j;
+      out.push_back(a[i++]);
+    } else {
+      out.push_back(b[j++]);
+    }
+  }
+  return out;
+}
 
 }  // namespace argus::tsdb

@@ -69,31 +69,56 @@ void EncodeSeriesRecord(const std::vector<RefSeries>& series, std::string* out) 
   }
 }
 
-void EncodeSamplesRecord(const std::vector<RefSample>& samples, std::string* out) {
-  out->push_back(static_cast<char>(WalRecordType::kSamples));
+namespace {
+
+// kSamples and kSamplesWithST: a varsint base time, then per sample ref, t - base, the value's
+// bits and (with ST) t - st. Differences wrap, so any int64 pair round-trips.
+void EncodeSamples(const std::vector<RefSample>& samples, bool with_st, std::string* out) {
+  out->push_back(static_cast<char>(with_st ? WalRecordType::kSamplesWithST : WalRecordType::kSamples));
   const int64_t base = samples.empty() ? 0 : samples.front().t_ms;
   PutVarsint64(out, base);
+  auto diff = [](int64_t x, int64_t y) {
+    return static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y));
+  };
   for (const auto& s : samples) {
     PutVarint64(out, s.ref);
-    // Wrapping subtraction: any int64 pair round-trips.
-    PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) -
-                                           static_cast<uint64_t>(base)));
+    PutVarsint64(out, diff(s.t_ms, base));
     PutFixed64(out, DoubleBits(s.v));
+    if (with_st) PutVarsint64(out, diff(s.t_ms, s.st_ms));
   }
 }
 
-void EncodeSamplesWithSTRecord(const std::vector<RefSample>& samples, std::string* out) {
-  out->push_back(static_cast<char>(WalRecordType::kSamplesWithST));
-  const int64_t base = samples.empty() ? 0 : samples.front().t_ms;
-  PutVarsint64(out, base);
-  for (const auto& s : samples) {
-    PutVarint64(out, s.ref);
-    PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) -
-                                           static_cast<uint64_t>(base)));
-    PutFixed64(out, DoubleBits(s.v));
-    PutVarsint64(out, static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) -
-                                           static_cast<uint64_t>(s.st_ms)));
+Status DecodeSamples(std::string_view rec, bool with_st, std::vector<RefSample>* out) {
+  const char* what = with_st ? "samples with start timestamps" : "samples";
+  RETURN_IF_ERROR(Expect(&rec, with_st ? WalRecordType::kSamplesWithST : WalRecordType::kSamples, what));
+  int64_t base;
+  if (!GetVarsint64(&rec, &base)) return Truncated(what, 0);
+  for (size_t i = 0; !rec.empty(); ++i) {
+    RefSample s;
+    int64_t delta, st_delta = 0;
+    uint64_t bits;
+    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta) || !GetFixed64(&rec, &bits) ||
+        (with_st && !GetVarsint64(&rec, &st_delta))) {
+      return Truncated(what, i);
+    }
+    s.t_ms = static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
+    s.v = BitsDouble(bits);
+    if (with_st) {
+      s.st_ms = static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) - static_cast<uint64_t>(st_delta));
+    }
+    out->push_back(s);
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+void EncodeSamplesRecord(const std::vector<RefSample>& samples, std::string* out) {
+  EncodeSamples(samples, false, out);
+}
+
+void EncodeSamplesWithSTRecord(const std::vector<RefSample>& samples, std::string* out) {
+  EncodeSamples(samples, true, out);
 }
 
 void EncodeExemplarsRecord(const std::vector<RefExemplar>& exemplars, std::string* out) {
@@ -163,41 +188,11 @@ Status DecodeSeriesRecord(std::string_view rec, std::vector<RefSeries>* out) {
 }
 
 Status DecodeSamplesRecord(std::string_view rec, std::vector<RefSample>* out) {
-  RETURN_IF_ERROR(Expect(&rec, WalRecordType::kSamples, "samples"));
-  int64_t base;
-  if (!GetVarsint64(&rec, &base)) return Truncated("samples", 0);
-  for (size_t i = 0; !rec.empty(); ++i) {
-    RefSample s;
-    int64_t delta;
-    uint64_t bits;
-    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta) || !GetFixed64(&rec, &bits)) {
-      return Truncated("samples", i);
-    }
-    s.t_ms = static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
-    s.v = BitsDouble(bits);
-    out->push_back(s);
-  }
-  return Status::OK();
+  return DecodeSamples(rec, false, out);
 }
 
 Status DecodeSamplesWithSTRecord(std::string_view rec, std::vector<RefSample>* out) {
-  RETURN_IF_ERROR(Expect(&rec, WalRecordType::kSamplesWithST, "samples with start timestamps"));
-  int64_t base;
-  if (!GetVarsint64(&rec, &base)) return Truncated("samples with start timestamps", 0);
-  for (size_t i = 0; !rec.empty(); ++i) {
-    RefSample s;
-    int64_t delta, st_delta;
-    uint64_t bits;
-    if (!GetVarint64(&rec, &s.ref) || !GetVarsint64(&rec, &delta) || !GetFixed64(&rec, &bits) ||
-        !GetVarsint64(&rec, &st_delta)) {
-      return Truncated("samples with start timestamps", i);
-    }
-    s.t_ms = static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
-    s.v = BitsDouble(bits);
-    s.st_ms = static_cast<int64_t>(static_cast<uint64_t>(s.t_ms) - static_cast<uint64_t>(st_delta));
-    out->push_back(s);
-  }
-  return Status::OK();
+  return DecodeSamples(rec, true, out);
 }
 
 Status DecodeExemplarsRecord(std::string_view rec, std::vector<RefExemplar>* out) {
