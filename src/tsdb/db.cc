@@ -613,24 +613,17 @@ Status DB::TruncateWal(int64_t mint_ms) {
         EncodeSeriesRecord(keep, out);
         return true;
       }
-      case WalRecordType::kSamples: {
-        std::vector<RefSample> in, keep;
-        if (!DecodeSamplesRecord(rec, &in).ok()) return false;
-        for (const auto& s : in) {
-          if (s.t_ms >= mint_ms) keep.push_back(s);
-        }
-        if (keep.empty()) return false;
-        EncodeSamplesRecord(keep, out);
-        return true;
-      }
+      case WalRecordType::kSamples:
       case WalRecordType::kSamplesWithST: {
+        // Kept in the record type they came in, so start timestamps stay with their samples.
+        const bool with_st = *type == WalRecordType::kSamplesWithST;
         std::vector<RefSample> in, keep;
-        if (!DecodeSamplesWithSTRecord(rec, &in).ok()) return false;
+        if (!(with_st ? DecodeSamplesWithSTRecord : DecodeSamplesRecord)(rec, &in).ok()) return false;
         for (const auto& s : in) {
           if (s.t_ms >= mint_ms) keep.push_back(s);
         }
         if (keep.empty()) return false;
-        EncodeSamplesWithSTRecord(keep, out);
+        (with_st ? EncodeSamplesWithSTRecord : EncodeSamplesRecord)(keep, out);
         return true;
       }
       case WalRecordType::kHistogramSamples: {
