@@ -171,6 +171,7 @@ std::string OutputKey(const traceql::Attribute& a) {
 
 // One search hit, already rendered (the TraceView is gone once the callback returns).
 struct Hit {
+  uint64_t seq = 0;  // the order found
   std::string trace_id;
   uint64_t start_unix_nano = 0;
   uint64_t duration_ms = 0;
@@ -487,13 +488,22 @@ HttpResponse TempoApi::Search(const HttpRequest& req) {
 
   std::vector<traceql::Attribute> shown = traceql::ReferencedAttributes(**root);
   tracestore::ColumnFilter columns = ColumnFilterFor(**root);
+  // The `limit` most recent hits so far, as a heap whose top is the one to drop next: the
+  // oldest, and of equally old ones the last found. Once it is full, a trace that starts no
+  // later than its top cannot be in the answer, so the prefilter skips it before its spans
+  // are read: most traces of a search cost one index entry.
   std::vector<Hit> hits;
+  auto drop_first = [](const Hit& a, const Hit& b) {
+    return a.start_unix_nano != b.start_unix_nano ? a.start_unix_nano > b.start_unix_nano : a.seq < b.seq;
+  };
+  uint64_t found = 0;
   std::unordered_set<std::string> seen;
   uint64_t inspected = 0, inspected_bytes = 0;
   auto prefilter = [&](const tracestore::TraceSummary& s) {
     uint64_t d = s.end_unix_nano - s.start_unix_nano;
     if (min_ns && d < static_cast<uint64_t>(min_ns)) return false;
     if (max_ns && d > static_cast<uint64_t>(max_ns)) return false;
+    if (hits.size() >= *limit && s.start_unix_nano <= hits.front().start_unix_nano) return false;
     return !seen.count(s.trace_id);
   };
   Status st = store_->ForEachTrace(
@@ -505,7 +515,9 @@ HttpResponse TempoApi::Search(const HttpRequest& req) {
         ASSIGN_OR_RETURN(std::vector<traceql::Spanset> sets, traceql::EvaluateSearch(**root, *t));
         if (sets.empty()) return true;
         seen.insert(s.trace_id);
+        if (hits.size() >= *limit && t->start_unix_nano() <= hits.front().start_unix_nano) return true;
         Hit h;
+        h.seq = found++;
         h.trace_id = Hex(s.trace_id);
         h.start_unix_nano = t->start_unix_nano();
         h.duration_ms = (t->end_unix_nano() - t->start_unix_nano()) / 1'000'000;
@@ -592,14 +604,17 @@ HttpResponse TempoApi::Search(const HttpRequest& req) {
         sw.EndObject();
         h.service_stats = sw.Take();
         hits.push_back(std::move(h));
+        std::push_heap(hits.begin(), hits.end(), drop_first);
+        if (hits.size() > *limit) {
+          std::pop_heap(hits.begin(), hits.end(), drop_first);
+          hits.pop_back();
+        }
         return true;
       },
       &columns);
   if (!st.ok()) return FromStatus(st);
-  // Most recent first.
-  std::stable_sort(hits.begin(), hits.end(),
-                   [](const Hit& a, const Hit& b) { return a.start_unix_nano > b.start_unix_nano; });
-  if (hits.size() > *limit) hits.resize(*limit);
+  // Most recent first; equally recent ones in the order found.
+  std::sort_heap(hits.begin(), hits.end(), drop_first);
   std::string out = "{\"traces\":[";
   for (size_t k = 0; k < hits.size(); ++k) {
     const Hit& h = hits[k];

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -223,6 +224,57 @@ TEST_F(TempoApiTest, SearchShapesAndOrder) {
   EXPECT_EQ(Get("/api/search", {{"q", "{ parent.a = 1 }"}}).status, 501);
   EXPECT_EQ(Get("/api/search", {{"q", "{} | rate()"}}).status, 400);
   EXPECT_EQ(Get("/api/search", {{"limit", "x"}}).status, 400);
+}
+
+// Search keeps the `limit` most recent matches wherever they are (head or blocks, any order
+// of trace IDs), and skips the traces that start too early to make the answer unread.
+TEST(TempoSearchTest, LimitKeepsTheMostRecentAndReadsFewTraces) {
+  std::string dir = ::testing::TempDir() + "/tempo_search_limit";
+  std::filesystem::remove_all(dir);
+  tracestore::TraceStoreOptions o;
+  o.wal_sync = wal::SyncPolicy::kNone;
+  o.maintenance_interval_ms = 0;
+  o.retention_ms = 0;
+  auto store = tracestore::TraceStore::Open(dir, o);
+  ASSERT_TRUE(store.ok());
+  std::vector<int> order(200);
+  for (int i = 0; i < 200; ++i) order[i] = i + 1;
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  for (size_t i = 0; i < order.size(); ++i) {
+    std::vector<tracestore::TraceBatch> v;
+    v.push_back(MakeTrace(order[i]));
+    ASSERT_TRUE((*store)->Append(std::move(v)).ok());
+    if (i == 80 || i == 160) {
+      ASSERT_TRUE((*store)->Maintain(tracestore::NowMs(), true).ok());
+    }
+  }
+  TempoApi api(store->get(), BuildInfo{"1.2.3", "abc", "main", "today"});
+  auto search = [&](const std::string& q, const std::string& limit) {
+    HttpRequest req;
+    req.method = "GET";
+    req.path = "/api/search";
+    req.params = {{"q", q}, {"limit", limit}};
+    HttpResponse resp;
+    EXPECT_TRUE(api.Handle(req, &resp));
+    EXPECT_EQ(resp.status, 200) << resp.body;
+    return resp.body;
+  };
+  auto ids = [](const std::string& body) {
+    std::vector<int> out;
+    for (size_t p = body.find("\"traceID\":\""); p != std::string::npos; p = body.find("\"traceID\":\"", p + 1)) {
+      out.push_back(std::stoi(body.substr(p + 11 + 30, 2), nullptr, 16));
+    }
+    return out;
+  };
+  std::string all = search("{}", "5");
+  EXPECT_EQ(ids(all), (std::vector<int>{200, 199, 198, 197, 196})) << all;
+  size_t at = all.find("\"inspectedTraces\":");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LT(std::stoi(all.substr(at + 18)), 100) << "traces too old to be among the 5 were read";
+  EXPECT_EQ(ids(search("{ status = error }", "3")), (std::vector<int>{199, 197, 195}));
+  EXPECT_EQ(ids(search("{ span.http.status_code = 200 && resource.service.name = \"cart\" }", "2")),
+            (std::vector<int>{200, 198}));
+  EXPECT_EQ(ids(search("{}", "1000")).size(), 200u);
 }
 
 TEST(ColumnFilterTest, ExtractsOnlyWhatEveryMatchNeeds) {

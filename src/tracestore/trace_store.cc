@@ -419,24 +419,49 @@ Status TraceStore::ForEachTrace(
     uint64_t start, uint64_t end, const std::function<bool(const TraceSummary&)>& prefilter,
     const std::function<Result<bool>(const TraceSummary&, const std::string&)>& fn,
     const ColumnFilter* columns) const {
-  // The head: copy what matches under the lock, evaluate outside it.
-  std::vector<std::pair<TraceSummary, std::string>> live;
+  // The head: the summaries that pass under the lock, then each trace's spans copied (under
+  // the lock again) and evaluated outside it, newest first, so that a prefilter that narrows
+  // as results come in (search's most recent `limit`) reads few of them.
+  std::vector<std::pair<TraceSummary, bool>> live;  // and whether it is from the cut in progress
+  std::shared_ptr<const Head> cutting;
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto collect = [&](const Head& h) {
+    cutting = cutting_;
+    auto collect = [&](const Head& h, bool from_cutting) {
       for (const auto& [id, t] : h) {
         if (!Overlaps(t.start_unix_nano, t.end_unix_nano, start, end)) continue;
         TraceSummary s{id, t.start_unix_nano, t.end_unix_nano, t.root_service, t.root_name};
         if (prefilter && !prefilter(s)) continue;
-        std::string data;
-        for (const std::string& f : t.fragments) data += f;
-        live.emplace_back(std::move(s), std::move(data));
+        live.emplace_back(std::move(s), from_cutting);
       }
     };
-    collect(head_);
-    if (cutting_) collect(*cutting_);
+    collect(head_, false);
+    if (cutting) collect(*cutting, true);
   }
-  for (const auto& [s, data] : live) {
+  std::stable_sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+    return a.first.start_unix_nano > b.first.start_unix_nano;
+  });
+  std::string data;
+  for (const auto& [s, from_cutting] : live) {
+    if (prefilter && !prefilter(s)) continue;
+    data.clear();
+    bool present = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      // A part that was being cut and is now in a block is read from the block below.
+      // A live part cut meanwhile is in the cut in progress, or in a block by now.
+      std::vector<const Head*> where;
+      if (!from_cutting) where.push_back(&head_);
+      if (cutting_ && (!from_cutting || cutting_ == cutting)) where.push_back(cutting_.get());
+      for (const Head* h : where) {
+        auto it = h->find(s.trace_id);
+        if (it == h->end()) continue;
+        present = true;
+        for (const std::string& f : it->second.fragments) data += f;
+        break;
+      }
+    }
+    if (!present) continue;  // cut meanwhile: read from its block below
     ASSIGN_OR_RETURN(bool more, fn(s, data));
     if (!more) return Status::OK();
   }
