@@ -26,11 +26,12 @@ std::string Id(int n) {
 // n seconds after 1700000000.
 tracestore::TraceBatch MakeTrace(int n) {
   tracestore::TraceBatch b;
+  otlp::trace::v1::TracesData td;
   b.trace_id = Id(n);
   uint64_t t0 = (1'700'000'000ULL + static_cast<uint64_t>(n)) * 1'000'000'000ULL;
   const char* services[] = {"frontend", "cart"};
   for (int k = 0; k < 2; ++k) {
-    auto* rs = b.spans.add_resource_spans();
+    auto* rs = td.add_resource_spans();
     auto* kv = rs->mutable_resource()->add_attributes();
     kv->set_key("service.name");
     kv->mutable_value()->set_string_value(services[k]);
@@ -47,6 +48,7 @@ tracestore::TraceBatch MakeTrace(int n) {
     a->mutable_value()->set_int_value(k == 1 && n % 2 ? 500 : 200);
     if (k == 1 && n % 2) s->mutable_status()->set_code(otlp::trace::v1::Status::STATUS_CODE_ERROR);
   }
+  b.spans = td.SerializeAsString();
   return b;
 }
 
@@ -350,6 +352,7 @@ namespace {
 tracestore::TraceBatch RandomTrace(std::mt19937_64* rng, int n) {
   auto r = [rng](uint64_t k) { return static_cast<int>((*rng)() % k); };
   tracestore::TraceBatch b;
+  otlp::trace::v1::TracesData td;
   b.trace_id = std::string(16, '\0');
   for (int i = 0; i < 4; ++i) b.trace_id[15 - i] = static_cast<char>(n >> (8 * i));
   b.trace_id[0] = 0x5b;
@@ -358,7 +361,7 @@ tracestore::TraceBatch RandomTrace(std::mt19937_64* rng, int n) {
   int spans = 1 + r(6);
   uint64_t t0 = 1'700'000'000'000'000'000ULL + static_cast<uint64_t>(n) * 1'000'000'000ULL;
   for (int k = 0; k < spans; ++k) {
-    auto* rs = b.spans.add_resource_spans();
+    auto* rs = td.add_resource_spans();
     auto* svc = rs->mutable_resource()->add_attributes();
     svc->set_key("service.name");
     svc->mutable_value()->set_string_value(services[r(4)]);
@@ -386,6 +389,7 @@ tracestore::TraceBatch RandomTrace(std::mt19937_64* rng, int n) {
     region->set_key("region");
     region->mutable_value()->set_string_value(r(2) ? "eu" : "us");
   }
+  b.spans = td.SerializeAsString();
   return b;
 }
 

@@ -4,14 +4,19 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <deque>
+#include <type_traits>
 #include <map>
 #include <unordered_map>
 
 #include "ingest/compression.h"
 #include "ingest/otlp_json.h"
 #include "ingest/zipkin.h"
-#include "util/inflight.h"
+#include "model/labels.h"
+#include "tracestore/otlp_wire.h"
 #include "util/coding.h"
+#include "util/inflight.h"
+#include "util/protowire.h"
 
 namespace argus::ingest {
 
@@ -20,7 +25,7 @@ namespace otlptrace = opentelemetry::proto::collector::trace::v1;
 
 namespace {
 
-bool AllZero(const std::string& s) {
+bool AllZero(std::string_view s) {
   for (char c : s) {
     if (c != 0) return false;
   }
@@ -41,6 +46,24 @@ void TruncateAttrs(google::protobuf::RepeatedPtrField<otlp::common::v1::KeyValue
     Truncate(kv.mutable_key(), max);
     if (kv.value().has_string_value()) Truncate(kv.mutable_value()->mutable_string_value(), max);
   }
+}
+
+// `bytes` (a Resource or Span message) with string attribute keys and values cut to `max`
+// bytes, through protobuf: only for messages longer than `max`, the only ones that can hold
+// such a string. Returns false if nothing needed cutting (`*out` is then unspecified).
+template <class Message>
+bool TruncatedCopy(std::string_view bytes, size_t max, std::string* out) {
+  if (max == 0 || bytes.size() <= max) return false;
+  Message m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  std::string before = m.SerializeAsString();
+  TruncateAttrs(m.mutable_attributes(), max);
+  if constexpr (std::is_same_v<Message, otlp::trace::v1::Span>) {
+    for (auto& e : *m.mutable_events()) TruncateAttrs(e.mutable_attributes(), max);
+    for (auto& l : *m.mutable_links()) TruncateAttrs(l.mutable_attributes(), max);
+  }
+  *out = m.SerializeAsString();
+  return *out != before;
 }
 
 std::string RpcStatus(int code, const std::string& message) {
@@ -77,72 +100,132 @@ std::string JsonString(std::string_view s) {
 
 }  // namespace
 
-void SplitByTrace(const otlptrace::ExportTraceServiceRequest& req, const TraceIngestLimits& limits,
-                  std::vector<tracestore::TraceBatch>* out, TraceIngestResult* result) {
-  otlptrace::ExportTraceServiceRequest copy(req);
-  SplitByTrace(&copy, limits, out, result);
-}
-
-void SplitByTrace(otlptrace::ExportTraceServiceRequest* request, const TraceIngestLimits& limits,
-                  std::vector<tracestore::TraceBatch>* out, TraceIngestResult* result) {
-  struct Slot {
-    size_t batch;
-    int rs = -1, ss = -1;  // indices in the request of the last resource/scope copied
+Status SplitByTrace(std::string_view request, const TraceIngestLimits& limits,
+                    std::vector<tracestore::TraceBatch>* out, TraceIngestResult* result) {
+  using tracestore::otlp_field::kResource;
+  using tracestore::otlp_field::kSchemaUrl;
+  using tracestore::otlp_field::kScope;
+  using tracestore::otlp_field::kScopeSpans;
+  using tracestore::otlp_field::kSpans;
+  constexpr uint64_t kLen = WireReader::kLengthDelimited;
+  const Status malformed = Status::InvalidArgument("cannot decode ExportTraceServiceRequest protobuf");
+  // Each span is read in place, and each trace's TracesData written from the views: a
+  // ResourceSpans per run of its spans under one resource, a ScopeSpans per run under one scope.
+  struct Run {
+    size_t resource_spans, scope_spans;  // ordinals in the request
+    std::string_view resource, resource_schema, scope, scope_schema;
+    bool has_resource, has_scope;
+    std::vector<std::string_view> spans;
   };
-  otlptrace::ExportTraceServiceRequest& req = *request;
-  std::unordered_map<std::string, Slot> slots;
-  auto refuse = [&](const std::string& why) {
+  struct Trace {
+    std::string_view id;
+    std::vector<Run> runs;
+  };
+  std::vector<Trace> traces;
+  std::unordered_map<std::string_view, size_t> trace_of;
+  std::deque<std::string> owned;  // messages rewritten by attribute truncation
+  auto refuse = [&](const char* why) {
     ++result->rejected_spans;
     if (result->error.empty()) result->error = why;
   };
-  for (int i = 0; i < req.resource_spans_size(); ++i) {
-    auto& rs = *req.mutable_resource_spans(i);
-    for (int j = 0; j < rs.scope_spans_size(); ++j) {
-      auto& ss = *rs.mutable_scope_spans(j);
-      for (auto& span : *ss.mutable_spans()) {
-        if (span.trace_id().size() != 16 || AllZero(span.trace_id())) {
+  uint64_t accepted = 0;
+  WireReader top(request);
+  WireField rsf;
+  for (size_t rs_ordinal = 0; top.Next(&rsf);) {
+    if (rsf.number != 1 || rsf.type != kLen) continue;
+    ++rs_ordinal;
+    std::string_view resource, rs_schema;
+    bool has_resource = false;
+    std::vector<std::string_view> scope_spans;
+    WireReader rs(rsf.bytes);
+    WireField f;
+    while (rs.Next(&f)) {
+      if (f.type != kLen) continue;
+      if (f.number == kResource) {
+        resource = f.bytes;
+        has_resource = true;
+      } else if (f.number == kScopeSpans) {
+        scope_spans.push_back(f.bytes);
+      } else if (f.number == kSchemaUrl) {
+        rs_schema = f.bytes;
+      }
+    }
+    if (rs.error() || !IsValidUtf8(rs_schema) || !tracestore::ValidResource(resource)) return malformed;
+    std::string cut;
+    if (TruncatedCopy<otlp::resource::v1::Resource>(resource, limits.max_attribute_bytes, &cut)) {
+      resource = owned.emplace_back(std::move(cut));
+    }
+    for (size_t ss_ordinal = 0; ss_ordinal < scope_spans.size(); ++ss_ordinal) {
+      std::string_view scope, ss_schema;
+      bool has_scope = false;
+      std::vector<std::string_view> spans;
+      WireReader ss(scope_spans[ss_ordinal]);
+      while (ss.Next(&f)) {
+        if (f.type != kLen) continue;
+        if (f.number == kScope) {
+          scope = f.bytes;
+          has_scope = true;
+        } else if (f.number == kSpans) {
+          spans.push_back(f.bytes);
+        } else if (f.number == kSchemaUrl) {
+          ss_schema = f.bytes;
+        }
+      }
+      if (ss.error() || !IsValidUtf8(ss_schema) || !tracestore::ValidScope(scope)) return malformed;
+      for (std::string_view span : spans) {
+        tracestore::SpanView v;
+        if (!tracestore::ReadSpan(span, &v) || !tracestore::ValidSpan(span)) return malformed;
+        if (v.trace_id.size() != 16 || AllZero(v.trace_id)) {
           refuse("invalid trace ID: must be 16 bytes (32 hex digits) and not all zero");
           continue;
         }
-        if (span.span_id().size() != 8 || AllZero(span.span_id())) {
+        if (v.span_id.size() != 8 || AllZero(v.span_id)) {
           refuse("invalid span ID: must be 8 bytes (16 hex digits) and not all zero");
           continue;
         }
-        if (!span.parent_span_id().empty() && span.parent_span_id().size() != 8) {
+        if (!v.parent_span_id.empty() && v.parent_span_id.size() != 8) {
           refuse("invalid parent span ID: must be empty or 8 bytes (16 hex digits)");
           continue;
         }
-        auto [it, inserted] = slots.try_emplace(span.trace_id(), Slot{out->size()});
-        if (inserted) {
-          out->emplace_back();
-          out->back().trace_id = span.trace_id();
+        if (TruncatedCopy<otlp::trace::v1::Span>(span, limits.max_attribute_bytes, &cut)) {
+          span = owned.emplace_back(std::move(cut));
         }
-        Slot& slot = it->second;
-        auto& td = (*out)[slot.batch].spans;
-        if (slot.rs != i) {
-          auto* nrs = td.add_resource_spans();
-          *nrs->mutable_resource() = rs.resource();
-          nrs->set_schema_url(rs.schema_url());
-          TruncateAttrs(nrs->mutable_resource()->mutable_attributes(), limits.max_attribute_bytes);
-          slot.rs = i;
-          slot.ss = -1;
+        auto [it, inserted] = trace_of.try_emplace(v.trace_id, traces.size());
+        if (inserted) traces.push_back(Trace{v.trace_id, {}});
+        std::vector<Run>& runs = traces[it->second].runs;
+        if (runs.empty() || runs.back().resource_spans != rs_ordinal || runs.back().scope_spans != ss_ordinal) {
+          runs.push_back(Run{rs_ordinal, ss_ordinal, resource, rs_schema, scope, ss_schema, has_resource,
+                             has_scope, {}});
         }
-        auto* nrs = td.mutable_resource_spans(td.resource_spans_size() - 1);
-        if (slot.ss != j) {
-          auto* nss = nrs->add_scope_spans();
-          *nss->mutable_scope() = ss.scope();
-          nss->set_schema_url(ss.schema_url());
-          slot.ss = j;
-        }
-        auto* s = nrs->mutable_scope_spans(nrs->scope_spans_size() - 1)->add_spans();
-        s->Swap(&span);  // moved, not copied: the request is ours
-        TruncateAttrs(s->mutable_attributes(), limits.max_attribute_bytes);
-        for (auto& e : *s->mutable_events()) TruncateAttrs(e.mutable_attributes(), limits.max_attribute_bytes);
-        for (auto& l : *s->mutable_links()) TruncateAttrs(l.mutable_attributes(), limits.max_attribute_bytes);
-        ++result->accepted_spans;
+        runs.back().spans.push_back(span);
+        ++accepted;
       }
     }
   }
+  if (top.error()) return malformed;
+  std::string scope_buf, rs_buf;
+  for (const Trace& t : traces) {
+    tracestore::TraceBatch& b = out->emplace_back();
+    b.trace_id = std::string(t.id);
+    for (size_t i = 0; i < t.runs.size();) {
+      // The runs of one ResourceSpans of the request become one ResourceSpans.
+      rs_buf.clear();
+      const Run& first = t.runs[i];
+      if (first.has_resource) PutLengthDelimitedField(&rs_buf, kResource, first.resource);
+      for (; i < t.runs.size() && t.runs[i].resource_spans == first.resource_spans; ++i) {
+        const Run& r = t.runs[i];
+        scope_buf.clear();
+        if (r.has_scope) PutLengthDelimitedField(&scope_buf, kScope, r.scope);
+        for (std::string_view span : r.spans) PutLengthDelimitedField(&scope_buf, kSpans, span);
+        if (!r.scope_schema.empty()) PutLengthDelimitedField(&scope_buf, kSchemaUrl, r.scope_schema);
+        PutLengthDelimitedField(&rs_buf, kScopeSpans, scope_buf);
+      }
+      if (!first.resource_schema.empty()) PutLengthDelimitedField(&rs_buf, kSchemaUrl, first.resource_schema);
+      PutLengthDelimitedField(&b.spans, 1, rs_buf);
+    }
+  }
+  result->accepted_spans += accepted;
+  return Status::OK();
 }
 
 TraceIngester::TraceIngester(tracestore::TraceStore* store, TraceIngestLimits limits,
@@ -151,18 +234,16 @@ TraceIngester::TraceIngester(tracestore::TraceStore* store, TraceIngestLimits li
 
 Status TraceIngester::Export(const otlptrace::ExportTraceServiceRequest& req,
                              otlptrace::ExportTraceServiceResponse* resp) {
-  otlptrace::ExportTraceServiceRequest copy(req);
-  return Export(&copy, resp);
+  return Export(std::string_view(req.SerializeAsString()), resp);
 }
 
-Status TraceIngester::Export(otlptrace::ExportTraceServiceRequest* req,
-                             otlptrace::ExportTraceServiceResponse* resp) {
+Status TraceIngester::Export(std::string_view request, otlptrace::ExportTraceServiceResponse* resp) {
   if (ready_ && !ready_()) return Status::Unavailable("argus is starting or shutting down");
   InflightGuard g(&inflight_, limits_.max_inflight);
   if (!g.ok()) return Status::ResourceExhausted("too many concurrent trace exports");
   std::vector<tracestore::TraceBatch> batches;
   TraceIngestResult split;
-  SplitByTrace(req, limits_, &batches, &split);
+  RETURN_IF_ERROR(SplitByTrace(request, limits_, &batches, &split));
   uint64_t rejected = split.rejected_spans;
   std::string error = split.error;
   if (!batches.empty()) {
@@ -170,14 +251,25 @@ Status TraceIngester::Export(otlptrace::ExportTraceServiceRequest* req,
     rejected += r.rejected_spans;
     if (error.empty()) error = r.error;
     spans_accepted_ += r.accepted_spans;
-    if (span_metrics_ != nullptr) {
-      // The spans are durable already: a failure here costs metrics, not spans.
-      Status st = span_metrics_->Observe(batches, r.accepted, tracestore::NowMs());
-      if (!st.ok()) spdlog::warn("span metrics: {}", st.ToString());
-    }
-    if (service_graphs_ != nullptr) {
-      Status st = service_graphs_->Observe(batches, r.accepted, tracestore::NowMs());
-      if (!st.ok()) spdlog::warn("service graphs: {}", st.ToString());
+    if (span_metrics_ != nullptr || service_graphs_ != nullptr) {
+      // The spans are durable already: a failure here costs metrics, not spans. Both read
+      // the accepted traces parsed once, on one arena.
+      google::protobuf::Arena arena;
+      std::vector<const otlp::trace::v1::TracesData*> traces;
+      traces.reserve(r.accepted.size());
+      for (size_t i : r.accepted) {
+        auto* td = google::protobuf::Arena::CreateMessage<otlp::trace::v1::TracesData>(&arena);
+        if (td->ParseFromString(batches[i].spans)) traces.push_back(td);
+      }
+      int64_t now = tracestore::NowMs();
+      if (span_metrics_ != nullptr) {
+        Status st = span_metrics_->Observe(traces, now);
+        if (!st.ok()) spdlog::warn("span metrics: {}", st.ToString());
+      }
+      if (service_graphs_ != nullptr) {
+        Status st = service_graphs_->Observe(traces, now);
+        if (!st.ok()) spdlog::warn("service graphs: {}", st.ToString());
+      }
     }
   }
   if (rejected > 0) {
@@ -230,15 +322,16 @@ OtlpHttpReply TraceIngester::HandleHttp(std::string_view method, std::string_vie
   } else if (!content_encoding.empty() && content_encoding != "identity") {
     return error(415, 3, "unsupported Content-Encoding \"" + std::string(content_encoding) + "\"");
   }
-  otlptrace::ExportTraceServiceRequest req;
+  std::string from_json;
   if (json) {
+    otlptrace::ExportTraceServiceRequest req;
     Status st = ParseOtlpJson(body, &req);
     if (!st.ok()) return error(400, 3, st.message());
-  } else if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return error(400, 3, "cannot decode ExportTraceServiceRequest protobuf");
+    from_json = req.SerializeAsString();
+    body = from_json;
   }
   otlptrace::ExportTraceServiceResponse resp;
-  Status st = Export(&req, &resp);
+  Status st = Export(body, &resp);
   if (!st.ok()) {
     switch (st.code()) {
       case StatusCode::kUnavailable: return error(503, 14, st.message());
@@ -287,7 +380,7 @@ OtlpHttpReply TraceIngester::HandleZipkin(std::string_view method, std::string_v
   auto req = ParseZipkinV2(body);
   if (!req.ok()) return text(400, req.status().message());
   otlptrace::ExportTraceServiceResponse resp;
-  Status st = Export(&*req, &resp);
+  Status st = Export(*req, &resp);
   if (!st.ok()) {
     switch (st.code()) {
       case StatusCode::kUnavailable: return text(503, st.message());

@@ -48,16 +48,14 @@ struct TraceIngestResult {
   std::string error;  // the first reason a span was refused
 };
 
-// Splits `req` into one batch per trace (each keeps its spans' resource and scope), appending
-// to `out`; refused spans are counted in `result`. Attributes are truncated per `limits`.
-void SplitByTrace(const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& req,
-                  const TraceIngestLimits& limits, std::vector<tracestore::TraceBatch>* out,
-                  TraceIngestResult* result);
-// The same, moving the spans out of `*req` instead of copying them (what is left of `*req` is
-// unspecified afterwards; the caller only destroys it).
-void SplitByTrace(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest* req,
-                  const TraceIngestLimits& limits, std::vector<tracestore::TraceBatch>* out,
-                  TraceIngestResult* result);
+// Splits the serialized ExportTraceServiceRequest `request` into one batch per trace (each
+// keeps its spans' resource and scope), appending to `out`, without materializing messages:
+// spans are copied as the bytes they were sent in. Spans with bad IDs are refused and counted
+// in `result`; string attribute keys and values are truncated per `limits` (for the rare
+// resource or span longer than the limit, through protobuf). Errors: InvalidArgument if the
+// bytes are not a valid request as protobuf's parser decides it (nothing is appended).
+Status SplitByTrace(std::string_view request, const TraceIngestLimits& limits,
+                    std::vector<tracestore::TraceBatch>* out, TraceIngestResult* result);
 
 // A transport-neutral OTLP/HTTP answer.
 struct OtlpHttpReply {
@@ -73,13 +71,13 @@ class TraceIngester {
   TraceIngester(tracestore::TraceStore* store, TraceIngestLimits limits,
                 std::function<bool()> ready);
 
-  // Appends the spans of `req`; fills partial_success in `resp` when spans were refused.
-  // Errors: Unavailable (not ready), ResourceExhausted (too many in flight), IOError.
-  Status Export(const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& req,
+  // Appends the spans of the serialized ExportTraceServiceRequest `request`; fills
+  // partial_success in `resp` when spans were refused. Errors: InvalidArgument (not a valid
+  // request), Unavailable (not ready), ResourceExhausted (too many in flight), IOError.
+  Status Export(std::string_view request,
                 opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse* resp);
-  // The same for a request the caller gives up: its spans are moved into the store's batches
-  // rather than copied (the HTTP and Zipkin paths, which decode their own request).
-  Status Export(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest* req,
+  // The same for a request already decoded (gRPC, JSON, Zipkin): it is serialized first.
+  Status Export(const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& req,
                 opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse* resp);
 
   // POST /v1/traces: decodes (gzip; protobuf or JSON by Content-Type), exports, and encodes

@@ -67,21 +67,74 @@ TEST(OtlpTracesTest, SplitsByTraceAndRefusesBadIds) {
 
   std::vector<tracestore::TraceBatch> out;
   TraceIngestResult r;
-  SplitByTrace(req, TraceIngestLimits{}, &out, &r);
+  ASSERT_TRUE(SplitByTrace(req.SerializeAsString(), TraceIngestLimits{}, &out, &r).ok());
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(r.accepted_spans, 6u);
   EXPECT_EQ(r.rejected_spans, 2u);
   EXPECT_NE(r.error.find("trace ID"), std::string::npos);
-  for (const auto& b : out) {
-    ASSERT_EQ(b.spans.resource_spans_size(), 1);
-    const auto& rs = b.spans.resource_spans(0);
+  std::vector<opentelemetry::proto::trace::v1::TracesData> tds(out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_TRUE(tds[i].ParseFromString(out[i].spans));
+    ASSERT_EQ(tds[i].resource_spans_size(), 1);
+    const auto& rs = tds[i].resource_spans(0);
     EXPECT_EQ(rs.resource().attributes(0).value().string_value(), "checkout");
     EXPECT_EQ(rs.scope_spans(0).scope().name(), "lib");
     EXPECT_EQ(rs.scope_spans(0).spans_size(), 3);
-    for (const auto& s : rs.scope_spans(0).spans()) EXPECT_EQ(s.trace_id(), b.trace_id);
+    for (const auto& s : rs.scope_spans(0).spans()) EXPECT_EQ(s.trace_id(), out[i].trace_id);
   }
-  const auto& first = out[0].spans.resource_spans(0).scope_spans(0).spans(0);
+  const auto& first = tds[0].resource_spans(0).scope_spans(0).spans(0);
   EXPECT_EQ(first.attributes(0).value().string_value().size(), 2048u);
+  // The other spans are the bytes sent, unchanged.
+  EXPECT_EQ(tds[0].resource_spans(0).scope_spans(0).spans(1).SerializeAsString(),
+            req.resource_spans(0).scope_spans(0).spans(1).SerializeAsString());
+}
+
+// Spans of one trace under several resources and scopes keep each under its own; schema URLs
+// and a resource over the attribute limit survive the split; malformed requests are refused
+// whole.
+TEST(OtlpTracesTest, SplitKeepsResourcesScopesAndRefusesMalformed) {
+  otlptrace::ExportTraceServiceRequest req = Request();
+  auto* rs2 = req.add_resource_spans();
+  rs2->set_schema_url("https://opentelemetry.io/schemas/1.21.0");
+  auto* kv = rs2->mutable_resource()->add_attributes();
+  kv->set_key("service.name");
+  kv->mutable_value()->set_string_value(std::string(3000, 'r'));
+  for (int scope = 0; scope < 2; ++scope) {
+    auto* ss = rs2->add_scope_spans();
+    ss->mutable_scope()->set_name("scope" + std::to_string(scope));
+    ss->set_schema_url("s" + std::to_string(scope));
+    auto* s = ss->add_spans();
+    s->set_trace_id(Bytes(1, 16));
+    s->set_span_id(Bytes(90 + scope, 8));
+    s->set_name("late");
+  }
+  std::vector<tracestore::TraceBatch> out;
+  TraceIngestResult r;
+  ASSERT_TRUE(SplitByTrace(req.SerializeAsString(), TraceIngestLimits{}, &out, &r).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(r.accepted_spans, 8u);
+  opentelemetry::proto::trace::v1::TracesData td;
+  ASSERT_TRUE(td.ParseFromString(out[0].spans));
+  ASSERT_EQ(td.resource_spans_size(), 2);
+  const auto& late = td.resource_spans(1);
+  EXPECT_EQ(late.schema_url(), "https://opentelemetry.io/schemas/1.21.0");
+  EXPECT_EQ(late.resource().attributes(0).value().string_value().size(), 2048u);
+  ASSERT_EQ(late.scope_spans_size(), 2);
+  EXPECT_EQ(late.scope_spans(1).scope().name(), "scope1");
+  EXPECT_EQ(late.scope_spans(1).schema_url(), "s1");
+  EXPECT_EQ(late.scope_spans(1).spans(0).span_id(), Bytes(91, 8));
+
+  std::string bytes = req.SerializeAsString();
+  for (size_t cut : {bytes.size() - 1, bytes.size() / 2, size_t{3}}) {
+    out.clear();
+    TraceIngestResult rr;
+    EXPECT_EQ(SplitByTrace(bytes.substr(0, cut), TraceIngestLimits{}, &out, &rr).code(),
+              StatusCode::kInvalidArgument) << cut;
+    EXPECT_TRUE(out.empty());
+  }
+  std::string bad_utf8 = bytes;
+  bad_utf8[bad_utf8.find("late")] = '\xff';
+  EXPECT_FALSE(SplitByTrace(bad_utf8, TraceIngestLimits{}, &out, &r).ok());
 }
 
 class TraceIngesterTest : public ::testing::Test {

@@ -16,6 +16,7 @@
 #include "model/labels.h"
 #include "model/labels_view.h"
 #include "model/sample.h"
+#include "util/protowire.h"
 
 namespace argus::ingest {
 
@@ -212,58 +213,6 @@ MetricType FromProto(prometheus::MetricMetadata::MetricType t) {
       return MetricType::kUnknown;
   }
 }
-
-// A protobuf wire-format reader over a byte range (developers.google.com/protocol-buffers/docs/
-// encoding). Every read checks bounds; a false return means the input is truncated or malformed.
-class WireReader {
- public:
-  explicit WireReader(std::string_view in) : in_(in) {}
-  bool done() const { return in_.empty(); }
-  bool ReadVarint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in_.empty()) return false;
-      uint8_t b = static_cast<uint8_t>(in_.front());
-      in_.remove_prefix(1);
-      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool ReadBytes(std::string_view* out) {
-    uint64_t n;
-    if (!ReadVarint(&n) || n > in_.size()) return false;
-    *out = in_.substr(0, n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool ReadFixed64(uint64_t* v) {
-    if (in_.size() < 8) return false;
-    std::memcpy(v, in_.data(), 8);  // little-endian on the wire and on every target we build
-    in_.remove_prefix(8);
-    return true;
-  }
-  // Skips a field of wire type `wt` (groups are not used by remote_write: malformed).
-  bool Skip(uint64_t wt) {
-    uint64_t v;
-    std::string_view s;
-    switch (wt) {
-      case kVarint: return ReadVarint(&v);
-      case kFixed64: return ReadFixed64(&v);
-      case kLengthDelimited: return ReadBytes(&s);
-      case kFixed32:
-        if (in_.size() < 4) return false;
-        in_.remove_prefix(4);
-        return true;
-      default: return false;
-    }
-  }
-
-  static constexpr uint64_t kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5;
-
- private:
-  std::string_view in_;
-};
 
 // Reads the fields of one message: `on_field(number, wire_type, reader)` consumes a field it
 // knows and returns "" or a problem; unknown field numbers are skipped (fields newer than ours

@@ -83,12 +83,10 @@ void ServiceGraphs::ExpireLocked(int64_t now_ms) {
   }
 }
 
-Status ServiceGraphs::Observe(const std::vector<tracestore::TraceBatch>& batches,
-                              const std::vector<size_t>& accepted, int64_t now_ms) {
+Status ServiceGraphs::Observe(const std::vector<const otlp::trace::v1::TracesData*>& traces, int64_t now_ms) {
   std::lock_guard<std::mutex> l(mu_);
-  for (size_t i : accepted) {
-    const tracestore::TraceBatch& b = batches[i];
-    for (const auto& rs : b.spans.resource_spans()) {
+  for (const otlp::trace::v1::TracesData* td : traces) {
+    for (const auto& rs : td->resource_spans()) {
       std::string service;
       if (const auto* v = Find(rs.resource().attributes(), "service.name"); v && v->has_string_value()) {
         service = v->string_value();
@@ -122,7 +120,7 @@ Status ServiceGraphs::Observe(const std::vector<tracestore::TraceBatch>& batches
               h.peer_is_db = !h.peer.empty();
             }
           }
-          std::string key = b.trace_id + (client ? s.span_id() : s.parent_span_id());
+          std::string key = s.trace_id() + (client ? s.span_id() : s.parent_span_id());
           auto it = edges_.find(key);
           if (it == edges_.end()) {
             if (edges_.size() >= opts_.max_items) {

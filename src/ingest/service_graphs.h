@@ -23,7 +23,7 @@
 //
 // Example:
 //   ServiceGraphs g([&] { return db->NewAppender(); });
-//   RETURN_IF_ERROR(g.Observe(batches, accepted_indices, NowMs()));
+//   RETURN_IF_ERROR(g.Observe(traces, NowMs()));
 //   RETURN_IF_ERROR(g.Expire(NowMs()));   // periodically: unpaired halves
 //
 // Thread-safety: thread-safe.
@@ -42,7 +42,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tracestore/trace_store.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "tsdb/storage.h"
 #include "util/status.h"
 
@@ -62,11 +62,11 @@ class ServiceGraphs {
   using AppenderFactory = std::function<std::unique_ptr<tsdb::Appender>()>;
   explicit ServiceGraphs(AppenderFactory appender, ServiceGraphOptions opts = {});
 
-  // Pairs the client/server spans of batches[i] for every i in `accepted`, expires halves
+  // Pairs the client/server spans of `traces` (not owned), expires halves
   // older than wait_ms, and writes the touched series. Errors: the appender's (the counts
   // stay; the next call writes them again).
-  Status Observe(const std::vector<tracestore::TraceBatch>& batches,
-                 const std::vector<size_t>& accepted, int64_t now_ms);
+  Status Observe(const std::vector<const opentelemetry::proto::trace::v1::TracesData*>& traces,
+                 int64_t now_ms);
 
   // Expires halves that waited longer than wait_ms (unpaired or virtual edges) and writes
   // the touched series. Errors: the appender's.

@@ -32,8 +32,22 @@ struct SpanSpec {
   const char* peer = nullptr;  // peer.service
 };
 
-tracestore::TraceBatch Batch(char trace, std::vector<SpanSpec> spans) {
-  tracestore::TraceBatch b;
+// A trace as the tests build it, and Observe over the chosen ones (what the ingester passes:
+// the accepted traces, parsed).
+struct TestBatch {
+  std::string trace_id;
+  opentelemetry::proto::trace::v1::TracesData spans;
+};
+template <class Observer>
+Status Observe(Observer& o, const std::vector<TestBatch>& batches, const std::vector<size_t>& accepted,
+               int64_t now_ms) {
+  std::vector<const opentelemetry::proto::trace::v1::TracesData*> traces;
+  for (size_t i : accepted) traces.push_back(&batches[i].spans);
+  return o.Observe(traces, now_ms);
+}
+
+TestBatch Batch(char trace, std::vector<SpanSpec> spans) {
+  TestBatch b;
   b.trace_id = std::string(16, trace);
   for (const SpanSpec& sp : spans) {
     auto* rs = b.spans.add_resource_spans();
@@ -78,10 +92,10 @@ class ServiceGraphsTest : public ::testing::Test {
     return v;
   }
 
-  void Feed(std::vector<tracestore::TraceBatch> batches, int64_t now_ms) {
+  void Feed(std::vector<TestBatch> batches, int64_t now_ms) {
     std::vector<size_t> all;
     for (size_t i = 0; i < batches.size(); ++i) all.push_back(i);
-    ASSERT_TRUE(graphs_.Observe(batches, all, now_ms).ok());
+    ASSERT_TRUE(Observe(graphs_, batches, all, now_ms).ok());
   }
 };
 
@@ -142,8 +156,8 @@ TEST(ServiceGraphs, DropsHalvesBeyondMaxItems) {
   ServiceGraphOptions o;
   o.max_items = 1;
   ServiceGraphs g([&] { return std::make_unique<Forward>(&rec); }, o);
-  std::vector<tracestore::TraceBatch> b{Batch('f', {{2, 1, "a", kClient, 1}, {4, 3, "a", kClient, 1}})};
-  ASSERT_TRUE(g.Observe(b, {0}, 1000).ok());
+  std::vector<TestBatch> b{Batch('f', {{2, 1, "a", kClient, 1}, {4, 3, "a", kClient, 1}})};
+  ASSERT_TRUE(Observe(g, b, {0}, 1000).ok());
   EXPECT_EQ(g.waiting(), 1u);
   bool dropped = false;
   for (const auto& s : rec.committed_samples) {
@@ -156,8 +170,8 @@ TEST(ServiceGraphs, AppenderErrorKeepsCountsForNextWrite) {
   RecordingAppender rec;
   rec.commit_status = Status::IOError("disk full");
   ServiceGraphs g([&] { return std::make_unique<Forward>(&rec); });
-  std::vector<tracestore::TraceBatch> b{Batch('g', {{2, 1, "a", kClient, 1}, {3, 2, "b", kServer, 1}})};
-  EXPECT_FALSE(g.Observe(b, {0}, 1000).ok());
+  std::vector<TestBatch> b{Batch('g', {{2, 1, "a", kClient, 1}, {3, 2, "b", kServer, 1}})};
+  EXPECT_FALSE(Observe(g, b, {0}, 1000).ok());
   rec.commit_status = Status::OK();
   ASSERT_TRUE(g.Expire(1001).ok());
   bool written = false;

@@ -48,13 +48,11 @@ const std::vector<double>& DefaultSpanMetricsBuckets() {
 SpanMetrics::SpanMetrics(AppenderFactory appender, std::vector<double> buckets)
     : appender_(std::move(appender)), bounds_(std::move(buckets)) {}
 
-Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
-                            const std::vector<size_t>& accepted, int64_t now_ms) {
+Status SpanMetrics::Observe(const std::vector<const otlp::trace::v1::TracesData*>& traces, int64_t now_ms) {
   std::lock_guard<std::mutex> l(mu_);
   std::set<Key> touched;
-  for (size_t i : accepted) {
-    const tracestore::TraceBatch& b = batches[i];
-    for (const auto& rs : b.spans.resource_spans()) {
+  for (const otlp::trace::v1::TracesData* td : traces) {
+    for (const auto& rs : td->resource_spans()) {
       std::string service;
       for (const auto& kv : rs.resource().attributes()) {
         if (kv.key() == "service.name" && kv.value().has_string_value()) service = kv.value().string_value();
@@ -73,7 +71,7 @@ Status SpanMetrics::Observe(const std::vector<tracestore::TraceBatch>& batches,
           for (size_t j = 0; j < bounds_.size(); ++j) {
             if (d <= bounds_[j]) se.buckets[j] += 1;
           }
-          se.exemplar_trace = Hex(b.trace_id);
+          se.exemplar_trace = Hex(s.trace_id());
           se.exemplar_s = d;
           se.exemplar_pending = true;
           se.updated_ms = now_ms;

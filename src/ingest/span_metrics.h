@@ -14,7 +14,7 @@
 //
 // Example:
 //   SpanMetrics m([&] { return db->NewAppender(); });
-//   RETURN_IF_ERROR(m.Observe(batches, accepted_indices, NowMs()));
+//   RETURN_IF_ERROR(m.Observe(traces, NowMs()));
 //   RETURN_IF_ERROR(m.Collect(NowMs()));   // periodically
 //
 // Thread-safety: thread-safe.
@@ -28,7 +28,7 @@
 #include <tuple>
 #include <vector>
 
-#include "tracestore/trace_store.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "tsdb/storage.h"
 #include "util/status.h"
 
@@ -42,10 +42,11 @@ class SpanMetrics {
   using AppenderFactory = std::function<std::unique_ptr<tsdb::Appender>()>;
   explicit SpanMetrics(AppenderFactory appender, std::vector<double> buckets = DefaultSpanMetricsBuckets());
 
-  // Counts the spans of batches[i] for every i in `accepted` and writes the touched series.
+  // Counts the spans of `traces` (not owned; each trace's accepted spans) and writes the
+  // touched series.
   // Errors: the appender's (the counts stay; the next Observe writes them again).
-  Status Observe(const std::vector<tracestore::TraceBatch>& batches,
-                 const std::vector<size_t>& accepted, int64_t now_ms);
+  Status Observe(const std::vector<const opentelemetry::proto::trace::v1::TracesData*>& traces,
+                 int64_t now_ms);
 
   // Drops the series that saw no span for `stale_ms`, then appends the current values of all
   // others at `now_ms` (no exemplars: those go out once, with the Observe that made them).

@@ -122,6 +122,8 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
   auto flush = [&](uint32_t next_trace) {
     if (builder.num_traces() == 0) return;
     for (uint32_t k : builder.attribute_keys()) keys.insert(k);
+    resources.insert(builder.resource_ids().begin(), builder.resource_ids().end());
+    names.insert(builder.name_ids().begin(), builder.name_ids().end());
     std::string body = builder.Finish();
     PutFixed64(&page_entries, data.size());
     PutFixed32(&page_entries, static_cast<uint32_t>(body.size()));
@@ -134,18 +136,8 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
   };
   for (size_t i = 0; i < merged.size(); ++i) {
     BlockTrace& t = merged[i];
-    otlp::trace::v1::TracesData td;
-    if (!td.ParseFromString(t.traces_data)) {
-      return Status::InvalidArgument("spans of a trace do not parse as OTLP TracesData");
-    }
+    ASSIGN_OR_RETURN(TraceInfo info, builder.AddTrace(t.trace_id, t.traces_data));
     std::string().swap(t.traces_data);
-    TraceInfo info = builder.AddTrace(t.trace_id, td);
-    for (const auto& rs : td.resource_spans()) {
-      resources.insert(dict.Intern(rs.has_resource() ? rs.resource().SerializeAsString() : ""));
-      for (const auto& ss : rs.scope_spans()) {
-        for (const auto& s : ss.spans()) names.insert(dict.Intern(s.name()));
-      }
-    }
     meta.spans += info.spans;
     index.append(t.trace_id);
     PutFixed32(&index, page_count);

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
+#include "tracestore/otlp_wire.h"
 #include "util/coding.h"
+#include "util/protowire.h"
 
 namespace argus::tracestore {
 
@@ -22,7 +25,9 @@ Status Bad(std::string_view what) { return Status::Corruption(fmt::format("trace
 
 std::string Compress(std::string_view raw) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
-  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+  // One context per thread, reused: ZSTD_compress would set one up (and its tables) per column.
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  size_t n = ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
   if (ZSTD_isError(n)) return std::string();  // only on allocation failure; caught by the size check
   out.resize(n);
   return out;
@@ -32,16 +37,10 @@ Result<std::string> Decompress(std::string_view c, uint32_t raw_size) {
   // The frame header carries the size (ZSTD_compress writes it): check before allocating.
   if (ZSTD_getFrameContentSize(c.data(), c.size()) != raw_size) return Bad("column size does not match its frame");
   std::string out(raw_size, '\0');
-  size_t n = ZSTD_decompress(out.data(), out.size(), c.data(), c.size());
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), c.data(), c.size());
   if (ZSTD_isError(n) || n != raw_size) return Bad("column does not decompress");
   return out;
-}
-
-std::string_view ServiceName(const otlp::resource::v1::Resource& r) {
-  for (const auto& kv : r.attributes()) {
-    if (kv.key() == "service.name" && kv.value().has_string_value()) return kv.value().string_value();
-  }
-  return "";
 }
 
 // GetVarint64 with the one-byte case inline: most values in the columns are below 128.
@@ -161,115 +160,141 @@ int64_t Dictionary::Find(std::string_view s) const {
 
 // ---- PageBuilder ----
 
-TraceInfo PageBuilder::AddTrace(std::string_view trace_id, const otlp::trace::v1::TracesData& td) {
+Result<TraceInfo> PageBuilder::AddTrace(std::string_view trace_id, std::string_view traces_data) {
+  constexpr uint64_t kLen = WireReader::kLengthDelimited;
+  const Status malformed = Status::InvalidArgument("spans of a trace do not parse as OTLP TracesData");
+  // First read the whole trace as views, so that bad bytes change nothing in the builder.
+  struct ScopeRef {
+    std::string_view scope, schema;
+    size_t first_span = 0, spans = 0;
+  };
+  struct ResourceRef {
+    std::string_view resource, schema;
+    size_t first_scope = 0, scopes = 0;
+  };
+  std::vector<ResourceRef> resources;
+  std::vector<ScopeRef> scopes;
+  std::vector<std::string_view> span_bytes;
+  std::vector<SpanView> spans;
+  WireReader top(traces_data);
+  WireField f;
+  while (top.Next(&f)) {
+    if (f.number != otlp_field::kResourceSpans || f.type != kLen) continue;
+    ResourceRef& r = resources.emplace_back();
+    r.first_scope = scopes.size();
+    WireReader rs(f.bytes);
+    WireField g;
+    while (rs.Next(&g)) {
+      if (g.type != kLen) continue;
+      if (g.number == otlp_field::kResource) r.resource = g.bytes;
+      if (g.number == otlp_field::kSchemaUrl) r.schema = g.bytes;
+      if (g.number != otlp_field::kScopeSpans) continue;
+      ScopeRef& sc = scopes.emplace_back();
+      sc.first_span = spans.size();
+      WireReader ss(g.bytes);
+      WireField h;
+      while (ss.Next(&h)) {
+        if (h.type != kLen) continue;
+        if (h.number == otlp_field::kScope) sc.scope = h.bytes;
+        if (h.number == otlp_field::kSchemaUrl) sc.schema = h.bytes;
+        if (h.number != otlp_field::kSpans) continue;
+        if (!ReadSpan(h.bytes, &spans.emplace_back())) return malformed;
+        span_bytes.push_back(h.bytes);
+      }
+      if (ss.error()) return malformed;
+      sc.spans = spans.size() - sc.first_span;
+      ++r.scopes;
+    }
+    if (rs.error()) return malformed;
+  }
+  if (top.error()) return malformed;
+
   TraceInfo info;
   info.start_unix_nano = UINT64_MAX;
-  std::vector<std::string_view> ids;  // span IDs of the trace, by row in the trace
-  for (const auto& rs : td.resource_spans()) {
-    for (const auto& ss : rs.scope_spans()) {
-      for (const auto& s : ss.spans()) {
-        info.start_unix_nano = std::min<uint64_t>(info.start_unix_nano, s.start_time_unix_nano());
-        info.end_unix_nano = std::max<uint64_t>(info.end_unix_nano,
-                                                std::max(s.end_time_unix_nano(), s.start_time_unix_nano()));
-        ids.push_back(s.span_id());
-      }
-    }
+  for (const SpanView& s : spans) {
+    info.start_unix_nano = std::min<uint64_t>(info.start_unix_nano, s.start_time_unix_nano);
+    info.end_unix_nano = std::max<uint64_t>(info.end_unix_nano, std::max(s.end_time_unix_nano, s.start_time_unix_nano));
   }
-  if (ids.empty()) info.start_unix_nano = 0;
-  info.spans = static_cast<uint32_t>(ids.size());
+  if (spans.empty()) info.start_unix_nano = 0;
+  info.spans = static_cast<uint32_t>(spans.size());
   std::unordered_map<std::string_view, uint32_t> row_of;
-  for (uint32_t i = 0; i < ids.size(); ++i) row_of.emplace(ids[i], i);  // the first span with an ID wins
+  for (uint32_t i = 0; i < spans.size(); ++i) row_of.emplace(spans[i].span_id, i);  // the first span with an ID wins
 
   PutVarint64(&structure_, info.start_unix_nano);
-  PutVarint64(&structure_, static_cast<uint64_t>(td.resource_spans_size()));
+  PutVarint64(&structure_, resources.size());
   bool have_root = false;
-  for (const auto& rs : td.resource_spans()) {
-    uint32_t service = dict_->Intern(ServiceName(rs.resource()));
-    PutVarint64(&structure_, dict_->Intern(rs.has_resource() ? rs.resource().SerializeAsString() : ""));
-    PutVarint64(&structure_, dict_->Intern(rs.schema_url()));
-    PutVarint64(&structure_, static_cast<uint64_t>(rs.scope_spans_size()));
-    for (const auto& ss : rs.scope_spans()) {
-      PutVarint64(&structure_, dict_->Intern(ss.has_scope() ? ss.scope().SerializeAsString() : ""));
-      PutVarint64(&structure_, dict_->Intern(ss.schema_url()));
-      PutVarint64(&structure_, static_cast<uint64_t>(ss.spans_size()));
-      for (const auto& s : ss.spans()) {
+  for (const ResourceRef& r : resources) {
+    uint32_t service = dict_->Intern(ResourceAttribute(r.resource, "service.name"));
+    uint32_t resource = dict_->Intern(r.resource);
+    resources_.push_back(resource);
+    PutVarint64(&structure_, resource);
+    PutVarint64(&structure_, dict_->Intern(r.schema));
+    PutVarint64(&structure_, r.scopes);
+    for (size_t si = r.first_scope; si < r.first_scope + r.scopes; ++si) {
+      const ScopeRef& sc = scopes[si];
+      PutVarint64(&structure_, dict_->Intern(sc.scope));
+      PutVarint64(&structure_, dict_->Intern(sc.schema));
+      PutVarint64(&structure_, sc.spans);
+      for (size_t k = sc.first_span; k < sc.first_span + sc.spans; ++k) {
+        const SpanView& s = spans[k];
         uint64_t row = spans_++;
-        span_ids_.push_back(static_cast<char>(std::min<size_t>(s.span_id().size(), 255)));
-        span_ids_.append(s.span_id().substr(0, 255));
-        if (s.parent_span_id().empty()) {
+        span_ids_.push_back(static_cast<char>(std::min<size_t>(s.span_id.size(), 255)));
+        span_ids_.append(s.span_id.substr(0, 255));
+        if (s.parent_span_id.empty()) {
           parents_.push_back(0);
-        } else if (auto it = row_of.find(s.parent_span_id()); it != row_of.end()) {
+        } else if (auto it = row_of.find(s.parent_span_id); it != row_of.end()) {
           PutVarint64(&parents_, 2 + uint64_t{it->second});
         } else {
           parents_.push_back(1);
-          parents_.push_back(static_cast<char>(std::min<size_t>(s.parent_span_id().size(), 255)));
-          parents_.append(s.parent_span_id().substr(0, 255));
+          parents_.push_back(static_cast<char>(std::min<size_t>(s.parent_span_id.size(), 255)));
+          parents_.append(s.parent_span_id.substr(0, 255));
         }
-        uint32_t name = dict_->Intern(s.name());
+        uint32_t name = dict_->Intern(s.name);
+        names_list_.push_back(name);
         PutVarint64(&names_, name);
-        uint64_t kind = static_cast<uint64_t>(static_cast<int64_t>(s.kind()));
-        uint64_t code = static_cast<uint64_t>(static_cast<int64_t>(s.status().code()));
+        uint64_t kind = static_cast<uint64_t>(s.kind);
+        uint64_t code = static_cast<uint64_t>(s.status_code);
         if (kind <= 7 && code <= 3) {
-          kind_status_.push_back(static_cast<char>(kind | code << 3 | (s.has_status() ? 0x20 : 0)));
+          kind_status_.push_back(static_cast<char>(kind | code << 3 | (s.has_status ? 0x20 : 0)));
         } else {
           kind_status_.push_back(static_cast<char>(0xff));
           PutVarint64(&kind_status_, kind);
           PutVarint64(&kind_status_, code);
-          kind_status_.push_back(s.has_status() ? 1 : 0);
+          kind_status_.push_back(s.has_status ? 1 : 0);
         }
-        PutVarint64(&status_messages_, dict_->Intern(s.status().message()));
-        PutVarsint64(&times_, static_cast<int64_t>(s.start_time_unix_nano() - info.start_unix_nano));
-        PutVarsint64(&times_, static_cast<int64_t>(s.end_time_unix_nano() - s.start_time_unix_nano()));
-        PutVarint64(&layout_, static_cast<uint64_t>(s.attributes_size()));
-        for (const auto& kv : s.attributes()) {
-          uint32_t key = dict_->Intern(kv.key());
-          auto [it, added] = key_column_.try_emplace(key, static_cast<uint32_t>(keys_.size()));
-          if (added) {
-            keys_.push_back(key);
-            key_data_.emplace_back();
-            key_last_row_.push_back(0);
+        PutVarint64(&status_messages_, dict_->Intern(s.status_message));
+        PutVarsint64(&times_, static_cast<int64_t>(s.start_time_unix_nano - info.start_unix_nano));
+        PutVarsint64(&times_, static_cast<int64_t>(s.end_time_unix_nano - s.start_time_unix_nano));
+        // Attributes go to their columns; whatever the columns do not hold (trace state,
+        // flags, dropped counts, events, links, fields newer than ours) stays as the span's
+        // own bytes of those fields: a Span message of its own in the extras column.
+        uint32_t attributes = 0;
+        std::string extra;
+        WireReader sr(span_bytes[k]);
+        std::string_view before = sr.rest();
+        while (sr.Next(&f)) {
+          std::string_view raw = before.substr(0, before.size() - sr.rest().size());
+          before = sr.rest();
+          bool in_columns = false;
+          switch (f.number) {
+            case 1: in_columns = f.type == kLen && f.bytes == trace_id; break;  // the trace's own
+            case 2: case 4: case 5: case 9: case 15: in_columns = f.type == kLen; break;
+            case 6: in_columns = f.type == WireReader::kVarint; break;
+            case 7: case 8: in_columns = f.type == WireReader::kFixed64; break;
           }
-          uint32_t col = it->second;
-          PutVarint64(&layout_, col);
-          std::string& d = key_data_[col];
-          PutVarint64(&d, row - key_last_row_[col]);
-          key_last_row_[col] = row;
-          const auto& v = kv.value();
-          switch (v.value_case()) {
-            case otlp::common::v1::AnyValue::kStringValue:
-              d.push_back(static_cast<char>(ValueType::kString));
-              PutVarint64(&d, dict_->Intern(v.string_value()));
-              break;
-            case otlp::common::v1::AnyValue::kIntValue:
-              d.push_back(static_cast<char>(ValueType::kInt));
-              PutVarsint64(&d, v.int_value());
-              break;
-            case otlp::common::v1::AnyValue::kDoubleValue:
-              d.push_back(static_cast<char>(ValueType::kDouble));
-              PutFixed64(&d, DoubleBits(v.double_value()));
-              break;
-            case otlp::common::v1::AnyValue::kBoolValue:
-              d.push_back(static_cast<char>(ValueType::kBool));
-              d.push_back(v.bool_value() ? 1 : 0);
-              break;
-            default:
-              d.push_back(static_cast<char>(ValueType::kOther));
-              PutLengthPrefixed(&d, v.SerializeAsString());
-              break;
+          if (!in_columns) {
+            extra.append(raw);
+            continue;
           }
+          if (f.number != 9) continue;
+          ++attributes;
+          AddAttribute(row, f.bytes);  // its column order goes to layout_pending_
         }
-        // Whatever the columns above do not hold goes here, as a Span message of its own.
-        otlp::trace::v1::Span extra;
-        if (!s.trace_id().empty() && s.trace_id() != trace_id) extra.set_trace_id(s.trace_id());
-        extra.set_trace_state(s.trace_state());
-        extra.set_flags(s.flags());
-        extra.set_dropped_attributes_count(s.dropped_attributes_count());
-        *extra.mutable_events() = s.events();
-        extra.set_dropped_events_count(s.dropped_events_count());
-        *extra.mutable_links() = s.links();
-        extra.set_dropped_links_count(s.dropped_links_count());
-        PutLengthPrefixed(&extras_, extra.SerializeAsString());
-        if (s.parent_span_id().empty() && !have_root) {
+        PutVarint64(&layout_, attributes);
+        layout_ += layout_pending_;
+        layout_pending_.clear();
+        PutLengthPrefixed(&extras_, extra);
+        if (s.parent_span_id.empty() && !have_root) {
           have_root = true;
           info.root_service = service;
           info.root_name = name;
@@ -279,6 +304,79 @@ TraceInfo PageBuilder::AddTrace(std::string_view trace_id, const otlp::trace::v1
   }
   ++traces_;
   return info;
+}
+
+void PageBuilder::AddAttribute(uint64_t row, std::string_view key_value) {
+  constexpr uint64_t kLen = WireReader::kLengthDelimited;
+  std::string_view key, value;
+  WireReader r(key_value);
+  WireField f;
+  while (r.Next(&f)) {
+    if (f.type != kLen) continue;
+    if (f.number == 1) key = f.bytes;
+    if (f.number == 2) value = f.bytes;
+  }
+  uint32_t k = dict_->Intern(key);
+  auto [it, added] = key_column_.try_emplace(k, static_cast<uint32_t>(keys_.size()));
+  if (added) {
+    keys_.push_back(k);
+    key_data_.emplace_back();
+    key_last_row_.push_back(0);
+  }
+  uint32_t col = it->second;
+  PutVarint64(&layout_pending_, col);
+  std::string& d = key_data_[col];
+  PutVarint64(&d, row - key_last_row_[col]);
+  key_last_row_[col] = row;
+  // The value's case is its last field, as in protobuf's oneof.
+  WireField last;
+  bool any = false;
+  WireReader v(value);
+  while (v.Next(&f)) {
+    if (f.number >= 1 && f.number <= 7) {
+      last = f;
+      any = true;
+    }
+  }
+  bool scalar = any && !v.error();
+  if (scalar) {
+    switch (last.number) {
+      case 1:
+        scalar = last.type == kLen;
+        if (scalar) {
+          d.push_back(static_cast<char>(ValueType::kString));
+          PutVarint64(&d, dict_->Intern(last.bytes));
+        }
+        break;
+      case 2:
+        scalar = last.type == WireReader::kVarint;
+        if (scalar) {
+          d.push_back(static_cast<char>(ValueType::kBool));
+          d.push_back(last.value != 0 ? 1 : 0);
+        }
+        break;
+      case 3:
+        scalar = last.type == WireReader::kVarint;
+        if (scalar) {
+          d.push_back(static_cast<char>(ValueType::kInt));
+          PutVarsint64(&d, static_cast<int64_t>(last.value));
+        }
+        break;
+      case 4:
+        scalar = last.type == WireReader::kFixed64;
+        if (scalar) {
+          d.push_back(static_cast<char>(ValueType::kDouble));
+          PutFixed64(&d, last.value);
+        }
+        break;
+      default:
+        scalar = false;
+    }
+  }
+  if (!scalar) {
+    d.push_back(static_cast<char>(ValueType::kOther));
+    PutLengthPrefixed(&d, value);
+  }
 }
 
 std::string PageBuilder::Finish() {
@@ -521,6 +619,7 @@ Status Page::LoadAll() {
 Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dictionary& dict) {
   if (t >= traces_.size()) return Bad("trace ordinal out of the page");
   RETURN_IF_ERROR(LoadAll());
+  constexpr uint64_t kLen = WireReader::kLengthDelimited;
   auto str = [&](uint64_t id) -> Result<std::string_view> {
     if (id >= dict.size()) return Bad("dictionary id out of range");
     return dict.Str(static_cast<uint32_t>(id));
@@ -530,48 +629,65 @@ Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dicti
   std::vector<int64_t> cursor(attr_keys_.size(), -1);
   std::vector<std::span<const AttrValue>> cols(attr_keys_.size());
   for (size_t c = 0; c < attr_keys_.size(); ++c) cols[c] = attrs_[attr_keys_[c]];
-  otlp::trace::v1::TracesData td;
+  // Written straight in protobuf's wire format, each message in field-number order with
+  // proto3's defaults left out, as protobuf serializes it: the bytes equal those of the
+  // TracesData the spans came in (for spans protobuf wrote), so a trace reads back exactly.
+  std::string out, rs_buf, ss_buf, span_buf, sub, kv_buf;
   uint32_t row = tr.first_row;
   for (uint32_t ri = tr.first_resource; ri < tr.first_resource + tr.resources; ++ri) {
     const ResourceSpansRef& r = resources_[ri];
-    auto* rs = td.add_resource_spans();
+    rs_buf.clear();
     ASSIGN_OR_RETURN(std::string_view res, str(r.resource));
-    if (!res.empty() && !rs->mutable_resource()->ParseFromArray(res.data(), static_cast<int>(res.size()))) {
-      return Bad("resource does not parse");
-    }
-    ASSIGN_OR_RETURN(std::string_view schema, str(r.schema_url));
-    rs->set_schema_url(std::string(schema));
+    if (!res.empty()) PutLengthDelimitedField(&rs_buf, otlp_field::kResource, res);
     for (uint32_t si = r.first_scope; si < r.first_scope + r.scopes; ++si) {
-      const ScopeSpansRef& s = scopes_[si];
-      auto* ss = rs->add_scope_spans();
-      ASSIGN_OR_RETURN(std::string_view scope, str(s.scope));
-      if (!scope.empty() && !ss->mutable_scope()->ParseFromArray(scope.data(), static_cast<int>(scope.size()))) {
-        return Bad("scope does not parse");
-      }
-      ASSIGN_OR_RETURN(std::string_view sschema, str(s.schema_url));
-      ss->set_schema_url(std::string(sschema));
-      for (uint32_t k = 0; k < s.spans; ++k, ++row) {
-        auto* sp = ss->add_spans();
-        if (!extras_[row].empty() &&
-            !sp->ParseFromArray(extras_[row].data(), static_cast<int>(extras_[row].size()))) {
-          return Bad("span extras do not parse");
+      const ScopeSpansRef& sr = scopes_[si];
+      ss_buf.clear();
+      ASSIGN_OR_RETURN(std::string_view scope, str(sr.scope));
+      if (!scope.empty()) PutLengthDelimitedField(&ss_buf, otlp_field::kScope, scope);
+      for (uint32_t k = 0; k < sr.spans; ++k, ++row) {
+        // The extras' fields, interleaved with the columns' in number order: 1 (a span's
+        // own trace ID) and 3 (trace state) around 2, 10 to 14 after 9, the rest (16 and
+        // fields newer than ours) after 15.
+        std::string own_trace_id, trace_state, middle, late;
+        {
+          WireReader er(extras_[row]);
+          WireField f;
+          std::string_view before = er.rest();
+          while (er.Next(&f)) {
+            std::string_view raw = before.substr(0, before.size() - er.rest().size());
+            before = er.rest();
+            std::string* to = f.number == 1 && f.type == kLen ? &own_trace_id : f.number == 3 ? &trace_state
+                              : f.number >= 10 && f.number <= 14 ? &middle : &late;
+            to->append(raw);
+          }
+          if (er.error()) return Bad("span extras do not parse");
         }
-        if (sp->trace_id().empty()) sp->set_trace_id(std::string(trace_id));
-        sp->set_span_id(std::string(span_ids_[row]));
+        span_buf.clear();
+        if (own_trace_id.empty()) {
+          PutLengthDelimitedField(&span_buf, 1, trace_id);
+        } else {
+          span_buf.append(own_trace_id);
+        }
+        if (!span_ids_[row].empty()) PutLengthDelimitedField(&span_buf, 2, span_ids_[row]);
+        span_buf.append(trace_state);
         if (parents_[row] == -2) {
-          sp->set_parent_span_id(std::string(raw_parents_[row]));
-        } else if (parents_[row] >= 0) {
-          sp->set_parent_span_id(std::string(span_ids_[parents_[row]]));
+          PutLengthDelimitedField(&span_buf, 4, raw_parents_[row]);
+        } else if (parents_[row] >= 0 && !span_ids_[parents_[row]].empty()) {
+          PutLengthDelimitedField(&span_buf, 4, span_ids_[parents_[row]]);
         }
         ASSIGN_OR_RETURN(std::string_view name, str(names_[row]));
-        sp->set_name(std::string(name));
-        sp->set_kind(static_cast<otlp::trace::v1::Span::SpanKind>(kinds_[row]));
-        sp->set_start_time_unix_nano(starts_[row]);
-        sp->set_end_time_unix_nano(ends_[row]);
-        if (has_status_[row]) {
-          sp->mutable_status()->set_code(static_cast<otlp::trace::v1::Status::StatusCode>(codes_[row]));
-          ASSIGN_OR_RETURN(std::string_view msg, str(status_messages_[row]));
-          sp->mutable_status()->set_message(std::string(msg));
+        if (!name.empty()) PutLengthDelimitedField(&span_buf, 5, name);
+        if (kinds_[row] != 0) {
+          PutFieldTag(&span_buf, 6, WireReader::kVarint);
+          PutVarint64(&span_buf, kinds_[row]);
+        }
+        if (starts_[row] != 0) {
+          PutFieldTag(&span_buf, 7, WireReader::kFixed64);
+          PutFixed64(&span_buf, starts_[row]);
+        }
+        if (ends_[row] != 0) {
+          PutFieldTag(&span_buf, 8, WireReader::kFixed64);
+          PutFixed64(&span_buf, ends_[row]);
         }
         for (uint32_t a = layout_offsets_[row]; a < layout_offsets_[row + 1]; ++a) {
           uint32_t c = layout_[a];
@@ -586,30 +702,58 @@ Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dicti
             return Bad("attribute layout does not match its column");
           }
           const AttrValue& v = col[cursor[c]++];
-          auto* kv = sp->add_attributes();
           ASSIGN_OR_RETURN(std::string_view key, str(attr_keys_[c]));
-          kv->set_key(std::string(key));
-          auto* val = kv->mutable_value();
+          sub.clear();  // the AnyValue
           switch (v.type) {
             case ValueType::kString: {
               ASSIGN_OR_RETURN(std::string_view sv, str(v.bits));
-              val->set_string_value(std::string(sv));
+              PutLengthDelimitedField(&sub, 1, sv);
               break;
             }
-            case ValueType::kInt: val->set_int_value(static_cast<int64_t>(v.bits)); break;
-            case ValueType::kDouble: val->set_double_value(BitsDouble(v.bits)); break;
-            case ValueType::kBool: val->set_bool_value(v.bits != 0); break;
+            case ValueType::kBool:
+              PutFieldTag(&sub, 2, WireReader::kVarint);
+              sub.push_back(v.bits != 0 ? 1 : 0);
+              break;
+            case ValueType::kInt:
+              PutFieldTag(&sub, 3, WireReader::kVarint);
+              PutVarint64(&sub, v.bits);
+              break;
+            case ValueType::kDouble:
+              PutFieldTag(&sub, 4, WireReader::kFixed64);
+              PutFixed64(&sub, v.bits);
+              break;
             case ValueType::kOther:
-              if (!val->ParseFromArray(v.other.data(), static_cast<int>(v.other.size()))) {
-                return Bad("attribute value does not parse");
-              }
+              sub.assign(v.other);
               break;
           }
+          kv_buf.clear();
+          if (!key.empty()) PutLengthDelimitedField(&kv_buf, 1, key);
+          PutLengthDelimitedField(&kv_buf, 2, sub);
+          PutLengthDelimitedField(&span_buf, 9, kv_buf);
         }
+        span_buf.append(middle);  // 10 to 14: dropped counts, events, links
+        if (has_status_[row]) {
+          sub.clear();
+          ASSIGN_OR_RETURN(std::string_view msg, str(status_messages_[row]));
+          if (!msg.empty()) PutLengthDelimitedField(&sub, 2, msg);
+          if (codes_[row] != 0) {
+            PutFieldTag(&sub, 3, WireReader::kVarint);
+            PutVarint64(&sub, codes_[row]);
+          }
+          PutLengthDelimitedField(&span_buf, 15, sub);
+        }
+        span_buf.append(late);  // 16 (flags) and newer fields
+        PutLengthDelimitedField(&ss_buf, otlp_field::kSpans, span_buf);
       }
+      ASSIGN_OR_RETURN(std::string_view sschema, str(sr.schema_url));
+      if (!sschema.empty()) PutLengthDelimitedField(&ss_buf, otlp_field::kSchemaUrl, sschema);
+      PutLengthDelimitedField(&rs_buf, otlp_field::kScopeSpans, ss_buf);
     }
+    ASSIGN_OR_RETURN(std::string_view schema, str(r.schema_url));
+    if (!schema.empty()) PutLengthDelimitedField(&rs_buf, otlp_field::kSchemaUrl, schema);
+    PutLengthDelimitedField(&out, otlp_field::kResourceSpans, rs_buf);
   }
-  return td.SerializeAsString();
+  return out;
 }
 
 }  // namespace argus::tracestore

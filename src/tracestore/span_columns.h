@@ -92,12 +92,17 @@ enum class ColumnKind : uint32_t {
 class PageBuilder {
  public:
   explicit PageBuilder(Dictionary* dict) : dict_(dict) {}
-  // Appends one trace: its spans in their order, under their resource and scope spans.
-  TraceInfo AddTrace(std::string_view trace_id, const opentelemetry::proto::trace::v1::TracesData& td);
+  // Appends one trace from its serialized TracesData, read at the wire level (otlp_wire.h):
+  // its spans in their order, under their resource and scope spans. Errors: InvalidArgument
+  // if the bytes are malformed (the builder is unchanged).
+  Result<TraceInfo> AddTrace(std::string_view trace_id, std::string_view traces_data);
   size_t num_spans() const { return spans_; }
   size_t num_traces() const { return traces_; }
   // The span attribute keys (dictionary ids) of the page, in column order.
   const std::vector<uint32_t>& attribute_keys() const { return keys_; }
+  // The dictionary ids of the page's serialized resources and span names, with repeats.
+  const std::vector<uint32_t>& resource_ids() const { return resources_; }
+  const std::vector<uint32_t>& name_ids() const { return names_list_; }
   // The encoded page (column table and compressed columns); the builder is empty afterwards.
   std::string Finish();
 
@@ -110,6 +115,11 @@ class PageBuilder {
   std::unordered_map<uint32_t, uint32_t> key_column_;  // dictionary id -> column order
   std::vector<std::string> key_data_;      // per key column
   std::vector<uint64_t> key_last_row_;     // per key column: row of the previous entry
+  std::string layout_pending_;             // the current span's attribute column orders
+  std::vector<uint32_t> resources_, names_list_;
+
+  // Adds the serialized KeyValue `key_value` of span `row` to its key's column.
+  void AddAttribute(uint64_t row, std::string_view key_value);
 };
 
 // One span attribute value as a page decodes it.

@@ -93,7 +93,9 @@ TEST(SpanColumnsTest, PageRoundTripIsExact) {
   std::vector<otlp::trace::v1::TracesData> traces;
   for (int t = 0; t < 5; ++t) {
     traces.push_back(RichTrace(Id(t)));
-    TraceInfo info = pb.AddTrace(Id(t), traces.back());
+    auto added = pb.AddTrace(Id(t), traces.back().SerializeAsString());
+    ASSERT_TRUE(added.ok());
+    TraceInfo info = *added;
     EXPECT_EQ(info.spans, 12u);
     EXPECT_EQ(dict.Str(info.root_service), "front");
     EXPECT_EQ(dict.Str(info.root_name), "work");
@@ -103,7 +105,8 @@ TEST(SpanColumnsTest, PageRoundTripIsExact) {
   otlp::trace::v1::TracesData empty;
   empty.add_resource_spans();
   traces.push_back(empty);
-  EXPECT_EQ(pb.AddTrace(Id(5), empty).spans, 0u);
+  EXPECT_EQ(pb.AddTrace(Id(5), empty.SerializeAsString())->spans, 0u);
+  EXPECT_EQ(pb.AddTrace(Id(6), "\x0a\x05\x12").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(pb.num_spans(), 60u);
   std::string body = pb.Finish();
   EXPECT_EQ(pb.num_spans(), 0u);
@@ -142,7 +145,7 @@ TEST(SpanColumnsTest, DamagedPagesAreCorruptionNotCrashes) {
   Dictionary dict;
   PageBuilder pb(&dict);
   otlp::trace::v1::TracesData td = RichTrace(Id(1));
-  pb.AddTrace(Id(1), td);
+  ASSERT_TRUE(pb.AddTrace(Id(1), td.SerializeAsString()).ok());
   std::string body = pb.Finish();
   auto d = Dictionary::Decode(dict.Encode());
   ASSERT_TRUE(d.ok());

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "tracestore/otlp_wire.h"
 #include "util/coding.h"
 
 namespace argus::tracestore {
@@ -18,13 +19,6 @@ namespace otlp = opentelemetry::proto;
 namespace {
 
 constexpr char kSpansRecord = 1;
-
-std::string_view ServiceOf(const otlp::trace::v1::ResourceSpans& rs) {
-  for (const auto& kv : rs.resource().attributes()) {
-    if (kv.key() == "service.name" && kv.value().has_string_value()) return kv.value().string_value();
-  }
-  return "";
-}
 
 bool IsBlockName(const std::string& name) {
   if (name.size() != 24) return false;
@@ -263,16 +257,15 @@ Status TraceStore::Recover() {
   RETURN_IF_ERROR(wal::Replay(
       wal_dir, static_cast<int>(replay_from),
       [&](std::string_view rec) -> Status {
-        otlp::trace::v1::TracesData td;
         if (rec.size() < 17 || rec[0] != kSpansRecord ||
-            !td.ParseFromArray(rec.data() + 17, static_cast<int>(rec.size() - 17))) {
+            !ForEachSpan(rec.substr(17), [](std::string_view, std::string_view, const SpanView&) {})) {
           ++stats_.skipped_records;
           spdlog::warn("trace store: skipping a WAL record that does not decode ({} bytes)",
                        rec.size());
           return Status::OK();
         }
         std::lock_guard<std::mutex> l(mu_);
-        ApplyLocked(std::string(rec.substr(1, 16)), std::string(rec.substr(17)), td, now);
+        ApplyLocked(std::string(rec.substr(1, 16)), std::string(rec.substr(17)), now);
         ++stats_.replayed_records;
         return Status::OK();
       },
@@ -284,27 +277,21 @@ Status TraceStore::Recover() {
   return Status::OK();
 }
 
-void TraceStore::ApplyLocked(const std::string& trace_id, std::string fragment,
-                             const otlp::trace::v1::TracesData& spans, int64_t now_ms) {
+void TraceStore::ApplyLocked(const std::string& trace_id, std::string fragment, int64_t now_ms) {
   auto [it, inserted] = head_.try_emplace(trace_id);
   LiveTrace& t = it->second;
   if (inserted) {
     t.first_append_ms = now_ms;
     if (head_.size() == 1) head_oldest_ms_ = now_ms;
   }
-  for (const auto& rs : spans.resource_spans()) {
-    for (const auto& ss : rs.scope_spans()) {
-      for (const auto& s : ss.spans()) {
-        t.start_unix_nano = std::min<uint64_t>(t.start_unix_nano, s.start_time_unix_nano());
-        t.end_unix_nano = std::max<uint64_t>(
-            t.end_unix_nano, std::max(s.end_time_unix_nano(), s.start_time_unix_nano()));
-        if (s.parent_span_id().empty() && t.root_name.empty()) {
-          t.root_name = s.name();
-          t.root_service = std::string(ServiceOf(rs));
-        }
-      }
+  ForEachSpan(fragment, [&](std::string_view resource, std::string_view, const SpanView& s) {
+    t.start_unix_nano = std::min<uint64_t>(t.start_unix_nano, s.start_time_unix_nano);
+    t.end_unix_nano = std::max<uint64_t>(t.end_unix_nano, std::max(s.end_time_unix_nano, s.start_time_unix_nano));
+    if (s.parent_span_id.empty() && t.root_name.empty()) {
+      t.root_name = std::string(s.name);
+      t.root_service = std::string(ResourceAttribute(resource, "service.name"));
     }
-  }
+  });
   t.bytes += fragment.size();
   head_bytes_ += fragment.size();
   t.fragments.push_back(std::move(fragment));
@@ -317,11 +304,9 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
   AppendResult result;
   std::vector<std::string> records;
   std::vector<size_t> accepted;
-  auto span_count = [](const otlp::trace::v1::TracesData& td) {
+  auto span_count = [](std::string_view td) {
     uint64_t n = 0;
-    for (const auto& rs : td.resource_spans()) {
-      for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
-    }
+    ForEachSpan(td, [&](std::string_view, std::string_view, const SpanView&) { ++n; });
     return n;
   };
   std::shared_lock<std::shared_mutex> gate(commit_);
@@ -334,13 +319,12 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
     uint64_t new_traces = 0;
     records.reserve(batches.size());
     for (size_t i = 0; i < batches.size(); ++i) {
-      // The record is serialized once: the WAL gets it, and the head keeps its spans part.
-      size_t size = batches[i].spans.ByteSizeLong();
+      // The WAL gets the record, and the head keeps its spans part.
       std::string rec;
-      rec.reserve(17 + size);
+      rec.reserve(17 + batches[i].spans.size());
       rec.push_back(kSpansRecord);
       rec += batches[i].trace_id;
-      batches[i].spans.AppendToString(&rec);
+      rec += batches[i].spans;
       uint64_t bytes = rec.size() - 17;
       auto it = head_.find(batches[i].trace_id);
       uint64_t& pending = pending_bytes[batches[i].trace_id];
@@ -374,7 +358,7 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
     const TraceBatch& b = batches[accepted[k]];
     result.accepted_spans += span_count(b.spans);
     records[k].erase(0, 17);  // the spans part, without a second allocation
-    ApplyLocked(b.trace_id, std::move(records[k]), b.spans, now);
+    ApplyLocked(b.trace_id, std::move(records[k]), now);
   }
   return result;
 }

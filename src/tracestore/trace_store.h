@@ -67,10 +67,11 @@ struct TraceStoreOptions {
   int64_t maintenance_interval_ms = 10'000;
 };
 
-// One trace's spans for Append: `trace_id` is 16 bytes and every span in `spans` has it.
+// One trace's spans for Append: `trace_id` is 16 bytes, `spans` a serialized OTLP TracesData
+// whose spans all have that trace ID (the ingester checks it, and that the bytes are valid).
 struct TraceBatch {
   std::string trace_id;
-  opentelemetry::proto::trace::v1::TracesData spans;
+  std::string spans;
 };
 
 struct AppendResult {
@@ -203,8 +204,8 @@ class TraceStore {
 
   TraceStore(std::string dir, TraceStoreOptions opts);
   Status Recover();
-  void ApplyLocked(const std::string& trace_id, std::string fragment,
-                   const opentelemetry::proto::trace::v1::TracesData& spans, int64_t now_ms);
+  // Adds `fragment` (serialized TracesData, already read as valid) to the head.
+  void ApplyLocked(const std::string& trace_id, std::string fragment, int64_t now_ms);
   Status CutHead(int64_t now_ms);
   Status ApplyRetention(int64_t now_ms);
   void MaintenanceLoop();

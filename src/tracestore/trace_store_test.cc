@@ -32,7 +32,7 @@ std::vector<TraceBatch> Batch(int trace, int span, int parent, const std::string
   std::vector<TraceBatch> v(1);
   v[0].trace_id = Id(trace);
   v[0].spans = OneSpan(Id(trace), span, parent, service, "op" + std::to_string(span), start,
-                       start + 100);
+                       start + 100).SerializeAsString();
   return v;
 }
 
@@ -125,7 +125,7 @@ TEST(TraceStoreTest, Limits) {
   TraceStoreOptions o = TestOptions();
   o.max_live_traces = 2;
   auto first = Batch(1, 1, -1, "a", 1);
-  o.max_bytes_per_trace = first[0].spans.ByteSizeLong() * 2 + 20;  // room for two spans, not three
+  o.max_bytes_per_trace = first[0].spans.size() * 2 + 20;  // room for two spans, not three
   auto s = TraceStore::Open(dir, o);
   ASSERT_TRUE(s.ok());
   auto r = (*s)->Append(std::move(first));
