@@ -98,7 +98,7 @@ std::pair<ValueType, std::string> ValueText(const otlp::common::v1::AnyValue& v)
 Dictionary::Dictionary() : offsets_{0} { Intern(""); }
 
 uint32_t Dictionary::Intern(std::string_view s) {
-  auto it = ids_.find(std::string(s));
+  auto it = ids_.find(s);
   if (it != ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(size());
   bytes_.append(s);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -69,7 +70,11 @@ class Dictionary {
  private:
   std::string bytes_;              // all strings back to back
   std::vector<uint32_t> offsets_;  // size() + 1 entries
-  std::unordered_map<std::string, uint32_t> ids_;  // builder only
+  struct StringHash {  // lets ids_ be searched with a string_view, without a copy
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids_;  // builder only
   std::vector<uint32_t> sorted_;   // decoded only: ids sorted by their string, for Find
 };
 
