@@ -642,12 +642,14 @@ void CollectPipeline(const traceql::Pipeline& p, std::vector<Attribute>* out) {
 
 Result<std::unique_ptr<TraceView>> TraceView::Parse(const std::string& traces_data) {
   std::unique_ptr<TraceView> t(new TraceView());
-  if (!t->data_.ParseFromString(traces_data)) {
+  t->data_ = google::protobuf::Arena::CreateMessage<opentelemetry::proto::trace::v1::TracesData>(&t->arena_);
+  if (!t->data_->ParseFromString(traces_data)) {
     return Status::Corruption("trace spans do not parse as OTLP TracesData");
   }
-  std::unordered_map<std::string, int> by_id;
+  std::unordered_map<std::string_view, int> by_id;  // into the parsed spans
+  by_id.reserve(64);
   t->start_ = UINT64_MAX;
-  for (const auto& rs : t->data_.resource_spans()) {
+  for (const auto& rs : t->data_->resource_spans()) {
     for (const auto& ss : rs.scope_spans()) {
       for (const auto& s : ss.spans()) {
         SpanRef r;

@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "traceql/ast.h"
 #include "util/status.h"
@@ -62,7 +64,10 @@ class TraceView {
 
  private:
   TraceView() = default;
-  opentelemetry::proto::trace::v1::TracesData data_;
+  // The spans live on the arena: one allocation block per trace rather than one per string
+  // and message, and no destructor walk (search parses every trace it evaluates).
+  google::protobuf::Arena arena_;
+  opentelemetry::proto::trace::v1::TracesData* data_ = nullptr;  // on arena_
   std::vector<SpanRef> spans_;
   uint64_t start_ = 0, end_ = 0;
   int root_ = -1;
