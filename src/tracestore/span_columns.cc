@@ -98,13 +98,31 @@ std::pair<ValueType, std::string> ValueText(const otlp::common::v1::AnyValue& v)
 Dictionary::Dictionary() : offsets_{0} { Intern(""); }
 
 uint32_t Dictionary::Intern(std::string_view s) {
-  auto it = ids_.find(s);
-  if (it != ids_.end()) return it->second;
-  uint32_t id = static_cast<uint32_t>(size());
-  bytes_.append(s);
-  offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
-  ids_.emplace(std::string(s), id);
-  return id;
+  if ((size() + 1) * 2 > slots_.size()) Grow();
+  uint64_t h = std::hash<std::string_view>{}(s);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    uint32_t id = slots_[i];
+    if (id == kEmptySlot) {
+      id = static_cast<uint32_t>(size());
+      bytes_.append(s);
+      offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
+      hashes_.push_back(h);
+      slots_[i] = id;
+      return id;
+    }
+    if (hashes_[id] == h && Str(id) == s) return id;
+  }
+}
+
+void Dictionary::Grow() {
+  slots_.assign(std::max<size_t>(1024, slots_.size() * 2), kEmptySlot);
+  size_t mask = slots_.size() - 1;
+  for (uint32_t id = 0; id < hashes_.size(); ++id) {
+    size_t i = hashes_[id] & mask;
+    while (slots_[i] != kEmptySlot) i = (i + 1) & mask;
+    slots_[i] = id;
+  }
 }
 
 std::string Dictionary::Encode() const {
@@ -128,7 +146,8 @@ Result<Dictionary> Dictionary::Decode(std::string_view bytes) {
   size_t got = ZSTD_decompress(raw.data(), raw.size(), bytes.data(), bytes.size());
   if (ZSTD_isError(got) || got != raw_size) return bad("does not decompress");
   Dictionary d;
-  d.ids_.clear();
+  d.slots_.clear();
+  d.hashes_.clear();
   d.bytes_.clear();
   d.offsets_.assign(1, 0);
   if (n > raw_size + 1) return bad("more strings than bytes");
@@ -148,9 +167,13 @@ Result<Dictionary> Dictionary::Decode(std::string_view bytes) {
 }
 
 int64_t Dictionary::Find(std::string_view s) const {
-  if (sorted_.empty()) {
-    auto it = ids_.find(std::string(s));
-    return it == ids_.end() ? -1 : it->second;
+  if (sorted_.empty()) {  // a builder
+    uint64_t h = std::hash<std::string_view>{}(s);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask; slots_[i] != kEmptySlot; i = (i + 1) & mask) {
+      if (hashes_[slots_[i]] == h && Str(slots_[i]) == s) return slots_[i];
+    }
+    return -1;
   }
   auto it = std::lower_bound(sorted_.begin(), sorted_.end(), s,
                              [this](uint32_t id, std::string_view v) { return Str(id) < v; });

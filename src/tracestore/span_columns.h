@@ -70,11 +70,12 @@ class Dictionary {
  private:
   std::string bytes_;              // all strings back to back
   std::vector<uint32_t> offsets_;  // size() + 1 entries
-  struct StringHash {  // lets ids_ be searched with a string_view, without a copy
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids_;  // builder only
+  // Builder only: an open-addressing table of ids (kEmptySlot = free) keyed by the hash of
+  // their string, and each id's hash; no allocation per string.
+  static constexpr uint32_t kEmptySlot = UINT32_MAX;
+  void Grow();
+  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> hashes_;
   std::vector<uint32_t> sorted_;   // decoded only: ids sorted by their string, for Find
 };
 

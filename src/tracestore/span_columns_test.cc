@@ -181,3 +181,28 @@ TEST(SpanColumnsTest, DamagedPagesAreCorruptionNotCrashes) {
 
 }  // namespace
 }  // namespace argus::tracestore
+
+namespace argus::tracestore {
+namespace {
+
+// The builder's table grows through many rehashes and keeps every id.
+TEST(DictionaryTest, InternKeepsIdsThroughGrowth) {
+  Dictionary d;
+  std::vector<uint32_t> ids;
+  for (int i = 0; i < 100000; ++i) ids.push_back(d.Intern("user-" + std::to_string(i)));
+  EXPECT_EQ(d.size(), 100001u);  // and ""
+  for (int i = 0; i < 100000; i += 7) {
+    std::string s = "user-" + std::to_string(i);
+    EXPECT_EQ(d.Intern(s), ids[i]);
+    EXPECT_EQ(d.Find(s), ids[i]);
+    EXPECT_EQ(d.Str(ids[i]), s);
+  }
+  EXPECT_EQ(d.Find("absent"), -1);
+  EXPECT_EQ(d.Intern(""), 0u);
+  auto back = Dictionary::Decode(d.Encode());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->Find("user-99999"), ids[99999]);
+}
+
+}  // namespace
+}  // namespace argus::tracestore
