@@ -591,9 +591,9 @@ class Evaluator {
         auto h = std::make_shared<FloatHistogram>(*cur);
         h->counter_reset_hint = cur->DetectReset(*prev) ? CounterResetHint::kCounterReset
                                                         : CounterResetHint::kNotCounterReset;
-        p.h = std::move(h);
+        p.h = std::move(h);  // may free *cur: only p.h is read from here on
       }
-      prev = cur;
+      prev = p.h.get();
     }
   }
 
