@@ -228,29 +228,36 @@ TEST_F(TempoApiTest, SearchShapesAndOrder) {
   EXPECT_EQ(Get("/api/search", {{"limit", "x"}}).status, 400);
 }
 
-// Search keeps the `limit` most recent matches wherever they are (head or blocks, any order
-// of trace IDs), and skips the traces that start too early to make the answer unread.
-TEST(TempoSearchTest, LimitKeepsTheMostRecentAndReadsFewTraces) {
-  std::string dir = ::testing::TempDir() + "/tempo_search_limit";
+// A store for one test in its own directory: no fsync, maintenance and retention off.
+std::unique_ptr<tracestore::TraceStore> TestStore(const std::string& name,
+                                                  tracestore::TraceStoreOptions o = {}) {
+  std::string dir = ::testing::TempDir() + "/" + name;
   std::filesystem::remove_all(dir);
-  tracestore::TraceStoreOptions o;
   o.wal_sync = wal::SyncPolicy::kNone;
   o.maintenance_interval_ms = 0;
   o.retention_ms = 0;
-  auto store = tracestore::TraceStore::Open(dir, o);
-  ASSERT_TRUE(store.ok());
+  auto s = tracestore::TraceStore::Open(dir, o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// Search keeps the `limit` most recent matches wherever they are (head or blocks, any order
+// of trace IDs), and skips the traces that start too early to make the answer unread.
+TEST(TempoSearchTest, LimitKeepsTheMostRecentAndReadsFewTraces) {
+  auto store = TestStore("tempo_search_limit");
+  ASSERT_NE(store, nullptr);
   std::vector<int> order(200);
   for (int i = 0; i < 200; ++i) order[i] = i + 1;
   std::shuffle(order.begin(), order.end(), std::mt19937(7));
   for (size_t i = 0; i < order.size(); ++i) {
     std::vector<tracestore::TraceBatch> v;
     v.push_back(MakeTrace(order[i]));
-    ASSERT_TRUE((*store)->Append(std::move(v)).ok());
+    ASSERT_TRUE(store->Append(std::move(v)).ok());
     if (i == 80 || i == 160) {
-      ASSERT_TRUE((*store)->Maintain(tracestore::NowMs(), true).ok());
+      ASSERT_TRUE(store->Maintain(tracestore::NowMs(), true).ok());
     }
   }
-  TempoApi api(store->get(), BuildInfo{"1.2.3", "abc", "main", "today"});
+  TempoApi api(store.get(), BuildInfo{"1.2.3", "abc", "main", "today"});
   auto search = [&](const std::string& q, const std::string& limit) {
     HttpRequest req;
     req.method = "GET";
@@ -414,25 +421,20 @@ std::set<std::string> Matches(const tracestore::TraceStore& store, const traceql
 }
 
 TEST(ColumnFilterTest, PruningNeverDropsAMatch) {
-  std::string dir = ::testing::TempDir() + "/tempo_api_test_pruning";
-  std::filesystem::remove_all(dir);
   tracestore::TraceStoreOptions o;
-  o.wal_sync = wal::SyncPolicy::kNone;
-  o.maintenance_interval_ms = 0;
-  o.retention_ms = 0;
   o.compaction_max_bytes = 0;  // keep several blocks, each with its own dictionary
-  auto store = tracestore::TraceStore::Open(dir, o);
-  ASSERT_TRUE(store.ok());
+  auto store = TestStore("tempo_api_test_pruning", o);
+  ASSERT_NE(store, nullptr);
   std::mt19937_64 rng(7);
   for (int n = 0; n < 1200; ++n) {
     std::vector<tracestore::TraceBatch> v;
     v.push_back(RandomTrace(&rng, n));
-    ASSERT_TRUE((*store)->Append(v).ok());
+    ASSERT_TRUE(store->Append(v).ok());
     if (n % 300 == 299) {
-      ASSERT_TRUE((*store)->Maintain(tracestore::NowMs(), true).ok());  // 4 blocks
+      ASSERT_TRUE(store->Maintain(tracestore::NowMs(), true).ok());  // 4 blocks
     }
   }
-  ASSERT_GE((*store)->stats().blocks, 4u);
+  ASSERT_GE(store->stats().blocks, 4u);
   int pruned_any = 0;
   for (const char* text : {
            "{ span.http.status_code = 500 }", "{ .http.status_code = 404 }", "{ resource.env = \"prod\" }",
@@ -447,8 +449,8 @@ TEST(ColumnFilterTest, PruningNeverDropsAMatch) {
     auto q = traceql::ParseAndValidate(text);
     ASSERT_TRUE(q.ok()) << text;
     int all = 0, some = 0;
-    std::set<std::string> want = Matches(**store, **q, false, &all);
-    std::set<std::string> got = Matches(**store, **q, true, &some);
+    std::set<std::string> want = Matches(*store, **q, false, &all);
+    std::set<std::string> got = Matches(*store, **q, true, &some);
     EXPECT_EQ(got, want) << text;
     EXPECT_EQ(all, 1200) << text;
     EXPECT_LE(some, all) << text;

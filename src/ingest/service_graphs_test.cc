@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ingest/span_observer_test_util.h"
+
 #include "ingest/testing_appender.h"
 
 namespace argus::ingest {
@@ -31,20 +33,6 @@ struct SpanSpec {
   bool error = false;
   const char* peer = nullptr;  // peer.service
 };
-
-// A trace as the tests build it, and Observe over the chosen ones (what the ingester passes:
-// the accepted traces, parsed).
-struct TestBatch {
-  std::string trace_id;
-  opentelemetry::proto::trace::v1::TracesData spans;
-};
-template <class Observer>
-Status Observe(Observer& o, const std::vector<TestBatch>& batches, const std::vector<size_t>& accepted,
-               int64_t now_ms) {
-  std::vector<const opentelemetry::proto::trace::v1::TracesData*> traces;
-  for (size_t i : accepted) traces.push_back(&batches[i].spans);
-  return o.Observe(traces, now_ms);
-}
 
 TestBatch Batch(char trace, std::vector<SpanSpec> spans) {
   TestBatch b;

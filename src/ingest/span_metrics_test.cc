@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ingest/span_observer_test_util.h"
+
 #include <algorithm>
 #include <string>
 
@@ -23,20 +25,6 @@ class Forward : public tsdb::Appender {
  private:
   RecordingAppender* r_;
 };
-
-// A trace as the tests build it, and Observe over the chosen ones (what the ingester passes:
-// the accepted traces, parsed).
-struct TestBatch {
-  std::string trace_id;
-  opentelemetry::proto::trace::v1::TracesData spans;
-};
-template <class Observer>
-Status Observe(Observer& o, const std::vector<TestBatch>& batches, const std::vector<size_t>& accepted,
-               int64_t now_ms) {
-  std::vector<const opentelemetry::proto::trace::v1::TracesData*> traces;
-  for (size_t i : accepted) traces.push_back(&batches[i].spans);
-  return o.Observe(traces, now_ms);
-}
 
 TestBatch Batch(char id, const std::string& service, int kind, int status, uint64_t ms) {
   TestBatch b;
