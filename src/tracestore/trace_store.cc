@@ -277,14 +277,16 @@ Status TraceStore::Recover() {
   return Status::OK();
 }
 
-void TraceStore::ApplyLocked(const std::string& trace_id, std::string fragment, int64_t now_ms) {
+uint64_t TraceStore::ApplyLocked(const std::string& trace_id, std::string fragment, int64_t now_ms) {
   auto [it, inserted] = head_.try_emplace(trace_id);
   LiveTrace& t = it->second;
   if (inserted) {
     t.first_append_ms = now_ms;
     if (head_.size() == 1) head_oldest_ms_ = now_ms;
   }
+  uint64_t spans = 0;
   ForEachSpan(fragment, [&](std::string_view resource, std::string_view, const SpanView& s) {
+    ++spans;
     t.start_unix_nano = std::min<uint64_t>(t.start_unix_nano, s.start_time_unix_nano);
     t.end_unix_nano = std::max<uint64_t>(t.end_unix_nano, std::max(s.end_time_unix_nano, s.start_time_unix_nano));
     if (s.parent_span_id.empty() && t.root_name.empty()) {
@@ -295,6 +297,7 @@ void TraceStore::ApplyLocked(const std::string& trace_id, std::string fragment, 
   t.bytes += fragment.size();
   head_bytes_ += fragment.size();
   t.fragments.push_back(std::move(fragment));
+  return spans;
 }
 
 Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) {
@@ -356,9 +359,8 @@ Result<AppendResult> TraceStore::Append(const std::vector<TraceBatch>& batches) 
   std::lock_guard<std::mutex> l(mu_);
   for (size_t k = 0; k < accepted.size(); ++k) {
     const TraceBatch& b = batches[accepted[k]];
-    result.accepted_spans += span_count(b.spans);
     records[k].erase(0, 17);  // the spans part, without a second allocation
-    ApplyLocked(b.trace_id, std::move(records[k]), now);
+    result.accepted_spans += ApplyLocked(b.trace_id, std::move(records[k]), now);
   }
   return result;
 }

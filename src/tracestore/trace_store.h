@@ -204,8 +204,9 @@ class TraceStore {
 
   TraceStore(std::string dir, TraceStoreOptions opts);
   Status Recover();
-  // Adds `fragment` (serialized TracesData, already read as valid) to the head.
-  void ApplyLocked(const std::string& trace_id, std::string fragment, int64_t now_ms);
+  // Adds `fragment` (serialized TracesData, already read as valid) to the head; returns its
+  // span count.
+  uint64_t ApplyLocked(const std::string& trace_id, std::string fragment, int64_t now_ms);
   Status CutHead(int64_t now_ms);
   Status ApplyRetention(int64_t now_ms);
   void MaintenanceLoop();
