@@ -4,6 +4,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <memory>
 
@@ -160,25 +161,28 @@ Result<Dictionary> Dictionary::Decode(std::string_view bytes) {
     d.offsets_.push_back(static_cast<uint32_t>(d.bytes_.size()));
   }
   if (!in.empty() || n == 0 || d.offsets_[1] != 0) return bad("trailing bytes or no empty string first");
-  d.sorted_.resize(n);
-  for (uint32_t i = 0; i < n; ++i) d.sorted_[i] = i;
-  std::sort(d.sorted_.begin(), d.sorted_.end(), [&d](uint32_t a, uint32_t b) { return d.Str(a) < d.Str(b); });
+  // The table for Find, without the builder's per-id hashes (8 bytes per string fewer): one
+  // hash per string here is far cheaper than sorting the strings, which every block open and
+  // every compaction paid.
+  d.slots_.assign(std::bit_ceil(std::max<size_t>(1024, size_t{n} * 2)), kEmptySlot);
+  const size_t mask = d.slots_.size() - 1;
+  for (uint32_t id = 0; id < n; ++id) {
+    size_t i = std::hash<std::string_view>{}(d.Str(id)) & mask;
+    while (d.slots_[i] != kEmptySlot) i = (i + 1) & mask;
+    d.slots_[i] = id;
+  }
   return d;
 }
 
 int64_t Dictionary::Find(std::string_view s) const {
-  if (sorted_.empty()) {  // a builder
-    uint64_t h = std::hash<std::string_view>{}(s);
-    size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask; slots_[i] != kEmptySlot; i = (i + 1) & mask) {
-      if (hashes_[slots_[i]] == h && Str(slots_[i]) == s) return slots_[i];
-    }
-    return -1;
+  uint64_t h = std::hash<std::string_view>{}(s);
+  size_t mask = slots_.size() - 1;
+  const bool hashed = !hashes_.empty();  // a builder keeps each id's hash; a decoded one does not
+  for (size_t i = h & mask; slots_[i] != kEmptySlot; i = (i + 1) & mask) {
+    uint32_t id = slots_[i];
+    if ((!hashed || hashes_[id] == h) && Str(id) == s) return id;
   }
-  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), s,
-                             [this](uint32_t id, std::string_view v) { return Str(id) < v; });
-  if (it == sorted_.end() || Str(*it) != s) return -1;
-  return *it;
+  return -1;
 }
 
 // ---- PageBuilder ----
@@ -187,18 +191,15 @@ Result<TraceInfo> PageBuilder::AddTrace(std::string_view trace_id, std::string_v
   constexpr uint64_t kLen = WireReader::kLengthDelimited;
   const Status malformed = Status::InvalidArgument("spans of a trace do not parse as OTLP TracesData");
   // First read the whole trace as views, so that bad bytes change nothing in the builder.
-  struct ScopeRef {
-    std::string_view scope, schema;
-    size_t first_span = 0, spans = 0;
-  };
-  struct ResourceRef {
-    std::string_view resource, schema;
-    size_t first_scope = 0, scopes = 0;
-  };
-  std::vector<ResourceRef> resources;
-  std::vector<ScopeRef> scopes;
-  std::vector<std::string_view> span_bytes;
-  std::vector<SpanView> spans;
+  // The views go into the builder's scratch vectors, reused from trace to trace.
+  std::vector<ResourceRef>& resources = scratch_resources_;
+  std::vector<ScopeRef>& scopes = scratch_scopes_;
+  std::vector<std::string_view>& span_bytes = scratch_span_bytes_;
+  std::vector<SpanView>& spans = scratch_spans_;
+  resources.clear();
+  scopes.clear();
+  span_bytes.clear();
+  spans.clear();
   WireReader top(traces_data);
   WireField f;
   while (top.Next(&f)) {
@@ -240,7 +241,8 @@ Result<TraceInfo> PageBuilder::AddTrace(std::string_view trace_id, std::string_v
   }
   if (spans.empty()) info.start_unix_nano = 0;
   info.spans = static_cast<uint32_t>(spans.size());
-  std::unordered_map<std::string_view, uint32_t> row_of;
+  std::unordered_map<std::string_view, uint32_t>& row_of = scratch_row_of_;
+  row_of.clear();
   for (uint32_t i = 0; i < spans.size(); ++i) row_of.emplace(spans[i].span_id, i);  // the first span with an ID wins
 
   PutVarint64(&structure_, info.start_unix_nano);
@@ -292,7 +294,8 @@ Result<TraceInfo> PageBuilder::AddTrace(std::string_view trace_id, std::string_v
         // flags, dropped counts, events, links, fields newer than ours) stays as the span's
         // own bytes of those fields: a Span message of its own in the extras column.
         uint32_t attributes = 0;
-        std::string extra;
+        std::string& extra = scratch_extra_;
+        extra.clear();
         WireReader sr(span_bytes[k]);
         std::string_view before = sr.rest();
         while (sr.Next(&f)) {

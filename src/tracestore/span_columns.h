@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "tracestore/otlp_wire.h"
 #include "util/status.h"
 
 namespace argus::tracestore {
@@ -52,7 +53,7 @@ std::pair<ValueType, std::string> ValueText(const opentelemetry::proto::common::
 class Dictionary {
  public:
   Dictionary();
-  // Builder: the id of `s`, adding it if new.
+  // Builder only (REQUIRES: not a decoded dictionary): the id of `s`, adding it if new.
   uint32_t Intern(std::string_view s);
   // zstd-compressed: u32 count | zstd(varint length + bytes, per string). See the format doc.
   std::string Encode() const;
@@ -70,13 +71,13 @@ class Dictionary {
  private:
   std::string bytes_;              // all strings back to back
   std::vector<uint32_t> offsets_;  // size() + 1 entries
-  // Builder only: an open-addressing table of ids (kEmptySlot = free) keyed by the hash of
-  // their string, and each id's hash; no allocation per string.
+  // An open-addressing table of ids (kEmptySlot = free) keyed by the hash of their string, at
+  // most half full; no allocation per string. The builder also keeps each id's hash (to grow
+  // the table and to skip most string compares); a decoded dictionary does not.
   static constexpr uint32_t kEmptySlot = UINT32_MAX;
   void Grow();
   std::vector<uint32_t> slots_;
   std::vector<uint64_t> hashes_;
-  std::vector<uint32_t> sorted_;   // decoded only: ids sorted by their string, for Find
 };
 
 // What a block's index keeps of a trace written into a page.
@@ -123,6 +124,22 @@ class PageBuilder {
   std::vector<uint64_t> key_last_row_;     // per key column: row of the previous entry
   std::string layout_pending_;             // the current span's attribute column orders
   std::vector<uint32_t> resources_, names_list_;
+
+  // AddTrace's views of the trace being added: kept to reuse their memory from trace to trace.
+  struct ScopeRef {
+    std::string_view scope, schema;
+    size_t first_span = 0, spans = 0;
+  };
+  struct ResourceRef {
+    std::string_view resource, schema;
+    size_t first_scope = 0, scopes = 0;
+  };
+  std::vector<ResourceRef> scratch_resources_;
+  std::vector<ScopeRef> scratch_scopes_;
+  std::vector<std::string_view> scratch_span_bytes_;
+  std::vector<SpanView> scratch_spans_;
+  std::unordered_map<std::string_view, uint32_t> scratch_row_of_;
+  std::string scratch_extra_;
 
   // Adds the serialized KeyValue `key_value` of span `row` to its key's column.
   void AddAttribute(uint64_t row, std::string_view key_value);

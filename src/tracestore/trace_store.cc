@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -187,6 +188,15 @@ Status DeleteBlockDir(const std::string& dir) {
   std::string gone = dir + ".deleted";
   if (std::rename(dir.c_str(), gone.c_str()) != 0) return Status::FromErrno("rename " + dir, errno);
   return RemoveAll(gone);
+}
+
+// When a block was cut (Unix ms): the first 16 hex digits of its name (docs/format/traces.md);
+// 0 for a name that does not start with them.
+int64_t BlockCutMs(std::string_view dir) {
+  std::string_view name = dir.substr(dir.find_last_of('/') + 1);
+  uint64_t ms = 0;
+  if (name.size() < 16 || std::from_chars(name.data(), name.data() + 16, ms, 16).ptr != name.data() + 16) return 0;
+  return static_cast<int64_t>(ms);
 }
 
 }  // namespace
@@ -711,16 +721,26 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
       return a->meta().data_bytes < b->meta().data_bytes;  // smallest first: most merged
     });
     uint64_t bytes = 0;
+    bool full = false;
+    int64_t newest_cut_ms = 0;
     group.clear();
     for (const auto& b : in_window) {
-      if (group.size() == opts_.compaction_max_blocks || bytes + b->meta().data_bytes > opts_.compaction_max_bytes) break;
       // Size tiers: a block more than 4 times the smallest of the group waits for blocks of
       // its own size, so each span is rewritten O(log n) times rather than at every cut.
       if (!group.empty() && b->meta().data_bytes > 4 * std::max<uint64_t>(group[0]->meta().data_bytes, 1)) break;
+      if (group.size() == opts_.compaction_max_blocks || bytes + b->meta().data_bytes > opts_.compaction_max_bytes) {
+        full = true;
+        break;
+      }
       bytes += b->meta().data_bytes;
       group.push_back(b);
+      newest_cut_ms = std::max(newest_cut_ms, BlockCutMs(b->dir()));
     }
-    if (group.size() >= 2) break;
+    full = full || group.size() == opts_.compaction_max_blocks;
+    // A group that is not full waits for more blocks of its size until it settles: merging
+    // each new cut into it at once would rewrite its spans at every cut.
+    if (group.size() >= 2 && (full || now_ms - newest_cut_ms >= opts_.compaction_settle_ms)) break;
+    group.clear();
   }
   if (group.size() < 2) return false;
 

@@ -62,6 +62,11 @@ struct TraceStoreOptions {
   // columnar pages; the merge holds the inputs' traces as protobuf in memory, about 15 times
   // their size in pages). 0 = no compaction.
   uint64_t compaction_max_bytes = 64ull << 20;
+  // A group is merged once it is full (compaction_max_blocks blocks, or the next block of its
+  // size would pass compaction_max_bytes), or once its newest block was cut this many ms ago
+  // (default 5 min). Waiting for a full group rewrites each span about once per size tier
+  // instead of at every cut. 0 = merge any group of two at once.
+  int64_t compaction_settle_ms = 5 * 60 * 1000;
   // Period of the background cut, compaction and retention check (ms, default 10 s). 0 = no
   // background thread (tests call Maintain()).
   int64_t maintenance_interval_ms = 10'000;
@@ -177,9 +182,11 @@ class TraceStore {
   // past retention (`now_ms` = wall clock, ms). Errors: IOError, Corruption from a block.
   Status Maintain(int64_t now_ms, bool force);
 
-  // Merges one group of blocks into one: the oldest window (compaction_window_ms, by each
-  // block's earliest span) holding two or more blocks within 4 times the size of its smallest,
-  // up to compaction_max_blocks of them within compaction_max_bytes. The new block keeps the invariants of every block (sorted by
+  // Merges one group of blocks into one: in the oldest window (compaction_window_ms, by each
+  // block's earliest span) that has one ready, the smallest blocks within 4 times the size of
+  // the smallest, up to compaction_max_blocks of them within compaction_max_bytes, once the
+  // group is full or settled (compaction_settle_ms; `now_ms` against the cut time in each
+  // block's name). The new block keeps the invariants of every block (sorted by
   // trace ID, index, bloom filter, columns; fragments of one trace merged) and lists its
   // inputs in meta.json (compacted_from) before they are deleted. Returns whether a group was
   // compacted. Errors: IOError; Corruption from an input (nothing is changed).

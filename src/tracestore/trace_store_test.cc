@@ -24,6 +24,7 @@ TraceStoreOptions TestOptions() {
   o.wal_sync = wal::SyncPolicy::kNone;
   o.maintenance_interval_ms = 0;
   o.retention_ms = 0;
+  o.compaction_settle_ms = 0;  // merge any two blocks at once; the waiting has its own test
   return o;
 }
 
@@ -319,6 +320,42 @@ TEST(TraceStoreTest, CompactionMergesSmallBlocks) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->stats().blocks, 1u);
   check(again->get());
+}
+
+TEST(TraceStoreTest, CompactionWaitsForAFullOrSettledGroup) {
+  std::string dir = TempDir("compact_wait");
+  TraceStoreOptions o = TestOptions();
+  o.compaction_max_blocks = 3;
+  o.compaction_settle_ms = 60'000;
+  auto s = TraceStore::Open(dir, o);
+  ASSERT_TRUE(s.ok());
+  const int64_t t0 = NowMs();
+  auto cut = [&](int trace, int64_t now_ms) {
+    ASSERT_TRUE((*s)->Append(Batch(trace, 1, -1, "svc", 1000 + trace)).ok());
+    ASSERT_TRUE((*s)->Maintain(now_ms, true).ok());
+  };
+  cut(1, t0);
+  cut(2, t0);
+  EXPECT_EQ((*s)->stats().blocks, 2u);  // two of three, cut just now: waits
+  auto merged = (*s)->Compact(t0 + 59'999);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_FALSE(*merged);
+  merged = (*s)->Compact(t0 + 60'000);  // settled
+  ASSERT_TRUE(merged.ok() && *merged);
+  EXPECT_EQ((*s)->stats().blocks, 1u);
+  // A new cut is not merged into the bigger block at once ...
+  cut(3, t0 + 70'000);
+  EXPECT_EQ((*s)->stats().blocks, 2u);
+  EXPECT_EQ((*s)->stats().compactions, 1u);
+  // ... but the cut that fills the group (three blocks) is.
+  cut(4, t0 + 71'000);
+  EXPECT_EQ((*s)->stats().blocks, 1u);
+  EXPECT_EQ((*s)->stats().compactions, 2u);
+  for (int id = 1; id <= 4; ++id) {
+    auto t = (*s)->FindTrace(Id(id));
+    ASSERT_TRUE(t.ok() && t->has_value()) << id;
+    EXPECT_EQ(SpanCount(**t), 1);
+  }
 }
 
 TEST(TraceStoreTest, CompactionCrashBeforeDeletingInputsLeavesNoDuplicates) {
