@@ -88,6 +88,126 @@ bool JsonUint(std::string_view json, std::string_view key, uint64_t* v) {
 
 }  // namespace
 
+struct BlockWriter::State {
+  std::string dir, tmp;
+  FILE* data = nullptr;
+  uint64_t data_bytes = 0;
+  std::string index = std::string(kIndexMagic, 4), page_entries, last_id;
+  BloomFilter bloom;
+  Dictionary dict;
+  PageBuilder builder{&dict};
+  std::set<uint32_t> names, keys, resources;
+  BlockMeta meta;
+  uint32_t traces = 0, page_first = 0, page_count = 0;
+  bool finished = false;
+};
+
+Result<std::unique_ptr<BlockWriter>> BlockWriter::Create(const std::string& dir, size_t expected_traces,
+                                                         uint64_t wal_segment,
+                                                         std::vector<std::string> compacted_from) {
+  std::unique_ptr<BlockWriter> w(new BlockWriter());
+  State& st = *w->st_;
+  st.dir = dir;
+  st.tmp = dir + ".tmp";
+  RETURN_IF_ERROR(RemoveAll(st.tmp));
+  RETURN_IF_ERROR(CreateDirs(st.tmp));
+  st.data = std::fopen((st.tmp + "/data").c_str(), "wb");
+  if (st.data == nullptr) return Status::FromErrno("open " + st.tmp + "/data", errno);
+  PutFixed32(&st.index, 2);
+  PutFixed32(&st.index, 0);  // the trace count, set by Finish
+  PutFixed32(&st.index, 0);
+  st.bloom = BloomFilter::ForCount(expected_traces);
+  st.meta.wal_segment = wal_segment;
+  st.meta.compacted_from = std::move(compacted_from);
+  st.meta.min_time_unix_nano = UINT64_MAX;
+  return w;
+}
+
+BlockWriter::BlockWriter() : st_(std::make_unique<State>()) {}
+
+BlockWriter::~BlockWriter() {
+  if (st_->data != nullptr) std::fclose(st_->data);
+  if (!st_->finished) (void)RemoveAll(st_->tmp);
+}
+
+Status BlockWriter::FlushPage() {
+  State& st = *st_;
+  if (st.builder.num_traces() == 0) return Status::OK();
+  for (uint32_t k : st.builder.attribute_keys()) st.keys.insert(k);
+  st.resources.insert(st.builder.resource_ids().begin(), st.builder.resource_ids().end());
+  st.names.insert(st.builder.name_ids().begin(), st.builder.name_ids().end());
+  std::string body = st.builder.Finish();
+  if (std::fwrite(body.data(), 1, body.size(), st.data) != body.size()) {
+    return Status::FromErrno("write " + st.tmp + "/data", errno);
+  }
+  PutFixed64(&st.page_entries, st.data_bytes);
+  PutFixed32(&st.page_entries, static_cast<uint32_t>(body.size()));
+  PutFixed32(&st.page_entries, crc32c::Value(body.data(), body.size()));
+  PutFixed32(&st.page_entries, st.page_first);
+  PutFixed32(&st.page_entries, st.traces - st.page_first);
+  st.data_bytes += body.size();
+  st.page_first = st.traces;
+  ++st.page_count;
+  return Status::OK();
+}
+
+Status BlockWriter::Add(std::string_view trace_id, std::string_view traces_data) {
+  State& st = *st_;
+  if (trace_id.size() != 16) return Status::InvalidArgument("trace ID is not 16 bytes");
+  if (st.traces > 0 && trace_id <= st.last_id) return Status::InvalidArgument("trace IDs not ascending");
+  ASSIGN_OR_RETURN(TraceInfo info, st.builder.AddTrace(trace_id, traces_data));
+  st.last_id.assign(trace_id);
+  st.meta.spans += info.spans;
+  st.index.append(trace_id);
+  PutFixed32(&st.index, st.page_count);
+  PutFixed32(&st.index, info.spans);
+  PutFixed64(&st.index, info.start_unix_nano);
+  PutFixed64(&st.index, info.end_unix_nano);
+  PutFixed32(&st.index, info.root_service);
+  PutFixed32(&st.index, info.root_name);
+  st.bloom.Add(trace_id);
+  st.meta.min_time_unix_nano = std::min(st.meta.min_time_unix_nano, info.start_unix_nano);
+  st.meta.max_time_unix_nano = std::max(st.meta.max_time_unix_nano, info.end_unix_nano);
+  ++st.traces;
+  if (st.builder.num_spans() >= kPageSpans) return FlushPage();
+  return Status::OK();
+}
+
+Status BlockWriter::Finish() {
+  State& st = *st_;
+  RETURN_IF_ERROR(FlushPage());
+  bool ok = std::fflush(st.data) == 0 && fdatasync(fileno(st.data)) == 0;
+  int err = errno;
+  std::fclose(st.data);
+  st.data = nullptr;
+  if (!ok) return Status::FromErrno("write " + st.tmp + "/data", err);
+  if (st.traces == 0) st.meta.min_time_unix_nano = 0;
+  EncodeFixed32(&st.index[8], st.traces);
+  PutFixed32(&st.index, crc32c::Value(st.index.data(), st.index.size()));
+  std::string pages(kPagesMagic, 4);
+  PutFixed32(&pages, 2);
+  PutFixed32(&pages, st.page_count);
+  pages += st.page_entries;
+  for (const std::set<uint32_t>* ids : {&st.names, &st.keys, &st.resources}) {
+    PutVarint64(&pages, ids->size());
+    for (uint32_t id : *ids) PutVarint64(&pages, id);
+  }
+  PutFixed32(&pages, crc32c::Value(pages.data(), pages.size()));
+  std::string dict_bytes = st.dict.Encode();
+  PutFixed32(&dict_bytes, crc32c::Value(dict_bytes.data(), dict_bytes.size()));
+  st.meta.traces = st.traces;
+  st.meta.data_bytes = st.data_bytes;
+  RETURN_IF_ERROR(WriteFileSynced(st.tmp + "/pages", pages));
+  RETURN_IF_ERROR(WriteFileSynced(st.tmp + "/dict", dict_bytes));
+  RETURN_IF_ERROR(WriteFileSynced(st.tmp + "/index", st.index));
+  RETURN_IF_ERROR(WriteFileSynced(st.tmp + "/bloom", st.bloom.Encode()));
+  RETURN_IF_ERROR(WriteFileSynced(st.tmp + "/meta.json", MetaJson(st.meta)));
+  RETURN_IF_ERROR(SyncDir(st.tmp));
+  if (std::rename(st.tmp.c_str(), st.dir.c_str()) != 0) return Status::FromErrno("rename " + st.tmp, errno);
+  st.finished = true;
+  return SyncDir(st.dir.substr(0, st.dir.find_last_of('/')));
+}
+
 Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment,
                   std::vector<std::string> compacted_from) {
   for (const BlockTrace& t : traces) {
@@ -95,90 +215,20 @@ Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64
   }
   std::stable_sort(traces.begin(), traces.end(),
                    [](const BlockTrace& a, const BlockTrace& b) { return a.trace_id < b.trace_id; });
-  // Merge fragments of the same trace.
-  std::vector<BlockTrace> merged;
-  for (BlockTrace& t : traces) {
-    if (!merged.empty() && merged.back().trace_id == t.trace_id) {
-      merged.back().traces_data += t.traces_data;
-    } else {
-      merged.push_back(std::move(t));
-    }
+  size_t distinct = 0;
+  for (size_t i = 0; i < traces.size(); ++i) distinct += i == 0 || traces[i].trace_id != traces[i - 1].trace_id;
+  ASSIGN_OR_RETURN(std::unique_ptr<BlockWriter> w,
+                   BlockWriter::Create(dir, distinct, wal_segment, std::move(compacted_from)));
+  for (size_t i = 0; i < traces.size();) {
+    // Fragments of the same trace, in their order, make one TracesData.
+    size_t j = i + 1;
+    while (j < traces.size() && traces[j].trace_id == traces[i].trace_id) traces[i].traces_data += traces[j++].traces_data;
+    RETURN_IF_ERROR(w->Add(traces[i].trace_id, traces[i].traces_data));
+    std::string().swap(traces[i].traces_data);
+    for (size_t k = i + 1; k < j; ++k) std::string().swap(traces[k].traces_data);
+    i = j;
   }
-  traces.clear();
-
-  std::string data, index(kIndexMagic, 4), pages(kPagesMagic, 4), page_entries;
-  PutFixed32(&index, 2);
-  PutFixed32(&index, static_cast<uint32_t>(merged.size()));
-  PutFixed32(&index, 0);
-  BloomFilter bloom = BloomFilter::ForCount(merged.size());
-  Dictionary dict;
-  PageBuilder builder(&dict);
-  std::set<uint32_t> names, keys, resources;
-  BlockMeta meta;
-  meta.wal_segment = wal_segment;
-  meta.compacted_from = std::move(compacted_from);
-  meta.min_time_unix_nano = UINT64_MAX;
-  uint32_t page_first = 0, page_count = 0;
-  auto flush = [&](uint32_t next_trace) {
-    if (builder.num_traces() == 0) return;
-    for (uint32_t k : builder.attribute_keys()) keys.insert(k);
-    resources.insert(builder.resource_ids().begin(), builder.resource_ids().end());
-    names.insert(builder.name_ids().begin(), builder.name_ids().end());
-    std::string body = builder.Finish();
-    PutFixed64(&page_entries, data.size());
-    PutFixed32(&page_entries, static_cast<uint32_t>(body.size()));
-    PutFixed32(&page_entries, crc32c::Value(body.data(), body.size()));
-    PutFixed32(&page_entries, page_first);
-    PutFixed32(&page_entries, next_trace - page_first);
-    data += body;
-    page_first = next_trace;
-    ++page_count;
-  };
-  for (size_t i = 0; i < merged.size(); ++i) {
-    BlockTrace& t = merged[i];
-    ASSIGN_OR_RETURN(TraceInfo info, builder.AddTrace(t.trace_id, t.traces_data));
-    std::string().swap(t.traces_data);
-    meta.spans += info.spans;
-    index.append(t.trace_id);
-    PutFixed32(&index, page_count);
-    PutFixed32(&index, info.spans);
-    PutFixed64(&index, info.start_unix_nano);
-    PutFixed64(&index, info.end_unix_nano);
-    PutFixed32(&index, info.root_service);
-    PutFixed32(&index, info.root_name);
-    bloom.Add(t.trace_id);
-    meta.min_time_unix_nano = std::min(meta.min_time_unix_nano, info.start_unix_nano);
-    meta.max_time_unix_nano = std::max(meta.max_time_unix_nano, info.end_unix_nano);
-    if (builder.num_spans() >= kPageSpans) flush(static_cast<uint32_t>(i + 1));
-  }
-  flush(static_cast<uint32_t>(merged.size()));
-  if (merged.empty()) meta.min_time_unix_nano = 0;
-  PutFixed32(&index, crc32c::Value(index.data(), index.size()));
-  PutFixed32(&pages, 2);
-  PutFixed32(&pages, page_count);
-  pages += page_entries;
-  for (const std::set<uint32_t>* ids : {&names, &keys, &resources}) {
-    PutVarint64(&pages, ids->size());
-    for (uint32_t id : *ids) PutVarint64(&pages, id);
-  }
-  PutFixed32(&pages, crc32c::Value(pages.data(), pages.size()));
-  std::string dict_bytes = dict.Encode();
-  PutFixed32(&dict_bytes, crc32c::Value(dict_bytes.data(), dict_bytes.size()));
-  meta.traces = merged.size();
-  meta.data_bytes = data.size();
-
-  std::string tmp = dir + ".tmp";
-  RETURN_IF_ERROR(RemoveAll(tmp));
-  RETURN_IF_ERROR(CreateDirs(tmp));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/data", data));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/pages", pages));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/dict", dict_bytes));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/index", index));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/bloom", bloom.Encode()));
-  RETURN_IF_ERROR(WriteFileSynced(tmp + "/meta.json", MetaJson(meta)));
-  RETURN_IF_ERROR(SyncDir(tmp));
-  if (std::rename(tmp.c_str(), dir.c_str()) != 0) return Status::FromErrno("rename " + tmp, errno);
-  return SyncDir(dir.substr(0, dir.find_last_of('/')));
+  return w->Finish();
 }
 
 Result<std::unique_ptr<Block>> Block::Open(const std::string& dir) {

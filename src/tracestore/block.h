@@ -60,11 +60,37 @@ struct BlockMeta {
   std::vector<std::string> compacted_from;
 };
 
-// Writes a block of `traces` into the new directory `dir` (its parent must exist); traces
-// with the same ID are merged. The directory appears complete or not at all: files are
-// written into `dir.tmp`, fsynced, and renamed. `wal_segment` goes into the meta (see
-// BlockMeta), and so does `compacted_from`. Errors: InvalidArgument for a trace ID that is not
-// 16 bytes or spans that do not parse; IOError.
+// Writes one block trace by trace, in ascending trace-ID order: each page goes to the data
+// file as it fills, so the writer holds one page of spans, the index (48 bytes per trace) and
+// the dictionary, whatever the block's size. The directory appears complete or not at all:
+// files are written into `dir.tmp` (its parent must exist), fsynced, and renamed by Finish;
+// a writer destroyed before Finish removes `dir.tmp`. Not thread-safe.
+class BlockWriter {
+ public:
+  // `expected_traces` sizes the bloom filter (an upper bound will do); `wal_segment` and
+  // `compacted_from` go into the meta (see BlockMeta). Errors: IOError.
+  static Result<std::unique_ptr<BlockWriter>> Create(const std::string& dir, size_t expected_traces,
+                                                     uint64_t wal_segment = 0,
+                                                     std::vector<std::string> compacted_from = {});
+  ~BlockWriter();
+  // Appends a trace: `trace_id` (16 bytes, greater than the previous one's) and its spans as
+  // serialized TracesData. Errors: InvalidArgument for a bad or out-of-order ID or spans
+  // that do not parse (the block is unchanged); IOError.
+  Status Add(std::string_view trace_id, std::string_view traces_data);
+  // Writes the last page and the other files, fsyncs and renames. Errors: IOError.
+  Status Finish();
+
+ private:
+  struct State;
+  BlockWriter();
+  Status FlushPage();
+  std::unique_ptr<State> st_;
+};
+
+// Writes a block of `traces` (any order) with a BlockWriter; traces with the same ID are
+// merged, their fragments concatenated in the order given. `wal_segment` and `compacted_from`
+// go into the meta. Errors: InvalidArgument for a trace ID that is not 16 bytes or spans that
+// do not parse; IOError.
 Status WriteBlock(const std::string& dir, std::vector<BlockTrace> traces, uint64_t wal_segment = 0,
                   std::vector<std::string> compacted_from = {});
 

@@ -20,6 +20,38 @@ std::string TempDir(const std::string& name) {
   return d;
 }
 
+TEST(BlockTest, WriterStreamsPagesAndRefusesOutOfOrderIds) {
+  std::string parent = TempDir("writer");
+  std::string dir = parent + "/b";
+  auto w = BlockWriter::Create(dir, 3000);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  // Enough spans for several pages; each page reaches the data file as it fills.
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE((*w)->Add(Id(i), OneSpan(Id(i), 1, -1, "svc", "op", 1000 + i, 2000 + i).SerializeAsString()).ok());
+  }
+  EXPECT_GT(std::filesystem::file_size(dir + ".tmp/data"), 0u);
+  Status same = (*w)->Add(Id(2999), OneSpan(Id(2999), 2, 1, "svc", "op", 1, 2).SerializeAsString());
+  EXPECT_EQ(same.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->Add("short", "").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*w)->Finish().ok());
+  auto b = Block::Open(dir);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->num_traces(), 3000u);
+  EXPECT_GT((*b)->num_pages(), 3u);
+  for (int i : {0, 1234, 2999}) {
+    auto t = (*b)->FindTrace(Id(i));
+    ASSERT_TRUE(t.ok() && t->has_value()) << i;
+  }
+  // A writer dropped before Finish leaves nothing behind.
+  {
+    auto dropped = BlockWriter::Create(parent + "/c", 1);
+    ASSERT_TRUE(dropped.ok());
+    ASSERT_TRUE((*dropped)->Add(Id(1), OneSpan(Id(1), 1, -1, "svc", "op", 1, 2).SerializeAsString()).ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(parent + "/c"));
+  EXPECT_FALSE(std::filesystem::exists(parent + "/c.tmp"));
+}
+
 TEST(BlockTest, WriteFindAndColumns) {
   std::string dir = TempDir("find") + "/b";
   std::vector<BlockTrace> traces;

@@ -461,11 +461,16 @@ Status TraceStore::ForEachTrace(
     ASSIGN_OR_RETURN(bool more, fn(s, data));
     if (!more) return Status::OK();
   }
+  // Blocks with the newest spans first (a merged block is appended to the list, but may hold
+  // old spans): a prefilter that narrows as results come in then skips most of the older ones.
   auto blocks = BlocksSnapshot();
+  std::stable_sort(blocks.begin(), blocks.end(), [](const auto& a, const auto& b) {
+    return a->meta().max_time_unix_nano > b->meta().max_time_unix_nano;
+  });
   std::vector<uint8_t> admitted;
   std::vector<std::pair<IndexEntry, TraceSummary>> candidates;
-  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-    const Block& b = **it;
+  for (const auto& block : blocks) {
+    const Block& b = *block;
     if (!Overlaps(b.meta().min_time_unix_nano, b.meta().max_time_unix_nano, start, end)) continue;
     BlockFilter bf;
     bool filtered = columns != nullptr && !columns->required.empty();
@@ -744,22 +749,13 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
   }
   if (group.size() < 2) return false;
 
-  std::vector<BlockTrace> traces;
   std::vector<std::string> names;
   uint64_t wal_segment = 0;
+  size_t traces = 0;
   for (const auto& b : group) {
-    for (size_t p = 0; p < b->num_pages(); ++p) {
-      ASSIGN_OR_RETURN(std::unique_ptr<Page> page, b->OpenPage(p));
-      for (uint32_t i = b->page(p).first_trace; i < b->page(p).first_trace + b->page(p).traces; ++i) {
-        IndexEntry e = b->Entry(i);
-        BlockTrace t;
-        t.trace_id = std::string(e.trace_id);
-        ASSIGN_OR_RETURN(t.traces_data, b->ReadTrace(e, page.get()));
-        traces.push_back(std::move(t));
-      }
-    }
     names.push_back(b->dir().substr(b->dir().find_last_of('/') + 1));
     wal_segment = std::max(wal_segment, b->meta().wal_segment);
+    traces += b->num_traces();
   }
   uint64_t seq = 0;
   {
@@ -767,7 +763,45 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
     seq = block_seq_++;
   }
   std::string dir = fmt::format("{}/blocks/{:016x}{:08x}", dir_, static_cast<uint64_t>(now_ms), seq);
-  RETURN_IF_ERROR(WriteBlock(dir, std::move(traces), wal_segment, names));
+  // A k-way merge of the inputs' sorted indexes: each trace is read from its input's page
+  // (one open page per input) and written at once, so the merge holds a page per input and
+  // the writer's page, not the inputs' traces. A trace in several inputs gets its fragments
+  // in group order; every span is in exactly one input, so none is doubled.
+  ASSIGN_OR_RETURN(std::unique_ptr<BlockWriter> writer, BlockWriter::Create(dir, traces, wal_segment, names));
+  struct Cursor {
+    const Block* block;
+    size_t next = 0;
+    size_t page = SIZE_MAX;
+    std::unique_ptr<Page> open;
+  };
+  std::vector<Cursor> cursors;
+  for (const auto& b : group) cursors.push_back(Cursor{b.get(), 0, SIZE_MAX, nullptr});
+  std::string trace_id, traces_data;
+  while (true) {
+    std::string_view smallest;
+    for (const Cursor& c : cursors) {
+      if (c.next == c.block->num_traces()) continue;
+      std::string_view id = c.block->Entry(c.next).trace_id;
+      if (smallest.empty() || id < smallest) smallest = id;
+    }
+    if (smallest.empty()) break;
+    trace_id.assign(smallest);
+    traces_data.clear();
+    for (Cursor& c : cursors) {
+      if (c.next == c.block->num_traces()) continue;
+      IndexEntry e = c.block->Entry(c.next);
+      if (e.trace_id != trace_id) continue;
+      if (e.page != c.page) {
+        ASSIGN_OR_RETURN(c.open, c.block->OpenPage(e.page));
+        c.page = e.page;
+      }
+      ASSIGN_OR_RETURN(std::string part, c.block->ReadTrace(e, c.open.get()));
+      traces_data += part;
+      ++c.next;
+    }
+    RETURN_IF_ERROR(writer->Add(trace_id, traces_data));
+  }
+  RETURN_IF_ERROR(writer->Finish());
   ASSIGN_OR_RETURN(std::unique_ptr<Block> merged, Block::Open(dir));
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -59,8 +59,7 @@ struct TraceStoreOptions {
   // ... at most this many at once (default 8; at least 2 make a compaction) ...
   size_t compaction_max_blocks = 8;
   // ... whose data files total at most this many bytes (default 64 MiB, about 2.5 M spans of
-  // columnar pages; the merge holds the inputs' traces as protobuf in memory, about 15 times
-  // their size in pages). 0 = no compaction.
+  // columnar pages; the merge streams, holding one page per input). 0 = no compaction.
   uint64_t compaction_max_bytes = 64ull << 20;
   // A group is merged once it is full (compaction_max_blocks blocks, or the next block of its
   // size would pass compaction_max_bytes), or once its newest block was cut this many ms ago
