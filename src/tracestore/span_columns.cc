@@ -652,13 +652,18 @@ Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dicti
   };
   const TraceRef& tr = traces_[t];
   // Per attribute column: the next entry to use, found on first use in this trace.
-  std::vector<int64_t> cursor(attr_keys_.size(), -1);
-  std::vector<std::span<const AttrValue>> cols(attr_keys_.size());
+  std::vector<int64_t>& cursor = scratch_.cursor;
+  cursor.assign(attr_keys_.size(), -1);
+  std::vector<std::span<const AttrValue>>& cols = scratch_.cols;
+  cols.resize(attr_keys_.size());
   for (size_t c = 0; c < attr_keys_.size(); ++c) cols[c] = attrs_[attr_keys_[c]];
   // Written straight in protobuf's wire format, each message in field-number order with
   // proto3's defaults left out, as protobuf serializes it: the bytes equal those of the
   // TracesData the spans came in (for spans protobuf wrote), so a trace reads back exactly.
-  std::string out, rs_buf, ss_buf, span_buf, sub, kv_buf;
+  // The buffers are the page's, reused from trace to trace (a merge reads every trace).
+  std::string out;
+  std::string &rs_buf = scratch_.rs, &ss_buf = scratch_.ss, &span_buf = scratch_.span, &sub = scratch_.sub,
+              &kv_buf = scratch_.kv;
   uint32_t row = tr.first_row;
   for (uint32_t ri = tr.first_resource; ri < tr.first_resource + tr.resources; ++ri) {
     const ResourceSpansRef& r = resources_[ri];
@@ -674,7 +679,12 @@ Result<std::string> Page::Trace(size_t t, std::string_view trace_id, const Dicti
         // The extras' fields, interleaved with the columns' in number order: 1 (a span's
         // own trace ID) and 3 (trace state) around 2, 10 to 14 after 9, the rest (16 and
         // fields newer than ours) after 15.
-        std::string own_trace_id, trace_state, middle, late;
+        std::string &own_trace_id = scratch_.own_trace_id, &trace_state = scratch_.trace_state,
+                    &middle = scratch_.middle, &late = scratch_.late;
+        own_trace_id.clear();
+        trace_state.clear();
+        middle.clear();
+        late.clear();
         {
           WireReader er(extras_[row]);
           WireField f;

@@ -231,6 +231,12 @@ class Page {
   std::vector<std::string_view> raw_parents_;
   std::vector<uint32_t> layout_offsets_, layout_;  // per row: column orders
   std::unordered_map<uint32_t, std::vector<AttrValue>> attrs_;  // key id -> entries
+  // Trace's buffers, kept to reuse their memory from trace to trace.
+  struct TraceScratch {
+    std::vector<int64_t> cursor;
+    std::vector<std::span<const AttrValue>> cols;
+    std::string rs, ss, span, sub, kv, own_trace_id, trace_state, middle, late;
+  } scratch_;
 };
 
 }  // namespace argus::tracestore

@@ -796,7 +796,11 @@ Result<bool> TraceStore::Compact(int64_t now_ms) {
         c.page = e.page;
       }
       ASSIGN_OR_RETURN(std::string part, c.block->ReadTrace(e, c.open.get()));
-      traces_data += part;
+      if (traces_data.empty()) {
+        traces_data = std::move(part);
+      } else {
+        traces_data += part;
+      }
       ++c.next;
     }
     RETURN_IF_ERROR(writer->Add(trace_id, traces_data));

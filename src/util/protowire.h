@@ -42,6 +42,12 @@ class WireReader {
   std::string_view rest() const { return in_; }
 
   bool ReadVarint(uint64_t* v) {
+    // Most tags and lengths fit in one byte.
+    if (!in_.empty() && static_cast<uint8_t>(in_.front()) < 0x80) {
+      *v = static_cast<uint8_t>(in_.front());
+      in_.remove_prefix(1);
+      return true;
+    }
     *v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (in_.empty()) return false;
