@@ -4,7 +4,6 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <memory>
 
@@ -101,8 +100,7 @@ Dictionary::Dictionary() : offsets_{0} { Intern(""); }
 uint32_t Dictionary::Intern(std::string_view s) {
   if ((size() + 1) * 2 > slots_.size()) Grow();
   uint64_t h = std::hash<std::string_view>{}(s);
-  size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
+  for (size_t i = Home(h);; i = NextSlot(i)) {
     uint32_t id = slots_[i];
     if (id == kEmptySlot) {
       id = static_cast<uint32_t>(size());
@@ -118,10 +116,9 @@ uint32_t Dictionary::Intern(std::string_view s) {
 
 void Dictionary::Grow() {
   slots_.assign(std::max<size_t>(1024, slots_.size() * 2), kEmptySlot);
-  size_t mask = slots_.size() - 1;
   for (uint32_t id = 0; id < hashes_.size(); ++id) {
-    size_t i = hashes_[id] & mask;
-    while (slots_[i] != kEmptySlot) i = (i + 1) & mask;
+    size_t i = Home(hashes_[id]);
+    while (slots_[i] != kEmptySlot) i = NextSlot(i);
     slots_[i] = id;
   }
 }
@@ -164,11 +161,10 @@ Result<Dictionary> Dictionary::Decode(std::string_view bytes) {
   // The table for Find, without the builder's per-id hashes (8 bytes per string fewer): one
   // hash per string here is far cheaper than sorting the strings, which every block open and
   // every compaction paid.
-  d.slots_.assign(std::bit_ceil(std::max<size_t>(1024, size_t{n} * 2)), kEmptySlot);
-  const size_t mask = d.slots_.size() - 1;
+  d.slots_.assign(std::max<size_t>(16, size_t{n} + n / 2 + 1), kEmptySlot);  // at most 2/3 full
   for (uint32_t id = 0; id < n; ++id) {
-    size_t i = std::hash<std::string_view>{}(d.Str(id)) & mask;
-    while (d.slots_[i] != kEmptySlot) i = (i + 1) & mask;
+    size_t i = d.Home(std::hash<std::string_view>{}(d.Str(id)));
+    while (d.slots_[i] != kEmptySlot) i = d.NextSlot(i);
     d.slots_[i] = id;
   }
   return d;
@@ -176,9 +172,8 @@ Result<Dictionary> Dictionary::Decode(std::string_view bytes) {
 
 int64_t Dictionary::Find(std::string_view s) const {
   uint64_t h = std::hash<std::string_view>{}(s);
-  size_t mask = slots_.size() - 1;
   const bool hashed = !hashes_.empty();  // a builder keeps each id's hash; a decoded one does not
-  for (size_t i = h & mask; slots_[i] != kEmptySlot; i = (i + 1) & mask) {
+  for (size_t i = Home(h); slots_[i] != kEmptySlot; i = NextSlot(i)) {
     uint32_t id = slots_[i];
     if ((!hashed || hashes_[id] == h) && Str(id) == s) return id;
   }

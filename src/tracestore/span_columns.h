@@ -71,10 +71,15 @@ class Dictionary {
  private:
   std::string bytes_;              // all strings back to back
   std::vector<uint32_t> offsets_;  // size() + 1 entries
-  // An open-addressing table of ids (kEmptySlot = free) keyed by the hash of their string, at
-  // most half full; no allocation per string. The builder also keeps each id's hash (to grow
-  // the table and to skip most string compares); a decoded dictionary does not.
+  // An open-addressing table of ids (kEmptySlot = free) keyed by the hash of their string,
+  // linear probing from slot hash * size / 2^64; no allocation per string. The builder keeps
+  // it at most half full and keeps each id's hash (to grow the table and to skip most string
+  // compares); a decoded dictionary's is at most 2/3 full, 6 bytes per string, without them.
   static constexpr uint32_t kEmptySlot = UINT32_MAX;
+  size_t Home(uint64_t h) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(h) * slots_.size()) >> 64);
+  }
+  size_t NextSlot(size_t i) const { return i + 1 == slots_.size() ? 0 : i + 1; }
   void Grow();
   std::vector<uint32_t> slots_;
   std::vector<uint64_t> hashes_;

@@ -199,9 +199,14 @@ TEST(DictionaryTest, InternKeepsIdsThroughGrowth) {
   }
   EXPECT_EQ(d.Find("absent"), -1);
   EXPECT_EQ(d.Intern(""), 0u);
+  // The decoded dictionary's own table (fuller, without hashes) finds every id, and no other.
   auto back = Dictionary::Decode(d.Encode());
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->Find("user-99999"), ids[99999]);
+  ASSERT_EQ(back->size(), d.size());
+  for (int i = 0; i < 100000; ++i) ASSERT_EQ(back->Find("user-" + std::to_string(i)), ids[i]) << i;
+  EXPECT_EQ(back->Find(""), 0);
+  for (int i = 100000; i < 101000; ++i) EXPECT_EQ(back->Find("user-" + std::to_string(i)), -1);
+  EXPECT_EQ(back->Find("user-"), -1);
 }
 
 }  // namespace
