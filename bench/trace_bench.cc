@@ -12,8 +12,10 @@
 // Measured (each request is generated and encoded with the clocks stopped):
 //   ingest   requests through TraceIngester::HandleHttp (protobuf decode, split by trace,
 //            WAL append, head), with the store's maintenance (head cuts, compaction) run
-//            inline: spans per second of wall time and per CPU-second of this process
-//   disk     the store is closed (head cut), reopened and compacted; bytes under its
+//            inline: spans per second of wall time and per CPU-second of this process; then
+//            the same without the maintenance's CPU, and the maintenance's share of it
+//   disk     the store is closed (head cut), reopened and compacted as if every group had
+//            settled (Compact at now + compaction_settle_ms, until nothing merges); bytes under its
 //            directory (blocks and WAL) per span
 //   by ID    --lookups random trace IDs through TempoApi GET /api/v2/traces/<id> (protobuf,
 //            as Grafana asks, no time range): p50 / p99 / max
