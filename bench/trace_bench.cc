@@ -40,6 +40,7 @@
 #include "api/tempo_api.h"
 #include "ingest/otlp_traces.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "tracestore/test_util.h"
 #include "tracestore/trace_store.h"
 
 namespace otlp = opentelemetry::proto;
@@ -59,19 +60,8 @@ double WallSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-void Attr(google::protobuf::RepeatedPtrField<otlp::common::v1::KeyValue>* attrs, const std::string& k,
-          const std::string& v) {
-  auto* kv = attrs->Add();
-  kv->set_key(k);
-  kv->mutable_value()->set_string_value(v);
-}
-
-void AttrInt(google::protobuf::RepeatedPtrField<otlp::common::v1::KeyValue>* attrs, const std::string& k,
-             int64_t v) {
-  auto* kv = attrs->Add();
-  kv->set_key(k);
-  kv->mutable_value()->set_int_value(v);
-}
+using argus::tracestore::testing::Attr;
+using argus::tracestore::testing::AttrInt;
 
 const char* kServices[] = {"frontend", "cart", "checkout", "payment", "shipping", "email", "inventory", "db"};
 const char* kRoutes[] = {"/", "/cart", "/checkout", "/api/pay", "/api/ship", "/api/items/{id}", "/login", "/search"};

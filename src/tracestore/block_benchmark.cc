@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tracestore/span_columns.h"
+#include "tracestore/test_util.h"
 
 namespace otlp = opentelemetry::proto;
 
@@ -20,19 +21,8 @@ namespace {
 
 constexpr int kSpansPerTrace = 30;
 
-void Attr(google::protobuf::RepeatedPtrField<otlp::common::v1::KeyValue>* attrs, const std::string& key,
-          const std::string& value) {
-  auto* kv = attrs->Add();
-  kv->set_key(key);
-  kv->mutable_value()->set_string_value(value);
-}
-
-void IntAttr(google::protobuf::RepeatedPtrField<otlp::common::v1::KeyValue>* attrs, const std::string& key,
-             int64_t value) {
-  auto* kv = attrs->Add();
-  kv->set_key(key);
-  kv->mutable_value()->set_int_value(value);
-}
+using testing::Attr;
+using testing::AttrInt;
 
 // `n` traces: each a 16-byte ID and its serialized TracesData.
 std::vector<std::pair<std::string, std::string>> MakeTraces(int n) {
@@ -65,14 +55,14 @@ std::vector<std::pair<std::string, std::string>> MakeTraces(int n) {
       auto* a = span->mutable_attributes();
       Attr(a, "http.request.method", methods[rng() % 4]);
       Attr(a, "http.route", "/api/v1/items/" + std::to_string(rng() % 40));
-      IntAttr(a, "http.response.status_code", rng() % 20 == 0 ? 500 : 200);
+      AttrInt(a, "http.response.status_code", rng() % 20 == 0 ? 500 : 200);
       Attr(a, "server.address", "service-" + std::to_string(service) + ".shop.svc");
-      IntAttr(a, "server.port", 8080);
+      AttrInt(a, "server.port", 8080);
       Attr(a, "user.id", "user-" + std::to_string(rng() % 1'000'000));
       Attr(a, "customer.tier", rng() % 5 == 0 ? "gold" : "standard");
       Attr(a, "cloud.region", regions[rng() % 3]);
       Attr(a, "k8s.pod.name", "service-" + std::to_string(service) + "-7d9f-" + std::to_string(rng() % 20));
-      IntAttr(a, "thread.id", static_cast<int64_t>(rng() % 64));
+      AttrInt(a, "thread.id", static_cast<int64_t>(rng() % 64));
       Attr(a, "db.system", "postgresql");
       Attr(a, "request.id", std::to_string(rng()));
     }

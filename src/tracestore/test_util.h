@@ -1,4 +1,4 @@
-// Helpers for the trace store tests: build OTLP spans without ceremony.
+// Helpers for the trace store tests and benchmarks: build OTLP spans without ceremony.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,20 @@ inline std::string Id(int n, size_t len = 16) {
   for (size_t i = 0; i < len && i < 8; ++i) id[len - 1 - i] = static_cast<char>((v >> (8 * i)) & 0xff);
   id[0] = 0x7a;
   return id;
+}
+
+// Appends a string / integer attribute to an OTLP attribute list.
+inline void Attr(google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* attrs,
+                 const std::string& key, const std::string& value) {
+  auto* kv = attrs->Add();
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(value);
+}
+inline void AttrInt(google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* attrs,
+                    const std::string& key, int64_t value) {
+  auto* kv = attrs->Add();
+  kv->set_key(key);
+  kv->mutable_value()->set_int_value(value);
 }
 
 // A TracesData with one span of `trace` in `service`.
