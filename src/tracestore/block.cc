@@ -153,6 +153,7 @@ Status BlockWriter::FlushPage() {
 
 Status BlockWriter::Add(std::string_view trace_id, std::string_view traces_data) {
   State& st = *st_;
+  if (st.data == nullptr) return Status::Internal("block writer " + st.dir + ": Add after Finish");
   if (trace_id.size() != 16) return Status::InvalidArgument("trace ID is not 16 bytes");
   if (st.traces > 0 && trace_id <= st.last_id) return Status::InvalidArgument("trace IDs not ascending");
   ASSIGN_OR_RETURN(TraceInfo info, st.builder.AddTrace(trace_id, traces_data));
@@ -175,6 +176,7 @@ Status BlockWriter::Add(std::string_view trace_id, std::string_view traces_data)
 
 Status BlockWriter::Finish() {
   State& st = *st_;
+  if (st.data == nullptr) return Status::Internal("block writer " + st.dir + ": Finish called twice");
   RETURN_IF_ERROR(FlushPage());
   bool ok = std::fflush(st.data) == 0 && fdatasync(fileno(st.data)) == 0;
   int err = errno;

@@ -75,9 +75,11 @@ class BlockWriter {
   ~BlockWriter();
   // Appends a trace: `trace_id` (16 bytes, greater than the previous one's) and its spans as
   // serialized TracesData. Errors: InvalidArgument for a bad or out-of-order ID or spans
-  // that do not parse (the block is unchanged); IOError.
+  // that do not parse (the block is unchanged); IOError (the writer can then only be
+  // dropped); Internal after Finish.
   Status Add(std::string_view trace_id, std::string_view traces_data);
-  // Writes the last page and the other files, fsyncs and renames. Errors: IOError.
+  // Writes the last page and the other files, fsyncs and renames. Errors: IOError; Internal
+  // if called twice.
   Status Finish();
 
  private:

@@ -34,6 +34,8 @@ TEST(BlockTest, WriterStreamsPagesAndRefusesOutOfOrderIds) {
   EXPECT_EQ(same.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ((*w)->Add("short", "").code(), StatusCode::kInvalidArgument);
   ASSERT_TRUE((*w)->Finish().ok());
+  EXPECT_EQ((*w)->Add(Id(3000), "").code(), StatusCode::kInternal);  // finished: refused, no crash
+  EXPECT_EQ((*w)->Finish().code(), StatusCode::kInternal);
   auto b = Block::Open(dir);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ((*b)->num_traces(), 3000u);
